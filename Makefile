@@ -1,0 +1,11 @@
+# The project's commands; each script does its own set-up on a fresh machine.
+.PHONY: run test stop
+
+run:   ## start a local PostgreSQL 15 with the extension and show a session's life
+	@scripts/run.sh
+
+test:  ## run every test tier
+	@scripts/test.sh
+
+stop:  ## stop the local clusters
+	@scripts/stop.sh

@@ -1,0 +1,76 @@
+# Shared helpers for the project's scripts. Source it; do not run it.
+#
+# Every server here is a throwaway PostgreSQL 15 cluster under /tmp/varel_session/<name>,
+# owned and run by the `postgres` OS user (PostgreSQL refuses to run as root), listening on a
+# unix socket in that folder and on 127.0.0.1.
+
+set -euo pipefail
+
+PG_BIN=/usr/lib/postgresql/15/bin
+PG_CONFIG=/usr/bin/pg_config
+CLUSTERS_ROOT=/tmp/varel_session
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Runs a command as root (directly when we are root, through sudo otherwise).
+as_root() {
+    if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+# Runs a command as the postgres OS user, from a folder it can read.
+as_postgres() {
+    (cd / && as_root sudo -u postgres -- "$@")
+}
+
+cluster_dir() { echo "$CLUSTERS_ROOT/$1"; }
+
+# cluster_start NAME PORT [SETTING=VALUE ...]
+# Creates the cluster on first use (settings go into its postgresql.conf) and starts it unless
+# it is already running. Prints nothing but progress on stderr.
+cluster_start() {
+    local name=$1 port=$2
+    shift 2
+    local dir
+    dir=$(cluster_dir "$name")
+    if [[ ! -f $dir/data/PG_VERSION ]]; then
+        as_root mkdir -p "$dir"
+        as_root chown postgres:postgres "$dir"
+        as_postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
+            --locale=C.UTF-8 --no-sync >/dev/null
+        {
+            echo "# written by scripts/lib/common.sh"
+            echo "port = $port"
+            echo "listen_addresses = '127.0.0.1'"
+            echo "unix_socket_directories = '$dir'"
+            echo "log_line_prefix = '%m [%p] %q%u@%d '"
+            for setting in "$@"; do echo "$setting"; done
+        } | as_postgres tee -a "$dir/data/postgresql.conf" >/dev/null
+    fi
+    if ! as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+    fi
+}
+
+# cluster_stop NAME: stops the cluster if it runs.
+cluster_stop() {
+    local dir
+    dir=$(cluster_dir "$1")
+    if [[ -f $dir/data/PG_VERSION ]] &&
+        as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    fi
+}
+
+# cluster_remove NAME: stops the cluster and deletes its files.
+cluster_remove() {
+    cluster_stop "$1"
+    as_root rm -rf "$(cluster_dir "$1")"
+}
+
+# cluster_psql NAME PORT DB [psql args...]
+cluster_psql() {
+    local name=$1 port=$2 db=$3
+    shift 3
+    psql -X -q -v ON_ERROR_STOP=1 -h "$(cluster_dir "$name")" -p "$port" -U postgres -d "$db" "$@"
+}

@@ -1,0 +1,134 @@
+-- The per-request API, implemented in Rust (src/api/).
+--
+-- Security model of these functions. They are C functions that run no SQL at all: each opens
+-- varel_session.sessions and its primary-key index by OID, reads or writes one row through the
+-- table access method, and returns. So:
+--   * no name is ever resolved while they run, and a caller's search_path (or a temp table or
+--     operator named like ours) cannot change what they do;
+--   * they need no privilege on the table (direct table access is not permission-checked), so
+--     they are SECURITY INVOKER and do not switch user;
+--   * the gate is EXECUTE on the function, which PUBLIC does not have (sql/privileges.sql).
+-- This is what lets the hot path skip the per-call cost of SECURITY DEFINER + SET search_path
+-- (measured in BENCHMARKS.md) without giving up anything that setting protects against.
+-- Functions written in SQL (sql/users.sql, sql/cleanup.sql) do resolve names, and they are
+-- SECURITY DEFINER with a pinned search_path.
+
+CREATE FUNCTION varel_session.session_generate_id() RETURNS text
+    LANGUAGE c VOLATILE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'varel_session_generate_id';
+COMMENT ON FUNCTION varel_session.session_generate_id() IS
+    '32 random bytes from the operating system''s CSPRNG, as 64 lowercase hex characters';
+
+CREATE FUNCTION varel_session.session_new(
+    max_age interval DEFAULT NULL,
+    user_id bigint DEFAULT NULL,
+    data jsonb DEFAULT '{}'::pg_catalog.jsonb,
+    ip inet DEFAULT NULL,
+    user_agent text DEFAULT NULL
+) RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_new';
+COMMENT ON FUNCTION varel_session.session_new(interval, bigint, jsonb, inet, text) IS
+    'creates a session and returns its token (shown only this once); NULL max_age means varel_session.max_age';
+
+CREATE FUNCTION varel_session.session_get(id text)
+    RETURNS TABLE (
+        data jsonb,
+        user_id bigint,
+        created_at timestamptz,
+        updated_at timestamptz,
+        expires_at timestamptz,
+        absolute_expires_at timestamptz
+    )
+    LANGUAGE c STABLE PARALLEL SAFE ROWS 1
+    AS 'MODULE_PATHNAME', 'varel_session_get';
+COMMENT ON FUNCTION varel_session.session_get(text) IS
+    'the live session, or no row; writes nothing (works on a hot standby)';
+
+CREATE FUNCTION varel_session.session_load(id text)
+    RETURNS TABLE (
+        data jsonb,
+        user_id bigint,
+        created_at timestamptz,
+        updated_at timestamptz,
+        expires_at timestamptz,
+        absolute_expires_at timestamptz
+    )
+    LANGUAGE c VOLATILE PARALLEL UNSAFE ROWS 1
+    AS 'MODULE_PATHNAME', 'varel_session_load';
+COMMENT ON FUNCTION varel_session.session_load(text) IS
+    'once per request: the live session, sliding its idle deadline when less than 80% of max_age is left';
+
+CREATE FUNCTION varel_session.session_get(id text, key text) RETURNS text
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'varel_session_get_key';
+COMMENT ON FUNCTION varel_session.session_get(text, text) IS
+    'data ->> key of the live session, or NULL';
+
+CREATE FUNCTION varel_session.session_set(id text, key text, value text) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_set_key';
+COMMENT ON FUNCTION varel_session.session_set(text, text, text) IS
+    'sets one key to a JSON string, atomically; false when there is no live session';
+
+CREATE FUNCTION varel_session.session_set(id text, patch jsonb) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_set_patch';
+COMMENT ON FUNCTION varel_session.session_set(text, jsonb) IS
+    'top-level merge patch: keys set, JSON null removes a key, other keys kept; false when there is no live session';
+
+CREATE FUNCTION varel_session.session_unset(id text, key text) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_unset';
+COMMENT ON FUNCTION varel_session.session_unset(text, text) IS
+    'removes one key; false when there is no live session';
+
+CREATE FUNCTION varel_session.session_clear(id text) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_clear';
+COMMENT ON FUNCTION varel_session.session_clear(text) IS
+    'empties the data; false when there is no live session';
+
+CREATE FUNCTION varel_session.session_touch(id text) RETURNS timestamptz
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_touch';
+COMMENT ON FUNCTION varel_session.session_touch(text) IS
+    'slides the idle deadline now (no throttle); the new expires_at, or NULL';
+
+CREATE FUNCTION varel_session.session_destroy(id text) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_destroy';
+COMMENT ON FUNCTION varel_session.session_destroy(text) IS
+    'deletes the live session; true if there was one';
+
+CREATE FUNCTION varel_session.session_regenerate(id text) RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_regenerate';
+COMMENT ON FUNCTION varel_session.session_regenerate(text) IS
+    'same session, new token (returned); the old token stops working; NULL when not live';
+
+CREATE FUNCTION varel_session.session_set_user(id text, user_id bigint) RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_set_user';
+COMMENT ON FUNCTION varel_session.session_set_user(text, bigint) IS
+    'log in: sets the user, rotates the token (returned), restarts the absolute deadline';
+
+CREATE FUNCTION varel_session.session_clear_user(id text) RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_clear_user';
+COMMENT ON FUNCTION varel_session.session_clear_user(text) IS
+    'log out but keep the session: clears the user and rotates the token (returned)';
+
+-- Helpers for the SQL-language functions, so that hashing and per-user locking have one
+-- implementation.
+CREATE FUNCTION varel_session.token_hash(id text) RETURNS bytea
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'varel_session_token_hash';
+COMMENT ON FUNCTION varel_session.token_hash(text) IS
+    'the stored form of a token (SHA-256 of its 32 bytes), or NULL when id is not a token';
+
+CREATE FUNCTION varel_session.lock_user(user_id bigint) RETURNS void
+    LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_lock_user';
+COMMENT ON FUNCTION varel_session.lock_user(bigint) IS
+    'the per-user transaction lock that serialises log-ins, caps and revocations of one user';

@@ -1,0 +1,25 @@
+-- Nothing is reachable by default. An application role gets the API with two statements
+-- (README, "Security model"):
+--     GRANT USAGE ON SCHEMA varel_session TO app;
+--     GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA varel_session TO app;
+-- Procedures (the pg_cron cleanup) are not functions and stay with the administrator.
+
+REVOKE ALL ON TABLE varel_session.sessions FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION varel_session.sessions_set_updated_at() FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_generate_id() FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_new(interval, bigint, jsonb, inet, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_get(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_load(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_get(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_set(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_set(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_unset(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_clear(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_touch(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_destroy(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_regenerate(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_set_user(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_clear_user(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.token_hash(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.lock_user(bigint) FROM PUBLIC;

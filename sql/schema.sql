@@ -1,0 +1,68 @@
+\echo Use "CREATE EXTENSION varel_session" to load this file. \quit
+
+-- The sessions table. Applications never touch it directly: every access goes through the
+-- functions in this schema, and PUBLIC has no privileges on it (sql/privileges.sql).
+--
+-- Columns are in alignment order (8-byte fixed-width first, variable-width last), so a row
+-- with small data takes about 130 bytes with no padding between columns.
+CREATE TABLE varel_session.sessions (
+    handle              bigint      NOT NULL,
+    user_id             bigint,
+    created_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    expires_at          timestamptz NOT NULL,
+    absolute_expires_at timestamptz,
+    max_age             interval    NOT NULL,
+    token_hash          bytea       NOT NULL,
+    data                jsonb       NOT NULL DEFAULT '{}'::pg_catalog.jsonb,
+    ip                  inet,
+    user_agent          text,
+    CONSTRAINT sessions_pkey PRIMARY KEY (token_hash)
+)
+-- Per-request writes change data, updated_at and expires_at, none of them indexed, so they can
+-- be HOT updates (no new index entries) as long as the new row version fits on the same page.
+-- fillfactor 80 leaves a fifth of each page for those versions; BENCHMARKS.md has the
+-- measured share of HOT updates and the bytes per session this costs.
+WITH (fillfactor = 80);
+
+-- Only two indexes, on columns the hot path never changes:
+--  * the primary key on token_hash: every per-request function finds its one row here;
+--  * (user_id, created_at) for logged-in sessions only: user-wide operations ("your devices",
+--    "log out everywhere", the per-user cap) look sessions up by user, oldest first.
+-- Deliberately no index on expires_at: sliding it on every use would make every slide a
+-- non-HOT update with new entries in every index. Cleanup walks the table in block order
+-- instead (sql/cleanup.sql).
+CREATE INDEX sessions_user_id_idx ON varel_session.sessions (user_id, created_at)
+    WHERE user_id IS NOT NULL;
+
+COMMENT ON TABLE varel_session.sessions IS
+    'web-application sessions; reachable only through the varel_session functions';
+COMMENT ON COLUMN varel_session.sessions.handle IS
+    'random, stable, non-secret name of the session, shown in "your devices" lists';
+COMMENT ON COLUMN varel_session.sessions.token_hash IS
+    'SHA-256 of the 32 bytes of the session token; the token itself is never stored';
+COMMENT ON COLUMN varel_session.sessions.expires_at IS
+    'idle deadline: slides to now() + max_age on use, never past absolute_expires_at';
+COMMENT ON COLUMN varel_session.sessions.absolute_expires_at IS
+    'hard cap from creation or the last log-in (varel_session.absolute_timeout); NULL = none';
+COMMENT ON COLUMN varel_session.sessions.max_age IS
+    'the session''s own idle lifetime, so its deadline can slide';
+
+-- updated_at follows changes to data or user_id, including an administrator's direct UPDATE;
+-- an UPDATE that only slides expires_at leaves it alone. (The API functions write rows through
+-- the table access method and set updated_at themselves; see src/storage.rs.)
+CREATE FUNCTION varel_session.sessions_set_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.data IS DISTINCT FROM OLD.data OR NEW.user_id IS DISTINCT FROM OLD.user_id THEN
+        NEW.updated_at := pg_catalog.now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER sessions_set_updated_at
+    BEFORE UPDATE OF data, user_id ON varel_session.sessions
+    FOR EACH ROW EXECUTE FUNCTION varel_session.sessions_set_updated_at();

@@ -1,0 +1,63 @@
+//! The SQL-facing functions, declared in `sql/lifecycle.sql`.
+//!
+//! - [`create`]: `session_generate_id`, `session_new`.
+//! - [`read`]: `session_get` (row and key), `session_load`.
+//! - [`write`]: `session_set` (key and patch), `session_unset`, `session_clear`,
+//!   `session_touch`, `session_destroy`.
+//! - [`rotate`]: `session_regenerate`, `session_set_user`, `session_clear_user`.
+//! - [`internal`]: helpers the SQL-language functions call (`token_hash`, `lock_user`).
+//!
+//! Each function validates the caller's own arguments first (a NULL key is a programmer's
+//! mistake and an ERROR whatever the token), then treats the token as untrusted input: NULL or
+//! malformed means "no session" without touching the table.
+
+mod create;
+mod internal;
+mod read;
+mod rotate;
+mod write;
+
+use crate::errors;
+use crate::fcall;
+use crate::row::{Col, Row};
+use crate::token::{self, RawToken, TokenHash};
+use pgrx::pg_sys::{Datum, FunctionCallInfo};
+use pgrx::PgSqlErrorCode;
+
+/// The hash of the token in argument `n`, or `None` when it is NULL or not a token.
+unsafe fn token_arg(fcinfo: FunctionCallInfo, n: usize) -> Option<TokenHash> {
+    unsafe { fcall::arg(fcinfo, n).and_then(|d| token::hash_text(fcall::varlena_bytes(d))) }
+}
+
+/// Argument `n`, which the caller must not pass as NULL.
+unsafe fn required_arg(fcinfo: FunctionCallInfo, n: usize, name: &str) -> Datum {
+    unsafe { fcall::arg(fcinfo, n) }.unwrap_or_else(|| errors::null_argument(name))
+}
+
+/// Whether a row (possibly a newer version found after a concurrent update) is still the
+/// session the caller's token names: a regenerate in between gives it another token.
+fn same_token(hash: &TokenHash) -> impl Fn(&Row) -> bool + '_ {
+    move |row: &Row| unsafe { row.token_hash() } == Some(&hash[..])
+}
+
+/// A new token and a new handle, from one read of the OS CSPRNG.
+fn fresh_identity() -> (RawToken, i64) {
+    let mut bytes = [0u8; token::TOKEN_BYTES + 8];
+    if token::fill_random(&mut bytes).is_err() {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_SYSTEM_ERROR,
+            "could not read random bytes from the operating system",
+        );
+    }
+    let mut raw = [0u8; token::TOKEN_BYTES];
+    raw.copy_from_slice(&bytes[..token::TOKEN_BYTES]);
+    let handle = i64::from_le_bytes(bytes[token::TOKEN_BYTES..].try_into().unwrap());
+    (raw, handle)
+}
+
+/// `row` with a new token: returns the token's text form for the caller.
+fn rotate_token(row: &mut Row, raw: &RawToken) -> Datum {
+    let hash = token::hash(raw);
+    row.set(Col::TokenHash, Some(Datum::from(fcall::new_varlena(&hash))));
+    Datum::from(fcall::new_varlena(token::encode(raw).as_bytes()))
+}

@@ -1,0 +1,107 @@
+//! Rotating tokens: regenerate, log in, log out. Each gives the same session a new token in the
+//! same row update that makes the old one stop working, so of several concurrent rotations of
+//! one token exactly one succeeds: the others follow the update, find a different token on the
+//! newest version, and report "no session".
+
+use super::{fresh_identity, required_arg, rotate_token, same_token, token_arg};
+use crate::fcall::{self, sql_function};
+use crate::row::{self, Col, Row};
+use crate::storage::{Decision, Table, WriteSnapshot};
+use crate::token::TokenHash;
+use crate::users;
+use pgrx::pg_sys::{Datum, FunctionCallInfo};
+use std::ffi::CStr;
+
+sql_function!(
+    /// `session_regenerate(id text) RETURNS text`: same session, new token.
+    varel_session_regenerate,
+    pg_finfo_varel_session_regenerate,
+    |fcinfo| {
+        let Some(hash) = token_arg(fcinfo, 0) else {
+            return fcall::return_null(fcinfo);
+        };
+        rotate(fcinfo, c"session_regenerate", &hash, None, |_, _| {})
+    }
+);
+
+sql_function!(
+    /// `session_set_user(id text, user_id bigint) RETURNS text`: log in. Sets the user,
+    /// rotates the token (against session fixation), and restarts the absolute deadline.
+    varel_session_set_user,
+    pg_finfo_varel_session_set_user,
+    |fcinfo| {
+        let user_id = required_arg(fcinfo, 1, "user_id").value() as i64;
+        let Some(hash) = token_arg(fcinfo, 0) else {
+            return fcall::return_null(fcinfo);
+        };
+        rotate(fcinfo, c"session_set_user", &hash, Some(user_id), |next, now| {
+            if next.int8(Col::UserId) != Some(user_id) {
+                next.set_int8(Col::UserId, Some(user_id));
+                next.set_int8(Col::UpdatedAt, Some(now));
+            }
+            let absolute = row::absolute_deadline(now);
+            let max_age = next.get(Col::MaxAge).unwrap();
+            next.set_int8(Col::AbsoluteExpiresAt, absolute);
+            next.set_int8(Col::ExpiresAt, Some(row::idle_deadline(now, max_age, absolute)));
+        })
+    }
+);
+
+sql_function!(
+    /// `session_clear_user(id text) RETURNS text`: log out but keep the session's data.
+    varel_session_clear_user,
+    pg_finfo_varel_session_clear_user,
+    |fcinfo| {
+        let Some(hash) = token_arg(fcinfo, 0) else {
+            return fcall::return_null(fcinfo);
+        };
+        rotate(fcinfo, c"session_clear_user", &hash, None, |next, now| {
+            if next.int8(Col::UserId).is_some() {
+                next.set_int8(Col::UserId, None);
+                next.set_int8(Col::UpdatedAt, Some(now));
+            }
+        })
+    }
+);
+
+/// Gives the live session named by `hash` a new token, applying `also` to the new row, and
+/// returns the token. With `joining_user`, first takes that user's lock and makes room under
+/// the sessions-per-user cap.
+unsafe fn rotate(
+    fcinfo: FunctionCallInfo,
+    function: &CStr,
+    hash: &TokenHash,
+    joining_user: Option<i64>,
+    also: impl Fn(&mut Row, i64),
+) -> Datum {
+    let now = row::now();
+    let mut snapshot = WriteSnapshot::take(function);
+    if let Some(user_id) = joining_user {
+        users::lock_user(user_id);
+        snapshot.refresh();
+    }
+    let table = Table::open_for_write();
+    let found = table.slot();
+    if !table.fetch(hash, snapshot.get(), &found) || !found.row().is_live(now) {
+        return unsafe { fcall::return_null(fcinfo) };
+    }
+    if let Some(user_id) = joining_user {
+        let handle = found.row().int8(Col::Handle);
+        users::make_room(&table, user_id, handle, snapshot.get(), now);
+    }
+    let (raw, _) = fresh_identity();
+    let mut token = None;
+    let written = table.update(found, snapshot.get(), same_token(hash), |current| {
+        if !current.is_live(now) {
+            return Decision::NoSession;
+        }
+        let mut next = *current;
+        token = Some(rotate_token(&mut next, &raw));
+        also(&mut next, now);
+        Decision::Write(next)
+    });
+    match (written, token) {
+        (Some(_), Some(token)) => token,
+        _ => unsafe { fcall::return_null(fcinfo) },
+    }
+}

@@ -1,0 +1,165 @@
+//! Writing sessions: key and patch writes, clearing, sliding, destroying.
+//!
+//! A write changes the live session it finds and nothing else: it never creates a row, and a
+//! session destroyed, revoked or expired before the write commits stays gone (`storage`).
+
+use super::{required_arg, same_token, token_arg};
+use crate::errors;
+use crate::fcall::{self, sql_function};
+use crate::gucs;
+use crate::jsonb;
+use crate::row::{self, Col};
+use crate::storage::{Decision, Table, WriteSnapshot};
+use pgrx::pg_sys::{Datum, FunctionCallInfo, Jsonb};
+use std::ffi::CStr;
+
+sql_function!(
+    /// `session_set(id text, key text, value text) RETURNS boolean`: sets one key to a JSON
+    /// string.
+    varel_session_set_key,
+    pg_finfo_varel_session_set_key,
+    |fcinfo| {
+        let key = fcall::varlena_bytes(required_arg(fcinfo, 1, "key"));
+        let value = fcall::varlena_bytes(required_arg(fcinfo, 2, "value"));
+        check_size(key.len() + value.len());
+        write_data(fcinfo, c"session_set", |data| jsonb::with_string(data, key, value))
+    }
+);
+
+sql_function!(
+    /// `session_set(id text, patch jsonb) RETURNS boolean`: a top-level merge patch.
+    varel_session_set_patch,
+    pg_finfo_varel_session_set_patch,
+    |fcinfo| {
+        let patch = jsonb::detoast(required_arg(fcinfo, 1, "patch"));
+        if !jsonb::is_object(patch) {
+            errors::invalid_argument("patch must be a JSON object");
+        }
+        check_size(jsonb::size(patch));
+        write_data(fcinfo, c"session_set", |data| jsonb::merge_patch(data, patch))
+    }
+);
+
+sql_function!(
+    /// `session_unset(id text, key text) RETURNS boolean`: removes one key.
+    varel_session_unset,
+    pg_finfo_varel_session_unset,
+    |fcinfo| {
+        let key = fcall::varlena_bytes(required_arg(fcinfo, 1, "key"));
+        write_data(fcinfo, c"session_unset", |data| jsonb::without(data, key))
+    }
+);
+
+sql_function!(
+    /// `session_clear(id text) RETURNS boolean`: empties the data.
+    varel_session_clear,
+    pg_finfo_varel_session_clear,
+    |fcinfo| {
+        write_data(fcinfo, c"session_clear", |_| jsonb::empty_object())
+    }
+);
+
+sql_function!(
+    /// `session_touch(id text) RETURNS timestamptz`: slides the idle deadline now, without
+    /// `session_load`'s throttle; returns the new deadline.
+    varel_session_touch,
+    pg_finfo_varel_session_touch,
+    |fcinfo| {
+        let Some(hash) = token_arg(fcinfo, 0) else {
+            return fcall::return_null(fcinfo);
+        };
+        let now = row::now();
+        let snapshot = WriteSnapshot::take(c"session_touch");
+        let table = Table::open_for_write();
+        let found = table.slot();
+        if !table.fetch(&hash, snapshot.get(), &found) {
+            return fcall::return_null(fcinfo);
+        }
+        let written = table.update(found, snapshot.get(), same_token(&hash), |current| {
+            if !current.is_live(now) {
+                return Decision::NoSession;
+            }
+            let max_age = current.get(Col::MaxAge).unwrap();
+            let deadline = row::idle_deadline(now, max_age, current.absolute_expires_at());
+            if deadline == current.expires_at() {
+                return Decision::Keep;
+            }
+            let mut slid = *current;
+            slid.set_int8(Col::ExpiresAt, Some(deadline));
+            Decision::Write(slid)
+        });
+        match written {
+            Some(w) => Datum::from(w.row.expires_at()),
+            None => fcall::return_null(fcinfo),
+        }
+    }
+);
+
+sql_function!(
+    /// `session_destroy(id text) RETURNS boolean`: deletes the live session.
+    varel_session_destroy,
+    pg_finfo_varel_session_destroy,
+    |fcinfo| {
+        let Some(hash) = token_arg(fcinfo, 0) else {
+            return Datum::from(false);
+        };
+        let now = row::now();
+        let snapshot = WriteSnapshot::take(c"session_destroy");
+        let table = Table::open_for_write();
+        let found = table.slot();
+        let same = same_token(&hash);
+        let deleted = table.fetch(&hash, snapshot.get(), &found)
+            && table.delete(&found, snapshot.get(), |row| same(row) && row.is_live(now));
+        Datum::from(deleted)
+    }
+);
+
+/// Rejects a key, value or patch that alone exceeds `varel_session.max_data_bytes`, before
+/// the session is read.
+fn check_size(bytes: usize) {
+    let limit = gucs::MAX_DATA_BYTES.get();
+    if bytes > limit as usize {
+        errors::data_too_large(bytes, limit);
+    }
+}
+
+/// Replaces the live session's data with `change(data)` in one row update and sets
+/// `updated_at`; returns whether there was a live session. Unchanged data writes nothing.
+unsafe fn write_data(
+    fcinfo: FunctionCallInfo,
+    function: &CStr,
+    change: impl Fn(*mut Jsonb) -> *mut Jsonb,
+) -> Datum {
+    let Some(hash) = (unsafe { token_arg(fcinfo, 0) }) else {
+        return Datum::from(false);
+    };
+    let now = row::now();
+    let limit = gucs::MAX_DATA_BYTES.get();
+    let snapshot = WriteSnapshot::take(function);
+    let table = Table::open_for_write();
+    let found = table.slot();
+    if !table.fetch(&hash, snapshot.get(), &found) {
+        return Datum::from(false);
+    }
+    let written = table.update(found, snapshot.get(), same_token(&hash), |current| {
+        if !current.is_live(now) {
+            return Decision::NoSession;
+        }
+        // SAFETY: `data` is a jsonb object (NOT NULL, and only objects are ever written).
+        unsafe {
+            let old = jsonb::detoast(current.get(Col::Data).unwrap());
+            let new = change(old);
+            if jsonb::same_bytes(old, new) {
+                return Decision::Keep;
+            }
+            if jsonb::size(new) > limit as usize {
+                errors::data_too_large(jsonb::size(new), limit);
+            }
+            let mut next = *current;
+            next.set(Col::Data, Some(Datum::from(new)));
+            next.set_int8(Col::UpdatedAt, Some(now));
+            Decision::Write(next)
+        }
+    });
+    Datum::from(written.is_some())
+}

@@ -1,0 +1,65 @@
+//! The `varel_session.*` settings.
+//!
+//! All are `SUSET`: they are security policy (how long a stolen token stays useful, how much a
+//! session may hold), so an administrator sets them in `postgresql.conf` or with
+//! `ALTER DATABASE/ROLE ... SET`, and an application role cannot loosen them with `SET`.
+//! Applications choose a lifetime per session with `session_new(max_age => ...)`.
+
+use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+
+/// Idle lifetime of a session created without an explicit `max_age`, in seconds (24 h).
+pub static MAX_AGE: GucSetting<i32> = GucSetting::<i32>::new(24 * 60 * 60);
+
+/// Hard cap on a session's life from creation (or from the last log-in), in seconds (30 days);
+/// 0 means no cap.
+pub static ABSOLUTE_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30 * 24 * 60 * 60);
+
+/// Largest `data` a session may hold after a write, in bytes of its jsonb form (64 kB).
+pub static MAX_DATA_BYTES: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
+
+/// Most live sessions one user may have; logging in beyond it ends the oldest. 0 = unlimited.
+pub static MAX_SESSIONS_PER_USER: GucSetting<i32> = GucSetting::<i32>::new(0);
+
+pub fn register() {
+    GucRegistry::define_int_guc(
+        c"varel_session.max_age",
+        c"Idle lifetime of a session created without an explicit max_age.",
+        c"Each use through session_load or session_touch slides the idle deadline to now() plus \
+          the session's max_age.",
+        &MAX_AGE,
+        1,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"varel_session.absolute_timeout",
+        c"Hard cap on a session's life from its creation or last log-in; 0 means no cap.",
+        c"No session outlives this, however often it is used.",
+        &ABSOLUTE_TIMEOUT,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"varel_session.max_data_bytes",
+        c"Largest session data allowed after a write, in bytes.",
+        c"Writes that would make a session's data larger fail with SQLSTATE 54000.",
+        &MAX_DATA_BYTES,
+        16,
+        i32::MAX / 2,
+        GucContext::Suset,
+        GucFlags::UNIT_BYTE,
+    );
+    GucRegistry::define_int_guc(
+        c"varel_session.max_sessions_per_user",
+        c"Most live sessions a user may have; 0 means unlimited.",
+        c"When a session gains a user beyond the cap, that user's oldest sessions end.",
+        &MAX_SESSIONS_PER_USER,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+}

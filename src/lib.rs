@@ -1,0 +1,53 @@
+//! varel_session: web-application sessions kept inside PostgreSQL.
+//!
+//! This file only wires modules together and loads the SQL that defines the extension's objects.
+//! The layout, one concern per file:
+//!
+//! - [`gucs`]: the `varel_session.*` settings.
+//! - [`token`]: session tokens (generation, parsing, hashing); pure Rust.
+//! - [`errors`]: programmer-mistake errors with specific SQLSTATEs.
+//! - [`catalog`]: where the sessions table and its indexes are, cached per backend.
+//! - [`fcall`]: the raw PostgreSQL calling convention the SQL-facing functions use.
+//! - [`row`]: one sessions-table row as datums, and the deadline arithmetic on it.
+//! - [`storage`]: direct reads and writes of single rows through the table access method.
+//! - [`jsonb`]: the merge, set and remove operations on session data.
+//! - [`users`]: per-user serialisation and the sessions-per-user cap.
+//! - [`api`]: the SQL-facing functions.
+
+use pgrx::prelude::*;
+
+mod api;
+mod catalog;
+mod errors;
+mod fcall;
+mod gucs;
+mod jsonb;
+mod row;
+mod storage;
+mod token;
+mod users;
+
+::pgrx::pg_module_magic!(name, version);
+
+// The whole extension script is hand-written SQL, one file per concern, so that every object's
+// definition (security, volatility, grants) is visible in one place and reviewable by pgspot.
+extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+extension_sql_file!("../sql/lifecycle.sql", name = "lifecycle", requires = ["schema"]);
+extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    gucs::register();
+    catalog::register_invalidation_callback();
+}
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

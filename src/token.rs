@@ -1,0 +1,133 @@
+//! Session tokens: 32 random bytes from the operating system, shown to the caller once as 64
+//! hex characters. Only the SHA-256 of the 32 bytes is ever stored, so a copy of the table (a
+//! backup, a replica, a leaked dump) does not let anyone log in.
+//!
+//! Everything here is pure Rust and never touches the database: a malformed token is rejected
+//! before any table lookup.
+
+use rand::rngs::OsRng;
+use rand::TryRngCore;
+use sha2::{Digest, Sha256};
+
+/// Bytes of entropy in a token.
+pub const TOKEN_BYTES: usize = 32;
+/// Length of a token's text form.
+pub const TOKEN_HEX_LEN: usize = 2 * TOKEN_BYTES;
+
+/// The raw bytes of a token.
+pub type RawToken = [u8; TOKEN_BYTES];
+/// SHA-256 of a token's raw bytes: the sessions table's key.
+pub type TokenHash = [u8; 32];
+
+/// Fills `out` from the operating system's CSPRNG (`getrandom(2)` on Linux).
+///
+/// Failure is practically impossible on Linux (the call only blocks before the kernel's pool is
+/// first seeded, at boot), so the caller turns an error into an ERROR rather than a fallback.
+pub fn fill_random(out: &mut [u8]) -> Result<(), rand::rand_core::OsError> {
+    OsRng.try_fill_bytes(out)
+}
+
+/// A new token's raw bytes.
+pub fn generate() -> Result<RawToken, rand::rand_core::OsError> {
+    let mut raw = [0u8; TOKEN_BYTES];
+    fill_random(&mut raw)?;
+    Ok(raw)
+}
+
+/// The token's text form: 64 lowercase hex characters.
+pub fn encode(raw: &RawToken) -> String {
+    hex::encode(raw)
+}
+
+/// Parses a token's text form. Upper- and lower-case hex are the same token; anything else
+/// (wrong length, a non-hex character, surrounding spaces) is not a token.
+pub fn parse(text: &[u8]) -> Option<RawToken> {
+    if text.len() != TOKEN_HEX_LEN {
+        return None;
+    }
+    let mut raw = [0u8; TOKEN_BYTES];
+    hex::decode_to_slice(text, &mut raw).ok()?;
+    Some(raw)
+}
+
+/// The stored form of a token.
+pub fn hash(raw: &RawToken) -> TokenHash {
+    Sha256::digest(raw).into()
+}
+
+/// Parses and hashes in one step: `None` means "no session".
+pub fn hash_text(text: &[u8]) -> Option<TokenHash> {
+    parse(text).map(|raw| hash(&raw))
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests {
+    use super::*;
+    use pgrx::prelude::*;
+
+    #[pg_test]
+    fn stored_hash_is_sql_sha256_of_the_decoded_token() {
+        let raw = generate().unwrap();
+        let text = encode(&raw);
+        let in_sql: Vec<u8> = Spi::get_one(&format!("SELECT sha256(decode('{text}', 'hex'))"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(in_sql, hash(&raw));
+        let upper = text.to_ascii_uppercase();
+        let helper: Vec<u8> = Spi::get_one(&format!("SELECT varel_session.token_hash('{upper}')"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(helper, in_sql);
+    }
+
+    #[test]
+    fn encode_is_64_lowercase_hex_and_round_trips() {
+        let raw = generate().unwrap();
+        let text = encode(&raw);
+        assert_eq!(text.len(), TOKEN_HEX_LEN);
+        assert!(text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert_eq!(parse(text.as_bytes()), Some(raw));
+    }
+
+    #[test]
+    fn upper_case_is_the_same_token() {
+        let raw = generate().unwrap();
+        let upper = encode(&raw).to_ascii_uppercase();
+        assert_eq!(parse(upper.as_bytes()), Some(raw));
+        assert_eq!(hash_text(upper.as_bytes()), Some(hash(&raw)));
+    }
+
+    #[test]
+    fn malformed_text_is_not_a_token() {
+        let good = encode(&generate().unwrap());
+        let cases: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            good.as_bytes()[..63].to_vec(),
+            format!("{good}0").into_bytes(),
+            format!(" {}", &good[1..]).into_bytes(),
+            format!("{}g", &good[..63]).into_bytes(),
+            format!("{}\0", &good[..63]).into_bytes(),
+            "é".repeat(32).into_bytes(),
+            b"'; DROP TABLE varel_session.sessions; --".to_vec(),
+        ];
+        for case in cases {
+            assert_eq!(parse(&case), None, "accepted {case:?}");
+        }
+    }
+
+    #[test]
+    fn hash_is_sha256_of_the_raw_bytes() {
+        // SHA-256 of 32 zero bytes, from `sha256sum` of /dev/zero's first 32 bytes.
+        let expected = "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925";
+        assert_eq!(hex::encode(hash(&[0u8; 32])), expected);
+    }
+
+    #[test]
+    fn generated_tokens_do_not_repeat() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            assert!(seen.insert(generate().unwrap()));
+        }
+    }
+}

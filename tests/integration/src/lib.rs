@@ -1,0 +1,52 @@
+//! Shared helpers for the integration tests: connections to the test cluster that
+//! `scripts/test.sh` starts (`VAREL_TEST_HOST`, `VAREL_TEST_PORT`), and unique names so tests
+//! can run in parallel in one database without seeing each other's rows.
+
+use rand::Rng;
+use tokio_postgres::{Client, NoTls};
+
+/// The database every test shares; it has the extension installed.
+pub const DB: &str = "varel_it";
+/// The database pg_cron runs jobs in (`cron.database_name` of the test cluster).
+pub const CRON_DB: &str = "varel_cron";
+
+fn host() -> String {
+    std::env::var("VAREL_TEST_HOST").expect("VAREL_TEST_HOST is set by scripts/test.sh")
+}
+
+fn port() -> u16 {
+    std::env::var("VAREL_TEST_PORT")
+        .expect("VAREL_TEST_PORT is set by scripts/test.sh")
+        .parse()
+        .expect("VAREL_TEST_PORT is a port number")
+}
+
+/// Connects to `db` as `user` over the cluster's unix socket.
+pub async fn connect_as(db: &str, user: &str) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::Config::new()
+        .host(host())
+        .port(port())
+        .user(user)
+        .dbname(db)
+        .connect(NoTls)
+        .await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// Connects to `db` as the superuser.
+pub async fn connect(db: &str) -> Client {
+    connect_as(db, "postgres").await.expect("connect to the test cluster")
+}
+
+/// A user id no other test uses.
+pub fn unique_user_id() -> i64 {
+    rand::rng().random_range(1_000_000_000..i64::MAX / 2)
+}
+
+/// A role or database name no other test uses, starting with `prefix`.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}_{:016x}", rand::rng().random::<u64>())
+}

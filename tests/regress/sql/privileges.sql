@@ -1,0 +1,39 @@
+-- Nothing in the extension is reachable by default.
+CREATE ROLE varel_regress_plain;
+CREATE ROLE varel_regress_app;
+GRANT USAGE ON SCHEMA varel_session TO varel_regress_app;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA varel_session TO varel_regress_app;
+
+-- PUBLIC has no privileges on the table, and none on any function.
+SELECT relacl FROM pg_class WHERE oid = 'varel_session.sessions'::regclass;
+SELECT count(*) AS functions_public_can_execute
+FROM pg_proc p WHERE p.pronamespace = 'varel_session'::regnamespace
+  AND has_function_privilege('public', p.oid, 'EXECUTE');
+
+-- A plain role can neither read the table nor call the API.
+SET ROLE varel_regress_plain;
+SELECT * FROM varel_session.sessions;
+SELECT varel_session.session_new();
+RESET ROLE;
+GRANT USAGE ON SCHEMA varel_session TO varel_regress_plain;
+SET ROLE varel_regress_plain;
+SELECT count(*) FROM varel_session.sessions;
+SELECT varel_session.session_new();
+SELECT * FROM varel_session.session_get(repeat('a', 64));
+RESET ROLE;
+
+-- The application role, with the two documented grants, uses the API but not the table.
+SET ROLE varel_regress_app;
+SELECT varel_session.session_new() AS token \gset
+SELECT varel_session.session_set(:'token', 'role', current_user) AS set;
+SELECT data FROM varel_session.session_get(:'token');
+SELECT count(*) FROM varel_session.sessions;
+UPDATE varel_session.sessions SET data = '{}';
+DELETE FROM varel_session.sessions;
+SELECT varel_session.session_destroy(:'token') AS destroyed;
+RESET ROLE;
+
+REVOKE ALL ON SCHEMA varel_session FROM varel_regress_plain, varel_regress_app;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA varel_session FROM varel_regress_app;
+DROP ROLE varel_regress_plain;
+DROP ROLE varel_regress_app;
