@@ -39,8 +39,9 @@ cluster_start "$TEST_CLUSTER" "$TEST_PORT" \
     "fsync = off" \
     "full_page_writes = off"
 trap 'cluster_stop "$TEST_CLUSTER" >/dev/null 2>&1 || true' EXIT
-cluster_psql "$TEST_CLUSTER" "$TEST_PORT" postgres \
+cluster_psql "$TEST_CLUSTER" "$TEST_PORT" postgres -c "CREATE DATABASE varel_template" \
     -c "CREATE DATABASE varel_it" -c "CREATE DATABASE varel_cron"
+cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_template -c "CREATE EXTENSION varel_session"
 cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_it -c "CREATE EXTENSION varel_session"
 cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_cron \
     -c "CREATE EXTENSION varel_session" -c "CREATE EXTENSION pg_cron"

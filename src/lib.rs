@@ -32,7 +32,18 @@ mod users;
 // The whole extension script is hand-written SQL, one file per concern, so that every object's
 // definition (security, volatility, grants) is visible in one place and reviewable by pgspot.
 extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
-extension_sql_file!("../sql/lifecycle.sql", name = "lifecycle", requires = ["schema"]);
+extension_sql_file!(
+    "../sql/lifecycle.sql",
+    name = "lifecycle",
+    requires = ["schema"]
+);
+extension_sql_file!("../sql/users.sql", name = "users", requires = ["lifecycle"]);
+extension_sql_file!(
+    "../sql/cleanup.sql",
+    name = "cleanup",
+    requires = ["schema"]
+);
+extension_sql_file!("../sql/cron.sql", name = "cron", requires = ["cleanup"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
 #[pg_guard]

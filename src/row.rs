@@ -205,8 +205,16 @@ mod tests {
     #[pg_test]
     fn add_interval_agrees_with_sql() {
         Spi::run("SET LOCAL TimeZone = 'Europe/Paris'").unwrap();
-        let cases = ["1 second", "24 hours", "1 day", "1 mon", "1 year 2 days 03:04:05.678901",
-            "-2 hours", "00:00:00.000001", "30 days"];
+        let cases = [
+            "1 second",
+            "24 hours",
+            "1 day",
+            "1 mon",
+            "1 year 2 days 03:04:05.678901",
+            "-2 hours",
+            "00:00:00.000001",
+            "30 days",
+        ];
         for case in cases {
             let (sum, ts, interval) = Spi::get_three::<i64, i64, pgrx::datum::Interval>(&format!(
                 "SELECT (extract(epoch FROM t + i) * 1000000)::int8, \
@@ -224,14 +232,21 @@ mod tests {
 
     #[pg_test]
     fn refresh_is_due_only_after_a_fifth_of_max_age() {
-        let max_age: pgrx::datum::Interval =
-            Spi::get_one("SELECT '100 seconds'::interval").unwrap().unwrap();
+        let max_age: pgrx::datum::Interval = Spi::get_one("SELECT '100 seconds'::interval")
+            .unwrap()
+            .unwrap();
         let max_age = max_age.into_datum().unwrap();
         let at: i64 = 1_000_000_000_000;
         let mut row = Row::empty();
         row.set(Col::MaxAge, Some(max_age));
         let second = 1_000_000;
-        for (left, due) in [(100, false), (81, false), (80, false), (79, true), (1, true)] {
+        for (left, due) in [
+            (100, false),
+            (81, false),
+            (80, false),
+            (79, true),
+            (1, true),
+        ] {
             row.set_int8(Col::ExpiresAt, Some(at + left * second));
             assert_eq!(refresh_due(&row, at).is_some(), due, "{left}s left");
         }

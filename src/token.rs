@@ -86,7 +86,9 @@ mod tests {
         let raw = generate().unwrap();
         let text = encode(&raw);
         assert_eq!(text.len(), TOKEN_HEX_LEN);
-        assert!(text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_eq!(parse(text.as_bytes()), Some(raw));
     }
 

@@ -36,7 +36,12 @@ pub fn lock_user(user_id: i64) {
         tag.locktag_field4 = 2;
         tag.locktag_type = pg_sys::LockTagType::LOCKTAG_ADVISORY as u8;
         tag.locktag_lockmethodid = pg_sys::USER_LOCKMETHOD as u8;
-        pg_sys::LockAcquire(&tag, pg_sys::ExclusiveLock as pg_sys::LOCKMODE, false, false);
+        pg_sys::LockAcquire(
+            &tag,
+            pg_sys::ExclusiveLock as pg_sys::LOCKMODE,
+            false,
+            false,
+        );
     }
 }
 

@@ -75,7 +75,8 @@ sql_function!(
 fn default_max_age() -> Datum {
     // SAFETY: palloc0 returns a zeroed Interval-sized buffer or raises an ERROR.
     unsafe {
-        let interval = pg_sys::palloc0(std::mem::size_of::<pg_sys::Interval>()) as *mut pg_sys::Interval;
+        let interval =
+            pg_sys::palloc0(std::mem::size_of::<pg_sys::Interval>()) as *mut pg_sys::Interval;
         (*interval).time = i64::from(gucs::MAX_AGE.get()) * 1_000_000;
         Datum::from(interval)
     }

@@ -38,7 +38,9 @@ pub async fn connect_as(db: &str, user: &str) -> Result<Client, tokio_postgres::
 
 /// Connects to `db` as the superuser.
 pub async fn connect(db: &str) -> Client {
-    connect_as(db, "postgres").await.expect("connect to the test cluster")
+    connect_as(db, "postgres")
+        .await
+        .expect("connect to the test cluster")
 }
 
 /// A user id no other test uses.
@@ -49,4 +51,52 @@ pub fn unique_user_id() -> i64 {
 /// A role or database name no other test uses, starting with `prefix`.
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{:016x}", rand::rng().random::<u64>())
+}
+
+/// A fresh database with the extension installed, for tests that count rows or statistics
+/// and must not see other tests' sessions. Dropped by [`ScratchDb::drop_now`].
+pub struct ScratchDb {
+    pub name: String,
+}
+
+impl ScratchDb {
+    /// Copies the `varel_template` database that `scripts/test.sh` prepares.
+    pub async fn create() -> ScratchDb {
+        let name = unique_name("scratch");
+        let admin = connect("postgres").await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE varel_template"))
+            .await
+            .expect("create a scratch database");
+        ScratchDb { name }
+    }
+
+    pub async fn connect(&self) -> Client {
+        connect(&self.name).await
+    }
+
+    pub async fn drop_now(self) {
+        let admin = connect("postgres").await;
+        admin
+            .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .await
+            .expect("drop the scratch database");
+    }
+}
+
+/// Opens `n` connections to `db`.
+pub async fn connections(db: &str, n: usize) -> Vec<Client> {
+    futures::future::join_all((0..n).map(|_| connect(db))).await
+}
+
+/// Creates a session and returns its token.
+pub async fn new_session(client: &Client, user_id: Option<i64>) -> String {
+    client
+        .query_one(
+            "SELECT varel_session.session_new(user_id => $1)",
+            &[&user_id],
+        )
+        .await
+        .expect("session_new")
+        .get(0)
 }

@@ -7,7 +7,10 @@ use varel_session_integration::{connect, connect_as, unique_name, DB};
 async fn a_plain_role_cannot_read_the_table_or_call_the_api() {
     let admin = connect(DB).await;
     let role = unique_name("plain");
-    admin.batch_execute(&format!("CREATE ROLE {role} LOGIN")).await.unwrap();
+    admin
+        .batch_execute(&format!("CREATE ROLE {role} LOGIN"))
+        .await
+        .unwrap();
     let plain = connect_as(DB, &role).await.unwrap();
 
     for sql in [
@@ -18,10 +21,16 @@ async fn a_plain_role_cannot_read_the_table_or_call_the_api() {
         let err = plain.simple_query(sql).await.unwrap_err();
         let db_err = err.as_db_error().expect("a server error");
         assert_eq!(db_err.code().code(), "42501", "{sql}: {db_err}");
-        assert!(db_err.message().contains("permission denied"), "{sql}: {db_err}");
+        assert!(
+            db_err.message().contains("permission denied"),
+            "{sql}: {db_err}"
+        );
     }
     drop(plain);
-    admin.batch_execute(&format!("DROP ROLE {role}")).await.unwrap();
+    admin
+        .batch_execute(&format!("DROP ROLE {role}"))
+        .await
+        .unwrap();
 }
 
 /// The two documented GRANT lines give an application role the API, and still not the table.

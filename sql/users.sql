@@ -1,0 +1,91 @@
+-- A user's sessions: "your devices", "log out that device", "log out everywhere".
+--
+-- These are user-wide operations, so they look rows up by user (the partial index on
+-- (user_id, created_at)), never by scanning. They are SQL, so they are SECURITY DEFINER with a
+-- pinned search_path and schema-qualified names. Sessions are named by their handle: 16 hex
+-- characters of a random 64-bit number chosen at creation, unrelated to the token, so nothing
+-- returned here lets anyone derive a token or its hash.
+--
+-- Ending a user's sessions takes the per-user lock (varel_session.lock_user) first, like
+-- logging in does, so a revoke and a concurrent log-in of the same user happen one after the
+-- other: the new session is either ended by the revoke or created after it.
+
+CREATE FUNCTION varel_session.session_user_sessions(user_id bigint)
+    RETURNS TABLE (
+        handle text,
+        created_at timestamptz,
+        updated_at timestamptz,
+        expires_at timestamptz,
+        absolute_expires_at timestamptz,
+        ip inet,
+        user_agent text
+    )
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.lpad(pg_catalog.to_hex(s.handle), 16, '0'),
+           s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at, s.ip, s.user_agent
+    FROM varel_session.sessions AS s
+    WHERE s.user_id = $1
+      AND s.expires_at > pg_catalog.now()
+      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now())
+    ORDER BY s.created_at DESC, s.handle DESC
+$$;
+COMMENT ON FUNCTION varel_session.session_user_sessions(bigint) IS
+    'the user''s live sessions, newest first, named by handle (never by token)';
+
+CREATE FUNCTION varel_session.session_revoke(user_id bigint, handle text) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    wanted bigint;
+BEGIN
+    IF $1 IS NULL THEN
+        RAISE EXCEPTION 'user_id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- A handle comes from a browser form: anything malformed simply names no session.
+    IF $2 IS NULL OR pg_catalog.lower($2) !~ '^[0-9a-f]{16}$' THEN
+        RETURN false;
+    END IF;
+    wanted := ('x' || pg_catalog.lower($2))::pg_catalog.bit(64)::bigint;
+    PERFORM varel_session.lock_user($1);
+    DELETE FROM varel_session.sessions AS s
+    WHERE s.user_id = $1 AND s.handle = wanted
+      AND s.expires_at > pg_catalog.now()
+      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now());
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_revoke(bigint, text) IS
+    'ends one of the user''s sessions by handle ("log out that device"); false if it is not one of theirs';
+
+CREATE FUNCTION varel_session.session_user_revoke(user_id bigint, except_id text DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ended bigint;
+BEGIN
+    IF $1 IS NULL THEN
+        RAISE EXCEPTION 'user_id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM varel_session.lock_user($1);
+    -- token_hash() is NULL for a NULL or malformed except_id: then nothing is excepted.
+    WITH gone AS (
+        DELETE FROM varel_session.sessions AS s
+        WHERE s.user_id = $1
+          AND s.token_hash IS DISTINCT FROM varel_session.token_hash($2)
+        RETURNING s.expires_at, s.absolute_expires_at
+    )
+    SELECT count(*) FILTER (WHERE g.expires_at > pg_catalog.now()
+                              AND (g.absolute_expires_at IS NULL
+                                   OR g.absolute_expires_at > pg_catalog.now()))
+    INTO ended
+    FROM gone AS g;
+    RETURN ended;
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_user_revoke(bigint, text) IS
+    'ends all of the user''s sessions except the one whose token is except_id; returns how many live ones ended';
