@@ -98,34 +98,46 @@ pub unsafe fn return_null(fcinfo: FunctionCallInfo) -> Datum {
     Datum::from(0usize)
 }
 
-/// Returns a set of at most one row in materialize mode: the executor's expected row
-/// descriptor is used as is, so no catalog lookup happens per call.
+/// Returns a set of at most one row in materialize mode, using the executor's expected row
+/// descriptor as is: no catalog lookup and no descriptor copy per call.
 ///
 /// # Safety
-/// `fcinfo` must be the live call of a function declared `RETURNS TABLE(...)` whose columns
+/// `fcinfo` must be the live call of a function returning `SETOF` a row type whose columns
 /// match `values` and `nulls`, and the datums must stay valid until this returns (the
 /// tuplestore copies them).
 pub unsafe fn return_rows(fcinfo: FunctionCallInfo, row: Option<(&[Datum], &[bool])>) -> Datum {
     unsafe {
         let rsinfo = (*fcinfo).resultinfo as *mut pg_sys::ReturnSetInfo;
-        let flags = if !rsinfo.is_null()
-            && pgrx::is_a(rsinfo.cast(), pg_sys::NodeTag::T_ReturnSetInfo)
-            && !(*rsinfo).expectedDesc.is_null()
-        {
-            pg_sys::MAT_SRF_USE_EXPECTED_DESC
-        } else {
-            0
-        };
-        // Raises "set-valued function called in context that cannot accept a set" itself.
-        pg_sys::InitMaterializedSRF(fcinfo, flags);
+        let usable = !rsinfo.is_null()
+            && pgrx::nodes::is_a(rsinfo.cast(), pg_sys::NodeTag::T_ReturnSetInfo)
+            && (*rsinfo).allowedModes & pg_sys::SetFunctionReturnMode::SFRM_Materialize as i32 != 0
+            && !(*rsinfo).expectedDesc.is_null();
+        if !usable {
+            crate::errors::raise(
+                pgrx::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "set-valued function called in context that cannot accept a set",
+            );
+        }
+        let desc = (*rsinfo).expectedDesc;
+        let per_query = (*(*rsinfo).econtext).ecxt_per_query_memory;
+        // The tuplestore must outlive this call: it lives in the per-query context.
+        let old = pg_sys::CurrentMemoryContext;
+        pg_sys::CurrentMemoryContext = per_query;
+        let store = pg_sys::tuplestore_begin_heap(false, false, pg_sys::work_mem);
+        pg_sys::CurrentMemoryContext = old;
         if let Some((values, nulls)) = row {
             pg_sys::tuplestore_putvalues(
-                (*rsinfo).setResult,
-                (*rsinfo).setDesc,
+                store,
+                desc,
                 values.as_ptr() as *mut Datum,
                 nulls.as_ptr() as *mut bool,
             );
         }
+        (*rsinfo).returnMode = pg_sys::SetFunctionReturnMode::SFRM_Materialize;
+        (*rsinfo).setResult = store;
+        // Left NULL on purpose: a descriptor here would be checked against expectedDesc and
+        // then freed by the executor, which is why InitMaterializedSRF copies it every call.
+        (*rsinfo).setDesc = std::ptr::null_mut();
         Datum::from(0usize)
     }
 }

@@ -188,10 +188,13 @@ pub fn idle_deadline(
 /// request"; `session_touch` slides unconditionally for apps that need the exact deadline.
 pub fn refresh_due(row: &Row, now: TimestampTz) -> Option<TimestampTz> {
     let max_age = row.get(Col::MaxAge)?;
-    let full = add_interval(now, max_age).saturating_sub(now);
-    let left = row.expires_at().saturating_sub(now);
-    let slid = idle_deadline(now, max_age, row.absolute_expires_at());
-    (slid > row.expires_at() && (left as i128) * 5 < (full as i128) * 4).then_some(slid)
+    let full_slide = add_interval(now, max_age);
+    let slid = row
+        .absolute_expires_at()
+        .map_or(full_slide, |cap| full_slide.min(cap));
+    let full = (full_slide as i128) - (now as i128);
+    let left = (row.expires_at() as i128) - (now as i128);
+    (slid > row.expires_at() && left * 5 < full * 4).then_some(slid)
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -9,8 +9,8 @@ use crate::token::TokenHash;
 use pgrx::pg_sys::{self, Datum, FunctionCallInfo};
 
 sql_function!(
-    /// `session_get(id text) RETURNS TABLE(data, user_id, created_at, updated_at, expires_at,
-    /// absolute_expires_at)`: the live session or no row. Writes nothing.
+    /// `session_get(id text) RETURNS SETOF varel_session.session_row`: the live session or no
+    /// row. Writes nothing.
     varel_session_get,
     pg_finfo_varel_session_get,
     |fcinfo| {
@@ -19,9 +19,11 @@ sql_function!(
         };
         let table = Table::open_for_read();
         let slot = table.slot();
-        let live = table.fetch(&hash, storage::read_snapshot(), &slot)
-            && slot.row().is_live(row::now());
-        return_session(fcinfo, live.then(|| slot.row()).as_ref())
+        let found = table
+            .fetch(&hash, storage::read_snapshot(), &slot)
+            .then(|| slot.row())
+            .filter(|session| session.is_live(row::now()));
+        return_session(fcinfo, found.as_ref())
     }
 );
 
@@ -101,7 +103,8 @@ unsafe fn slide(fcinfo: FunctionCallInfo, hash: &TokenHash, now: i64) -> Datum {
     unsafe { return_session(fcinfo, written.as_ref().map(|w| &w.row)) }
 }
 
-/// Returns `(data, user_id, created_at, updated_at, expires_at, absolute_expires_at)`.
+/// Returns a `varel_session.session_row`:
+/// `(data, user_id, created_at, updated_at, expires_at, absolute_expires_at)`.
 unsafe fn return_session(fcinfo: FunctionCallInfo, session: Option<&Row>) -> Datum {
     let Some(session) = session else {
         return unsafe { fcall::return_rows(fcinfo, None) };

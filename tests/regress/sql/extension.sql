@@ -40,3 +40,9 @@ SELECT p.oid::regprocedure AS unpinned_definer
 FROM pg_proc p
 WHERE p.pronamespace = 'varel_session'::regnamespace AND p.prosecdef
   AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false);
+
+-- session_get and session_load return varel_session.session_row, whose columns are these.
+SELECT pg_get_function_result('varel_session.session_get(text)'::regprocedure) AS session_get,
+       pg_get_function_result('varel_session.session_load(text)'::regprocedure) AS session_load;
+SELECT attname, format_type(atttypid, atttypmod) AS type
+FROM pg_attribute WHERE attrelid = 'varel_session.session_row'::regclass AND attnum > 0 ORDER BY attnum;

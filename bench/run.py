@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""The varel_session benchmark: `make bench` (full) or `make bench-quick` (smoke run).
+
+Starts its own PostgreSQL 15 cluster (scripts/lib/common.sh does the starting), loads N
+sessions into varel_session's table and into connect-pg-simple's schema, and runs
+`pgbench -M prepared` with 2 clients, alternating the workloads in rounds so that machine
+drift hits both sides of every ratio. Prints a table of transactions per second and median
+ratios, and writes the same into BENCHMARKS.md with the date and the machine.
+
+Only the standard library; pgbench and psql come with PostgreSQL.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WORKLOADS = REPO / "bench" / "workloads"
+CLUSTER = "bench"
+SOCKET_DIR = f"/tmp/varel_session/{CLUSTER}"
+# Token i is 48 zeros followed by i (16 decimal digits): 64 hex characters, a valid token,
+# that pgbench can build with one `||` on both sides of every comparison.
+PREFIX = "0" * 48
+FIRST = 10**15
+
+# connect-pg-simple's schema, as its table.sql creates it.
+CPS_SCHEMA = """
+CREATE TABLE session (
+    sid varchar NOT NULL COLLATE "default",
+    sess json NOT NULL,
+    expire timestamp(6) NOT NULL
+) WITH (OIDS=FALSE);
+ALTER TABLE session ADD CONSTRAINT session_pkey PRIMARY KEY (sid) NOT DEFERRABLE INITIALLY IMMEDIATE;
+CREATE INDEX "IDX_session_expire" ON session (expire);
+""".replace(" WITH (OIDS=FALSE)", "")
+
+# The same small session on both sides: what an app keeps (a CSRF token, a preference). Each
+# store adds what its design needs: express-session keeps the cookie in the JSON,
+# varel_session keeps deadlines in columns.
+APP_DATA = '{"csrf": "q8Zb1t0PdkY3vWnHs2xLmA", "theme": "dark"}'
+CPS_SESS = (
+    '{"cookie": {"originalMaxAge": 86400000, "expires": 1893456000000, "httpOnly": true, '
+    '"path": "/"}, "csrf": "q8Zb1t0PdkY3vWnHs2xLmA", "theme": "dark"}'
+)
+
+
+def log(message):
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+class Cluster:
+    def __init__(self, port):
+        self.port = port
+
+    def shell(self, script):
+        subprocess.run(
+            ["bash", "-c", f"source {REPO}/scripts/lib/common.sh; {script}"],
+            check=True,
+        )
+
+    def start(self, shared_buffers):
+        self.shell(f"cluster_remove {CLUSTER}")
+        settings = [
+            f"shared_buffers = '{shared_buffers}'",
+            "max_wal_size = '20GB'",
+            "checkpoint_timeout = '1h'",
+            "max_connections = 50",
+            "huge_pages = try",
+            "jit = off",
+        ]
+        quoted = " ".join(f'"{s}"' for s in settings)
+        self.shell(f"cluster_start {CLUSTER} {self.port} {quoted}")
+
+    def stop(self):
+        self.shell(f"cluster_stop {CLUSTER}")
+
+    def psql(self, db, sql, options=""):
+        env = dict(os.environ, PGOPTIONS=options)
+        out = subprocess.run(
+            ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", SOCKET_DIR,
+             "-p", str(self.port), "-U", "postgres", "-d", db],
+            input=sql, text=True, capture_output=True, env=env,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"psql failed: {out.stderr}\n{sql[:500]}")
+        return out.stdout.strip()
+
+    def pgbench(self, db, script, seconds, options="", progress=False):
+        env = dict(os.environ, PGOPTIONS=options)
+        cmd = ["pgbench", "-n", "-M", "prepared", "-c", "2", "-j", "2", "-T", str(seconds),
+               "-h", SOCKET_DIR, "-p", str(self.port), "-U", "postgres", "-f", script, db]
+        if progress:
+            cmd[1:1] = ["-P", "1"]
+        out = subprocess.run(cmd, text=True, capture_output=True, env=env)
+        if out.returncode != 0:
+            raise RuntimeError(f"pgbench failed on {script}: {out.stderr}")
+        tps = float(re.search(r"^tps = ([0-9.]+)", out.stdout, re.M).group(1))
+        return tps, out.stderr
+
+
+def render(template, lo, hi):
+    text = (WORKLOADS / f"{template}.sql").read_text()
+    text = text.replace("{lo}", str(lo)).replace("{hi}", str(hi)).replace("{prefix}", PREFIX)
+    path = Path(tempfile.gettempdir()) / f"varel_bench_{template}_{lo}_{hi}.sql"
+    path.write_text(text)
+    return str(path)
+
+
+def load_sessions(cluster, db, n, with_cps, expired_every=0):
+    """n sessions with tokens PREFIX || FIRST+i; with expired_every=k, every k-th is expired."""
+    cluster.psql("postgres", f"DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};")
+    cluster.psql(db, "CREATE EXTENSION varel_session;")
+    expired = (f"CASE WHEN {expired_every} > 0 AND i % {expired_every} = 0 "
+               f"THEN now() - interval '1 minute' ELSE now() + interval '1 day' END")
+    # Rows exactly as session_new writes them, inserted in bulk (the API creates one per call).
+    cluster.psql(db, f"""
+        INSERT INTO varel_session.sessions
+            (handle, created_at, updated_at, expires_at, absolute_expires_at, max_age,
+             token_hash, data)
+        SELECT i, now(), now(), {expired}, now() + interval '30 days', interval '1 day',
+               sha256(decode('{PREFIX}' || i::text, 'hex')), '{APP_DATA}'::jsonb
+        FROM generate_series({FIRST}, {FIRST + n - 1}) AS i;
+    """)
+    if with_cps:
+        cluster.psql(db, CPS_SCHEMA)
+        cluster.psql(db, f"""
+            INSERT INTO session (sid, sess, expire)
+            SELECT '{PREFIX}' || i::text, '{CPS_SESS}'::json, now() + interval '1 day'
+            FROM generate_series({FIRST}, {FIRST + n - 1}) AS i;
+        """)
+    cluster.psql(db, "VACUUM ANALYZE; CHECKPOINT;")
+
+
+def bytes_per_row(cluster, db, table):
+    return float(cluster.psql(db, f"""
+        SELECT pg_total_relation_size('{table}')::float8 / greatest(count(*), 1) FROM {table}
+    """))
+
+
+def hot_share(cluster, db, table):
+    row = cluster.psql(db, f"""
+        SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+        WHERE relid = '{table}'::regclass
+    """)
+    updates, hot = (int(x) for x in row.split("|"))
+    return updates, hot
+
+
+def reset_stats(cluster, db):
+    cluster.psql(db, "SELECT pg_stat_reset();")
+
+
+def wait_for_stats():
+    # Backends flush table statistics at most once a second, and when they exit.
+    time.sleep(1.5)
+
+
+class Results:
+    def __init__(self):
+        self.tps = {}  # name -> [tps per round]
+        self.notes = {}
+
+    def add(self, name, tps):
+        self.tps.setdefault(name, []).append(tps)
+
+    def median(self, name):
+        return statistics.median(self.tps[name])
+
+    def ratio(self, a, b):
+        """Median over rounds of the per-round ratio a/b (same-round pairs)."""
+        return statistics.median(x / y for x, y in zip(self.tps[a], self.tps[b]))
+
+
+def main_workloads(cluster, args, results):
+    db, n = "bench", args.sessions
+    log(f"loading {n:,} sessions into both schemas")
+    load_sessions(cluster, db, n, with_cps=True)
+    results.notes["bytes_vs"] = bytes_per_row(cluster, db, "varel_session.sessions")
+    results.notes["bytes_cps"] = bytes_per_row(cluster, db, "session")
+
+    lo, hi = FIRST, FIRST + n - 1
+    on, off = "", "-c synchronous_commit=off"
+    plan = [
+        ("SELECT 1", "select1", on),
+        ("cps get", "cps_get", on),
+        ("cps get, six columns", "cps_get_six_columns", on),
+        ("session_get", "vs_get", on),
+        ("session_load", "vs_load", on),
+        ("cps save, sync on", "cps_save", on),
+        ("session_set, sync on", "vs_set", on),
+        ("cps save, sync off", "cps_save", off),
+        ("session_set, sync off", "vs_set", off),
+        ("cps touch, sync on", "cps_touch", on),
+        ("cps touch, sync off", "cps_touch", off),
+        ("cps INSERT, sync off", "cps_insert", off),
+        ("session_new, sync off", "vs_new", off),
+    ]
+    reset_stats(cluster, db)
+    for round_no in range(1, args.rounds + 1):
+        for name, template, options in plan:
+            tps, _ = cluster.pgbench(db, render(template, lo, hi), args.seconds, options)
+            results.add(name, tps)
+            log(f"round {round_no}: {name:24s} {tps:10.0f} tps")
+    wait_for_stats()
+    results.notes["hot_set"] = hot_share(cluster, db, "varel_session.sessions")
+    results.notes["hot_cps"] = hot_share(cluster, db, "session")
+
+    # session_load when its refresh is due: every session has 70% of max_age left, so the
+    # first load of each writes (and later loads of the same session do not).
+    log("session_load with a refresh due on every session")
+    cluster.psql(db, """
+        UPDATE varel_session.sessions SET expires_at = now() + interval '1 day' * 0.7;
+        VACUUM varel_session.sessions;
+    """)
+    reset_stats(cluster, db)
+    for round_no in range(1, args.rounds + 1):
+        tps, _ = cluster.pgbench(db, render("vs_load", lo, hi), args.seconds, off)
+        results.add("session_load, refresh due, sync off", tps)
+        log(f"round {round_no}: session_load, refresh due {tps:10.0f} tps")
+    wait_for_stats()
+    results.notes["hot_load"] = hot_share(cluster, db, "varel_session.sessions")
+    cluster.psql("postgres", f"DROP DATABASE {db};")
+
+
+def scale_workloads(cluster, args, results):
+    small, large = args.scale
+    for n, db in ((small, "bench_small"), (large, "bench_large")):
+        log(f"loading {n:,} sessions for the scale comparison")
+        load_sessions(cluster, db, n, with_cps=False)
+    for round_no in range(1, args.rounds + 1):
+        for n, db in ((small, "bench_small"), (large, "bench_large")):
+            tps, _ = cluster.pgbench(db, render("vs_get", FIRST, FIRST + n - 1), args.seconds)
+            results.add(f"session_get at {n:,}", tps)
+            log(f"round {round_no}: session_get at {n:,} {tps:10.0f} tps")
+    results.notes["scale"] = (f"session_get at {large:,}", f"session_get at {small:,}")
+    for db in ("bench_small", "bench_large"):
+        cluster.psql("postgres", f"DROP DATABASE {db};")
+
+
+def cleanup_workload(cluster, args, results):
+    """Cleanup of n expired among 2n sessions while 2 clients call session_get."""
+    n, db = args.cleanup_sessions, "bench_cleanup"
+    lo, hi = FIRST, FIRST + 2 * n - 1
+    # Even tokens are expired, odd ones live; the clients only ask for live ones.
+    runs = []
+    for pause in args.cleanup_pauses:
+        log(f"loading {n:,} live and {n:,} expired sessions (cleanup pause {pause})")
+        load_sessions(cluster, db, 2 * n, with_cps=False, expired_every=2)
+        script = render("vs_get_live", lo, hi)
+        baseline, _ = cluster.pgbench(db, script, args.seconds)
+        duration = {}
+
+        def run_cleanup():
+            time.sleep(2)
+            start = time.monotonic()
+            deleted = cluster.psql(
+                db, f"CALL varel_session.session_cleanup_run(10000, '{pause}');")
+            duration["start"], duration["end"] = start, time.monotonic()
+            duration["deleted"] = int(deleted)
+
+        thread = threading.Thread(target=run_cleanup)
+        bench_start = time.monotonic()
+        thread.start()
+        seconds = max(args.seconds, 60)
+        _, progress = cluster.pgbench(db, script, seconds, progress=True)
+        thread.join()
+        during = []
+        for m in re.finditer(r"progress: ([0-9.]+) s, ([0-9.]+) tps", progress):
+            t_end, tps = bench_start + float(m.group(1)), float(m.group(2))
+            if duration["start"] <= t_end - 1 and t_end <= duration["end"]:
+                during.append(tps)
+        elapsed = duration["end"] - duration["start"]
+        if not during:  # cleanup took less than a whole progress interval
+            during = [baseline]
+        runs.append({
+            "pause": pause,
+            "deleted": duration["deleted"],
+            "seconds": elapsed,
+            "rate": duration["deleted"] / elapsed,
+            "baseline": baseline,
+            "during": statistics.mean(during),
+        })
+        log(f"cleanup (pause {pause}): {duration['deleted']:,} rows in {elapsed:.1f} s, "
+            f"get {baseline:.0f} tps before, {statistics.mean(during):.0f} tps during")
+        cluster.psql("postgres", f"DROP DATABASE {db};")
+    results.notes["cleanup"] = runs
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    pg = subprocess.run(["pgbench", "--version"], text=True, capture_output=True).stdout.strip()
+    return (f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB RAM, "
+            f"{platform.system()} {platform.release()}, {pg}")
+
+
+def report(args, results):
+    r = results
+    lines = []
+    add = lines.append
+    add(f"Run on {datetime.date.today().isoformat()}, {machine()}.")
+    add(f"Command: `{' '.join(['make bench' if not args.quick else 'make bench-quick'])}` "
+        f"({args.sessions:,} sessions, {args.rounds} rounds of {args.seconds} s per workload, "
+        f"pgbench -M prepared, 2 clients, unix socket, shared_buffers {args.shared_buffers}).")
+    add("")
+    add("| workload | median tps | ratio | target | met |")
+    add("|---|---:|---:|---:|:---:|")
+
+    def row(name, base=None, target=None):
+        ratio = r.ratio(name, base) if base else None
+        met = "" if target is None else ("yes" if ratio >= target else "**no**")
+        add(f"| {name}" + (f" vs {base}" if base else "") + f" | {r.median(name):,.0f} | "
+            + (f"{ratio:.2f}" if ratio is not None else "") + " | "
+            + (f"≥ {target}" if target is not None else "") + f" | {met} |")
+
+    row("SELECT 1")
+    row("cps get")
+    row("cps get, six columns", "cps get")
+    row("session_get", "cps get", 0.90)
+    row("session_get", "cps get, six columns")
+    row("session_load", "cps get", 0.85)
+    row("cps save, sync on")
+    row("session_set, sync on", "cps save, sync on", 1.0)
+    row("cps save, sync off")
+    row("session_set, sync off", "cps save, sync off", 0.9)
+    row("cps touch, sync on")
+    row("cps touch, sync off")
+    row("cps INSERT, sync off")
+    row("session_new, sync off", "cps INSERT, sync off", 0.9)
+    row("session_load, refresh due, sync off")
+    if "scale" in r.notes:
+        large, small = r.notes["scale"]
+        row(small)
+        row(large, small, 0.8)
+    add("")
+    add("| measure | varel_session | connect-pg-simple | target | met |")
+    add("|---|---:|---:|---:|:---:|")
+    upd, hot = r.notes["hot_set"]
+    cupd, chot = r.notes["hot_cps"]
+    lupd, lhot = r.notes["hot_load"]
+    share = lambda h, u: h / u if u else 0.0
+    add(f"| HOT share of updates, set workloads | {share(hot, upd):.3f} ({hot:,} of {upd:,}) | "
+        f"{share(chot, cupd):.3f} ({chot:,} of {cupd:,}) | ≥ 0.9 | "
+        f"{'yes' if share(hot, upd) >= 0.9 else '**no**'} |")
+    add(f"| HOT share of updates, load workload (refresh due) | {share(lhot, lupd):.3f} "
+        f"({lhot:,} of {lupd:,}) | | ≥ 0.9 | {'yes' if share(lhot, lupd) >= 0.9 else '**no**'} |")
+    bv, bc = r.notes["bytes_vs"], r.notes["bytes_cps"]
+    add(f"| bytes per session on disk (table + indexes + TOAST) / rows | {bv:.0f} | {bc:.0f} | "
+        f"≤ connect-pg-simple | {'yes' if bv <= bc else '**no**'} |")
+    for run in r.notes.get("cleanup", []):
+        ratio = run["during"] / run["baseline"]
+        add(f"| cleanup of {run['deleted']:,} expired among {2 * args.cleanup_sessions:,} "
+            f"(pause {run['pause']}): session_get during / without | {ratio:.2f} "
+            f"({run['during']:,.0f} / {run['baseline']:,.0f} tps); "
+            f"{run['rate']:,.0f} rows/s, {run['seconds']:.1f} s | | ≥ 0.7 | "
+            f"{'yes' if ratio >= 0.7 else '**no**'} |")
+    return "\n".join(lines)
+
+
+def write_benchmarks_md(table):
+    path = REPO / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    block = f"{begin}\n{table}\n{end}"
+    if begin in text:
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text,
+                      flags=re.S)
+    else:
+        text += f"\n## Latest run\n\n{block}\n"
+    path.write_text(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small and short")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("VAREL_BENCH_PORT", 54323)))
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    args = parser.parse_args()
+    if args.quick:
+        args.sessions, args.rounds, args.seconds = 100_000, 1, 3
+        args.scale = (10_000, 100_000)
+        args.cleanup_sessions, args.cleanup_pauses = 100_000, ["0"]
+        args.shared_buffers = "1GB"
+    else:
+        args.sessions, args.rounds, args.seconds = 1_000_000, 5, 8
+        args.scale = (100_000, 10_000_000)
+        args.cleanup_sessions, args.cleanup_pauses = 1_000_000, ["0", "20ms"]
+        args.shared_buffers = "6GB"
+
+    cluster = Cluster(args.port)
+    log(f"starting the benchmark cluster on port {args.port}")
+    cluster.start(args.shared_buffers)
+    results = Results()
+    try:
+        main_workloads(cluster, args, results)
+        scale_workloads(cluster, args, results)
+        cleanup_workload(cluster, args, results)
+    finally:
+        cluster.stop()
+    table = report(args, results)
+    print(table)
+    if not args.no_write:
+        write_benchmarks_md(table)
+        log("wrote BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+\set i random({lo}, {hi})
+SELECT * FROM varel_session.session_get('{prefix}' || :i);

@@ -1,0 +1,1 @@
+SELECT varel_session.session_new();
