@@ -77,6 +77,9 @@ class Cluster:
             "max_connections = 50",
             "huge_pages = try",
             "jit = off",
+            # Background vacuum would land on whichever workload happens to run; the benchmark
+            # vacuums both tables itself at the start of every round instead.
+            "autovacuum = off",
         ]
         quoted = " ".join(f'"{s}"' for s in settings)
         self.shell(f"cluster_start {CLUSTER} {self.port} {quoted}")
@@ -156,6 +159,11 @@ def hot_share(cluster, db, table):
     return updates, hot
 
 
+def settle(cluster, db):
+    """The same starting point for every round: dead rows vacuumed, dirty pages written."""
+    cluster.psql(db, "VACUUM; CHECKPOINT;")
+
+
 def reset_stats(cluster, db):
     cluster.psql(db, "SELECT pg_stat_reset();")
 
@@ -207,6 +215,7 @@ def main_workloads(cluster, args, results):
     ]
     reset_stats(cluster, db)
     for round_no in range(1, args.rounds + 1):
+        settle(cluster, db)
         for name, template, options in plan:
             tps, _ = cluster.pgbench(db, render(template, lo, hi), args.seconds, options)
             results.add(name, tps)
@@ -214,6 +223,9 @@ def main_workloads(cluster, args, results):
     wait_for_stats()
     results.notes["hot_set"] = hot_share(cluster, db, "varel_session.sessions")
     results.notes["hot_cps"] = hot_share(cluster, db, "session")
+
+    design_workloads(cluster, args, results, db)
+    client_workloads(cluster, args, results, db)
 
     # session_load when its refresh is due: every session has 70% of max_age left, so the
     # first load of each writes (and later loads of the same session do not).
@@ -232,6 +244,63 @@ def main_workloads(cluster, args, results):
     cluster.psql("postgres", f"DROP DATABASE {db};")
 
 
+def design_workloads(cluster, args, results, db):
+    """What the design choices were measured against (bench/design_alternatives.sql)."""
+    log("design alternatives: SQL functions, SECURITY DEFINER + SET search_path, RETURNS TABLE")
+    cluster.psql(db, (REPO / "bench" / "design_alternatives.sql").read_text())
+    lo, hi = FIRST, FIRST + args.sessions - 1
+    off = "-c synchronous_commit=off"
+    plan = [
+        ("design: session_get (C, no SQL)", "vs_get", ""),
+        ("design: SQL function, DEFINER + SET search_path", "alt_get_sql_pinned", ""),
+        ("design: SQL function, DEFINER, no SET", "alt_get_sql_definer", ""),
+        ("design: C function, DEFINER + SET search_path", "alt_get_c_pinned", ""),
+        ("design: C function declared RETURNS TABLE", "alt_get_c_returns_table", ""),
+        ("design: session_set (C), sync off", "vs_set", off),
+        ("design: SQL UPDATE function, DEFINER + SET, sync off", "alt_set_sql_pinned", off),
+    ]
+    for round_no in range(1, args.rounds + 1):
+        settle(cluster, db)
+        for name, template, options in plan:
+            tps, _ = cluster.pgbench(db, render(template, lo, hi), args.seconds, options)
+            results.add(name, tps)
+            log(f"round {round_no}: {name:50s} {tps:10.0f} tps")
+
+    # fillfactor: the share of HOT updates and the size at 100 (the default) and at 80.
+    for fillfactor in (100, 80):
+        cluster.psql(db, f"""
+            ALTER TABLE varel_session.sessions SET (fillfactor = {fillfactor});
+            VACUUM FULL varel_session.sessions;
+        """)
+        size = bytes_per_row(cluster, db, "varel_session.sessions")
+        reset_stats(cluster, db)
+        tps, _ = cluster.pgbench(db, render("vs_set", lo, hi), args.seconds * 2, off)
+        wait_for_stats()
+        updates, hot = hot_share(cluster, db, "varel_session.sessions")
+        results.notes.setdefault("fillfactor", []).append((fillfactor, size, updates, hot, tps))
+        log(f"fillfactor {fillfactor}: {size:.0f} B/session, HOT {hot}/{updates}, {tps:.0f} tps")
+
+
+def client_workloads(cluster, args, results, db):
+    """The Rust client: PostgresStore::load against the same SQL through raw tokio-postgres."""
+    log("client crate: PostgresStore::load vs raw tokio-postgres (building bench/client)")
+    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "varel-session-client-bench"],
+                   cwd=REPO, check=True)
+    binary = REPO / "target" / "release" / "varel-session-client-bench"
+    settle(cluster, db)
+    out = subprocess.run(
+        [str(binary), SOCKET_DIR, str(cluster.port), db, str(FIRST), str(args.sessions),
+         str(args.seconds), str(args.rounds)],
+        text=True, capture_output=True, check=True).stdout
+    for line in out.splitlines():
+        name, *values = line.split()
+        label = {"raw": "client: raw tokio-postgres, prepared",
+                 "store": "client: PostgresStore::load"}[name]
+        for value in values:
+            results.add(label, float(value))
+    log(f"client: {out.strip()}")
+
+
 def scale_workloads(cluster, args, results):
     small, large = args.scale
     for n, db in ((small, "bench_small"), (large, "bench_large")):
@@ -239,6 +308,7 @@ def scale_workloads(cluster, args, results):
         load_sessions(cluster, db, n, with_cps=False)
     for round_no in range(1, args.rounds + 1):
         for n, db in ((small, "bench_small"), (large, "bench_large")):
+            settle(cluster, db)
             tps, _ = cluster.pgbench(db, render("vs_get", FIRST, FIRST + n - 1), args.seconds)
             results.add(f"session_get at {n:,}", tps)
             log(f"round {round_no}: session_get at {n:,} {tps:10.0f} tps")
@@ -257,11 +327,14 @@ def cleanup_workload(cluster, args, results):
         log(f"loading {n:,} live and {n:,} expired sessions (cleanup pause {pause})")
         load_sessions(cluster, db, 2 * n, with_cps=False, expired_every=2)
         script = render("vs_get_live", lo, hi)
-        baseline, _ = cluster.pgbench(db, script, args.seconds)
+        # One pgbench run: `lead` seconds without cleanup (the baseline), then the cleanup,
+        # then a few seconds more; throughput before and during come from its per-second
+        # progress reports, so machine drift between separate runs cannot skew the ratio.
+        lead = max(args.seconds, 8)
         duration = {}
 
         def run_cleanup():
-            time.sleep(2)
+            time.sleep(lead)
             start = time.monotonic()
             deleted = cluster.psql(
                 db, f"CALL varel_session.session_cleanup_run(10000, '{pause}');")
@@ -271,15 +344,17 @@ def cleanup_workload(cluster, args, results):
         thread = threading.Thread(target=run_cleanup)
         bench_start = time.monotonic()
         thread.start()
-        seconds = max(args.seconds, 60)
-        _, progress = cluster.pgbench(db, script, seconds, progress=True)
+        _, progress = cluster.pgbench(db, script, lead + 60, progress=True)
         thread.join()
-        during = []
+        before, during = [], []
         for m in re.finditer(r"progress: ([0-9.]+) s, ([0-9.]+) tps", progress):
             t_end, tps = bench_start + float(m.group(1)), float(m.group(2))
-            if duration["start"] <= t_end - 1 and t_end <= duration["end"]:
+            if 2 <= float(m.group(1)) <= lead - 0.5:
+                before.append(tps)
+            elif duration["start"] <= t_end - 1 and t_end <= duration["end"]:
                 during.append(tps)
         elapsed = duration["end"] - duration["start"]
+        baseline = statistics.mean(before)
         if not during:  # cleanup took less than a whole progress interval
             during = [baseline]
         runs.append({
@@ -294,6 +369,15 @@ def cleanup_workload(cluster, args, results):
             f"get {baseline:.0f} tps before, {statistics.mean(during):.0f} tps during")
         cluster.psql("postgres", f"DROP DATABASE {db};")
     results.notes["cleanup"] = runs
+
+
+def huge_pages_state():
+    try:
+        total = next(l for l in Path("/proc/meminfo").read_text().splitlines()
+                     if l.startswith("HugePages_Total"))
+        return "on" if int(total.split()[1]) > 0 else "off"
+    except (OSError, StopIteration, ValueError):
+        return "unknown"
 
 
 def machine():
@@ -318,7 +402,9 @@ def report(args, results):
     add(f"Run on {datetime.date.today().isoformat()}, {machine()}.")
     add(f"Command: `{' '.join(['make bench' if not args.quick else 'make bench-quick'])}` "
         f"({args.sessions:,} sessions, {args.rounds} rounds of {args.seconds} s per workload, "
-        f"pgbench -M prepared, 2 clients, unix socket, shared_buffers {args.shared_buffers}).")
+        f"pgbench -M prepared, 2 clients, unix socket, shared_buffers {args.shared_buffers}, "
+        f"huge pages {huge_pages_state()}, autovacuum off with a VACUUM and CHECKPOINT before "
+        f"every round).")
     add("")
     add("| workload | median tps | ratio | target | met |")
     add("|---|---:|---:|---:|:---:|")
@@ -345,6 +431,8 @@ def report(args, results):
     row("cps INSERT, sync off")
     row("session_new, sync off", "cps INSERT, sync off", 0.9)
     row("session_load, refresh due, sync off")
+    row("client: raw tokio-postgres, prepared")
+    row("client: PostgresStore::load", "client: raw tokio-postgres, prepared", 0.95)
     if "scale" in r.notes:
         large, small = r.notes["scale"]
         row(small)
@@ -371,6 +459,28 @@ def report(args, results):
             f"({run['during']:,.0f} / {run['baseline']:,.0f} tps); "
             f"{run['rate']:,.0f} rows/s, {run['seconds']:.1f} s | | ≥ 0.7 | "
             f"{'yes' if ratio >= 0.7 else '**no**'} |")
+    add("")
+    add("Design alternatives, measured in the same run (bench/design_alternatives.sql):")
+    add("")
+    add("| workload | median tps | ratio to the shipped design |")
+    add("|---|---:|---:|")
+    design = [
+        ("design: session_get (C, no SQL)", None),
+        ("design: SQL function, DEFINER + SET search_path", "design: session_get (C, no SQL)"),
+        ("design: SQL function, DEFINER, no SET", "design: session_get (C, no SQL)"),
+        ("design: C function, DEFINER + SET search_path", "design: session_get (C, no SQL)"),
+        ("design: C function declared RETURNS TABLE", "design: session_get (C, no SQL)"),
+        ("design: session_set (C), sync off", None),
+        ("design: SQL UPDATE function, DEFINER + SET, sync off", "design: session_set (C), sync off"),
+    ]
+    for name, base in design:
+        ratio = f"{r.ratio(name, base):.2f}" if base else "1.00"
+        add(f"| {name.removeprefix('design: ')} | {r.median(name):,.0f} | {ratio} |")
+    add("")
+    add("| fillfactor | bytes per session | HOT share of session_set updates | session_set tps, sync off |")
+    add("|---:|---:|---:|---:|")
+    for fillfactor, size, updates, hot, tps in r.notes.get("fillfactor", []):
+        add(f"| {fillfactor} | {size:.0f} | {hot / updates if updates else 0:.3f} ({hot:,} of {updates:,}) | {tps:,.0f} |")
     return "\n".join(lines)
 
 
@@ -401,7 +511,7 @@ def main():
     else:
         args.sessions, args.rounds, args.seconds = 1_000_000, 5, 8
         args.scale = (100_000, 10_000_000)
-        args.cleanup_sessions, args.cleanup_pauses = 1_000_000, ["0", "20ms"]
+        args.cleanup_sessions, args.cleanup_pauses = 1_000_000, ["0", "10ms", "20ms"]
         args.shared_buffers = "6GB"
 
     cluster = Cluster(args.port)

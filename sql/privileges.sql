@@ -24,6 +24,7 @@ REVOKE ALL ON FUNCTION varel_session.session_clear_user(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.token_hash(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.lock_user(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_user_sessions(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_handle(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_revoke(bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_user_revoke(bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.cleanup_plan(integer) FROM PUBLIC;

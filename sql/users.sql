@@ -34,6 +34,19 @@ $$;
 COMMENT ON FUNCTION varel_session.session_user_sessions(bigint) IS
     'the user''s live sessions, newest first, named by handle (never by token)';
 
+CREATE FUNCTION varel_session.session_handle(id text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.lpad(pg_catalog.to_hex(s.handle), 16, '0')
+    FROM varel_session.sessions AS s
+    WHERE s.token_hash = varel_session.token_hash($1)
+      AND s.expires_at > pg_catalog.now()
+      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now())
+$$;
+COMMENT ON FUNCTION varel_session.session_handle(text) IS
+    'the handle of the live session named by the token ("this device" in session_user_sessions), or NULL';
+
 CREATE FUNCTION varel_session.session_revoke(user_id bigint, handle text) RETURNS boolean
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp

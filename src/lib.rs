@@ -46,6 +46,18 @@ extension_sql_file!(
 extension_sql_file!("../sql/cron.sql", name = "cron", requires = ["cleanup"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 
+// A function that writes a session and then panics, to prove a panic becomes a clean ERROR
+// that rolls the write back (src/api/panic_probe.rs). Only in test builds.
+#[cfg(any(test, feature = "pg_test"))]
+extension_sql!(
+    r#"
+CREATE FUNCTION varel_session.test_write_then_panic() RETURNS void
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'varel_session_test_write_then_panic';
+"#,
+    name = "panic_probe",
+    requires = ["lifecycle"]
+);
+
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::register();

@@ -125,6 +125,45 @@ mod tests {
         assert_eq!(hex::encode(hash(&[0u8; 32])), expected);
     }
 
+    /// A million generated inputs: random bytes, random text, hex of every length, and valid
+    /// tokens with one byte changed. `parse` accepts exactly the 64-hex-character strings, and
+    /// what it accepts encodes back to the same (lower-cased) text.
+    #[test]
+    fn parse_accepts_exactly_64_hex_characters() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+
+        let inputs = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..130),
+            any::<String>().prop_map(String::into_bytes),
+            "[0-9a-fA-F]{0,70}".prop_map(String::into_bytes),
+            (any::<[u8; 32]>(), 0..64usize, any::<u8>()).prop_map(|(raw, at, byte)| {
+                let mut text = hex::encode(raw).into_bytes();
+                text[at] = byte;
+                text
+            }),
+        ];
+        let config = Config {
+            cases: 1_000_000,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        TestRunner::new(config)
+            .run(&inputs, |input| {
+                let well_formed =
+                    input.len() == TOKEN_HEX_LEN && input.iter().all(u8::is_ascii_hexdigit);
+                match parse(&input) {
+                    Some(raw) => {
+                        prop_assert!(well_formed);
+                        prop_assert_eq!(encode(&raw).into_bytes(), input.to_ascii_lowercase());
+                    }
+                    None => prop_assert!(!well_formed),
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
     #[test]
     fn generated_tokens_do_not_repeat() {
         let mut seen = std::collections::HashSet::new();

@@ -74,3 +74,54 @@ cluster_psql() {
     shift 3
     psql -X -q -v ON_ERROR_STOP=1 -h "$(cluster_dir "$name")" -p "$port" -U postgres -d "$db" "$@"
 }
+
+# pgbouncer_start NAME PORT PG_HOST PG_PORT DB: pgbouncer in transaction pooling mode in front
+# of DB, with 4 server connections per pool (so many clients really share them). It refuses to
+# run as root, so it runs as postgres too.
+pgbouncer_start() {
+    local name=$1 port=$2 pg_host=$3 pg_port=$4 db=$5
+    local dir
+    dir=$(cluster_dir "$name")
+    pgbouncer_stop "$name"
+    as_root rm -rf "$dir"
+    as_root mkdir -p "$dir"
+    as_root chown postgres:postgres "$dir"
+    as_postgres tee "$dir/pgbouncer.ini" >/dev/null <<INI
+[databases]
+$db = host=$pg_host port=$pg_port dbname=$db user=postgres
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir = $dir
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+default_pool_size = 4
+max_client_conn = 500
+admin_users = postgres
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+    echo '"postgres" ""' | as_postgres tee "$dir/userlist.txt" >/dev/null
+    as_postgres pgbouncer -d "$dir/pgbouncer.ini"
+    for _ in $(seq 50); do
+        psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d pgbouncer -c "SHOW VERSION" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "pgbouncer did not start; see $dir/pgbouncer.log" >&2
+    return 1
+}
+
+# pgbouncer_stop NAME: stops it if it runs.
+pgbouncer_stop() {
+    local pidfile
+    pidfile=$(cluster_dir "$1")/pgbouncer.pid
+    if [[ -f $pidfile ]]; then
+        as_root kill "$(cat "$pidfile")" 2>/dev/null || true
+        for _ in $(seq 50); do
+            [[ -f $pidfile ]] || break
+            sleep 0.1
+        done
+    fi
+}

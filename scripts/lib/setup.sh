@@ -35,6 +35,19 @@ setup_cargo_pgrx() {
     fi
 }
 
+# pgspot (PyPI) lints the generated extension script for unsafe search_path use.
+setup_pgspot() {
+    if ! command -v pgspot >/dev/null 2>&1; then
+        say "installing pgspot"
+        python3 -m pip install --quiet --disable-pip-version-check pgspot==0.9.4
+    fi
+}
+
+# The extension's version, as Cargo.toml gives it (the control file's default_version).
+extension_version() {
+    sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -1
+}
+
 # Builds the extension (release) and installs it into the system PostgreSQL 15.
 install_extension() {
     say "building and installing the varel_session extension"

@@ -72,7 +72,7 @@ sql_function!(
 );
 
 /// `varel_session.max_age` as an interval.
-fn default_max_age() -> Datum {
+pub(super) fn default_max_age() -> Datum {
     // SAFETY: palloc0 returns a zeroed Interval-sized buffer or raises an ERROR.
     unsafe {
         let interval =

@@ -13,6 +13,8 @@
 
 mod create;
 mod internal;
+#[cfg(any(test, feature = "pg_test"))]
+mod panic_probe;
 mod read;
 mod rotate;
 mod write;

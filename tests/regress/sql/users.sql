@@ -20,6 +20,12 @@ SELECT handle AS desktop_handle FROM varel_session.session_user_sessions(100) WH
 SELECT varel_session.session_regenerate(:'desktop') AS desktop \gset
 SELECT count(*) AS same_handle FROM varel_session.session_user_sessions(100) WHERE handle = :'desktop_handle';
 
+-- session_handle names "this device" in the list; it is NULL for anything that is not live.
+SELECT count(*) AS current_device FROM varel_session.session_user_sessions(100)
+WHERE handle = varel_session.session_handle(:'desktop');
+SELECT varel_session.session_handle('garbage') IS NULL AS garbage_is_null,
+       varel_session.session_handle(NULL) IS NULL AS null_is_null;
+
 -- session_revoke: only the user's own handle, case-insensitive; malformed handles are false.
 SELECT handle AS phone_handle FROM varel_session.session_user_sessions(100) WHERE user_agent = 'phone' \gset
 SELECT varel_session.session_revoke(200, :'phone_handle') AS other_users_handle,

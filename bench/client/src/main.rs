@@ -1,0 +1,158 @@
+//! `PostgresStore::load` (pooled connection, cached statement, a typed `Session`) against the
+//! same SQL sent through a raw `tokio-postgres` client with a statement prepared once, decoding
+//! the same columns. Two clients each, like the pgbench runs; rounds alternate the two sides so
+//! machine drift hits both. Prints one line per side: `name tps tps tps ...`.
+//!
+//! Usage: varel-session-client-bench HOST PORT DB FIRST COUNT SECONDS ROUNDS
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use varel_session_client::{Config, PostgresStore, SessionStore};
+
+const CLIENTS: usize = 2;
+/// The SQL `PostgresStore::load` sends (client/src/sql.rs).
+const LOAD: &str = "SELECT data, user_id, created_at, updated_at, expires_at, now() \
+                    FROM varel_session.session_load($1)";
+
+struct Target {
+    host: String,
+    port: u16,
+    db: String,
+    first: u64,
+    count: u64,
+}
+
+impl Target {
+    /// Token i of the benchmark table: 48 zeros and i.
+    fn token(&self, n: u64) -> String {
+        format!("{}{}", "0".repeat(48), self.first + n % self.count)
+    }
+
+    fn pg_config(&self) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&self.host)
+            .port(self.port)
+            .user("postgres")
+            .dbname(&self.db);
+        config
+    }
+}
+
+async fn run_store(target: &Arc<Target>, seconds: u64) -> f64 {
+    let manager = deadpool_postgres::Manager::new(target.pg_config(), tokio_postgres::NoTls);
+    let pool = deadpool_postgres::Pool::builder(manager)
+        .max_size(CLIENTS)
+        .build()
+        .unwrap();
+    let store = PostgresStore::new(pool, Config::default()).unwrap();
+    // Warm the pool and its statement caches, as a running app would have.
+    for _ in 0..CLIENTS * 4 {
+        store.load(&target.token(0)).await.unwrap();
+    }
+    let target = target.clone();
+    drive(seconds, move |_, n| {
+        let (store, target) = (store.clone(), target.clone());
+        async move {
+            let session = store.load(&target.token(n)).await.unwrap();
+            assert!(session.is_some());
+        }
+    })
+    .await
+}
+
+async fn run_raw(target: &Arc<Target>, seconds: u64) -> f64 {
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        let (client, connection) = target
+            .pg_config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let statement = client.prepare(LOAD).await.unwrap();
+        clients.push(Arc::new((client, statement)));
+    }
+    let target = target.clone();
+    drive(seconds, move |c, n| {
+        // Each of the two loops has its own connection, as each pgbench client does.
+        let (pair, target) = (clients[c].clone(), target.clone());
+        async move {
+            let (client, statement) = &*pair;
+            let row = client
+                .query_opt(statement, &[&target.token(n)])
+                .await
+                .unwrap()
+                .unwrap();
+            // Decode the same columns the store decodes.
+            let data: serde_json::Value = row.get(0);
+            let user_id: Option<i64> = row.get(1);
+            let times: [OffsetDateTime; 4] = [row.get(2), row.get(3), row.get(4), row.get(5)];
+            std::hint::black_box((data, user_id, times));
+        }
+    })
+    .await
+}
+
+/// Runs `CLIENTS` loops of `call` for `seconds`; returns calls per second.
+async fn drive<F, Fut>(seconds: u64, call: F) -> f64
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static + Clone,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let done = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (done, calls, call) = (done.clone(), calls.clone(), call.clone());
+            tokio::spawn(async move {
+                let mut n = c as u64 * 7_919;
+                while !done.load(Ordering::Relaxed) {
+                    call(c, n).await;
+                    n = n
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    calls.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    done.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    calls.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    assert_eq!(
+        args.len(),
+        8,
+        "usage: HOST PORT DB FIRST COUNT SECONDS ROUNDS"
+    );
+    let target = Arc::new(Target {
+        host: args[1].clone(),
+        port: args[2].parse().unwrap(),
+        db: args[3].clone(),
+        first: args[4].parse().unwrap(),
+        count: args[5].parse().unwrap(),
+    });
+    let (seconds, rounds): (u64, usize) = (args[6].parse().unwrap(), args[7].parse().unwrap());
+    let (mut store, mut raw) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        raw.push(run_raw(&target, seconds).await);
+        store.push(run_store(&target, seconds).await);
+    }
+    let line = |name: &str, v: &[f64]| {
+        let numbers: Vec<String> = v.iter().map(|x| format!("{x:.1}")).collect();
+        println!("{name} {}", numbers.join(" "));
+    };
+    line("raw", &raw);
+    line("store", &store);
+}

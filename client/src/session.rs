@@ -1,0 +1,167 @@
+//! A session as the application sees it, with its unsaved changes.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::net::IpAddr;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// One session: its token, its data (string keys, JSON values), its user, its times.
+///
+/// Changes to the data are recorded as they are made and saved as one merge patch
+/// (`session_set(id, patch)`), so two concurrent requests that change different keys both
+/// win: the server applies each patch to the newest version of the row.
+///
+/// ```
+/// use varel_session_client::Session;
+///
+/// let mut session = Session::new();
+/// session.set("cart", 3);
+/// session.set("theme", "dark");
+/// session.delete("theme");
+/// assert_eq!(session.get_as::<i64>("cart"), Some(3));
+/// assert_eq!(session.patch(), Some(serde_json::json!({"cart": 3, "theme": null})));
+/// assert!(!session.is_saved());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Session {
+    pub(crate) id: Option<String>,
+    pub(crate) data: Map<String, Value>,
+    pub(crate) user_id: Option<i64>,
+    pub(crate) created_at: Option<OffsetDateTime>,
+    pub(crate) updated_at: Option<OffsetDateTime>,
+    pub(crate) expires_at: Option<OffsetDateTime>,
+    pub(crate) changes: Map<String, Value>,
+    pub(crate) cleared: bool,
+    /// Set by a load that slid the idle deadline (the cookie's Max-Age should follow).
+    pub(crate) refreshed: bool,
+    /// Time left until the idle deadline, by the server's clock, as of the last load or save.
+    pub(crate) ttl: Option<Duration>,
+    /// Recorded at creation, for "your devices" lists.
+    pub(crate) client_ip: Option<IpAddr>,
+    pub(crate) client_agent: Option<String>,
+}
+
+impl Session {
+    /// A new session, not yet in the store: it gets its token when first saved.
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// Records the client's address and user agent, stored when the session is created (for
+    /// "your devices" lists).
+    pub fn record_client(&mut self, ip: Option<IpAddr>, user_agent: Option<String>) {
+        self.client_ip = ip;
+        self.client_agent = user_agent;
+    }
+
+    /// Time left until the idle deadline, by the server's clock, as of the last load or save:
+    /// what a cookie's `Max-Age` should be.
+    pub fn time_to_live(&self) -> Option<Duration> {
+        self.ttl
+    }
+
+    /// Whether the load that returned this session slid its idle deadline.
+    pub fn was_refreshed(&self) -> bool {
+        self.refreshed
+    }
+
+    /// The token, once the session is in the store. Send it only in the cookie.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// All data, including unsaved changes.
+    pub fn data(&self) -> &Map<String, Value> {
+        &self.data
+    }
+
+    /// The logged-in user, if any.
+    pub fn user_id(&self) -> Option<i64> {
+        self.user_id
+    }
+
+    /// When the session was created.
+    pub fn created_at(&self) -> Option<OffsetDateTime> {
+        self.created_at
+    }
+
+    /// When `data` or `user_id` last changed in the store.
+    pub fn updated_at(&self) -> Option<OffsetDateTime> {
+        self.updated_at
+    }
+
+    /// The idle deadline, as of the last load or save.
+    pub fn expires_at(&self) -> Option<OffsetDateTime> {
+        self.expires_at
+    }
+
+    /// One value.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.data.get(key)
+    }
+
+    /// One value, deserialized; `None` when missing or of another shape.
+    pub fn get_as<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.get(key).and_then(|v| T::deserialize(v).ok())
+    }
+
+    /// Sets one value (recorded for the next save). JSON `null` removes the key, as in the
+    /// merge patch that saves it.
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<Value>) {
+        let (key, value) = (key.into(), value.into());
+        if value.is_null() {
+            self.delete(&key);
+            return;
+        }
+        self.data.insert(key.clone(), value.clone());
+        self.changes.insert(key, value);
+    }
+
+    /// Removes one key (recorded for the next save); returns its value.
+    pub fn delete(&mut self, key: &str) -> Option<Value> {
+        self.changes.insert(key.to_owned(), Value::Null);
+        self.data.remove(key)
+    }
+
+    /// Removes every key, including ones other requests may have added meanwhile.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.changes.clear();
+        self.cleared = true;
+    }
+
+    /// Whether the idle deadline has passed by this machine's clock. The server's clock is
+    /// the one that counts: an expired session is simply not found.
+    pub fn is_expired(&self) -> bool {
+        self.expires_at
+            .is_some_and(|deadline| deadline <= OffsetDateTime::now_utc())
+    }
+
+    /// Whether a user is logged in.
+    pub fn is_authenticated(&self) -> bool {
+        self.user_id.is_some()
+    }
+
+    /// Whether the session is in the store with no unsaved changes.
+    pub fn is_saved(&self) -> bool {
+        self.id.is_some() && !self.is_modified()
+    }
+
+    /// Whether there are changes to save.
+    pub fn is_modified(&self) -> bool {
+        self.cleared || !self.changes.is_empty()
+    }
+
+    /// The unsaved changes as a merge patch (`null` removes a key); `None` when there are
+    /// none. A [`clear`](Self::clear) is saved separately, before the patch.
+    pub fn patch(&self) -> Option<Value> {
+        (!self.changes.is_empty()).then(|| Value::Object(self.changes.clone()))
+    }
+
+    /// Forgets the recorded changes once they are saved.
+    pub(crate) fn mark_saved(&mut self) {
+        self.changes.clear();
+        self.cleared = false;
+    }
+}

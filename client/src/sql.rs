@@ -1,0 +1,67 @@
+//! Every statement the client sends, in one place, with its parameter types (needed when
+//! statements are not prepared, see [`crate::PostgresStore::without_prepared_statements`]).
+
+use tokio_postgres::types::Type;
+
+/// A statement and the types of its parameters.
+pub struct Sql {
+    pub text: &'static str,
+    pub types: &'static [Type],
+}
+
+pub const LOAD: Sql = Sql {
+    // now() is the transaction's time, which session_load also used: a deadline equal to
+    // now() + max_age means this load slid it (see store::slid_just_now).
+    text: "SELECT data, user_id, created_at, updated_at, expires_at, now() \
+           FROM varel_session.session_load($1)",
+    types: &[Type::TEXT],
+};
+pub const NEW: Sql = Sql {
+    text: "SELECT varel_session.session_new(max_age => $1 * interval '1 second', \
+           user_id => $2, data => $3, ip => $4, user_agent => $5)",
+    types: &[
+        Type::FLOAT8,
+        Type::INT8,
+        Type::JSONB,
+        Type::INET,
+        Type::TEXT,
+    ],
+};
+pub const SET: Sql = Sql {
+    text: "SELECT varel_session.session_set($1, $2::jsonb)",
+    types: &[Type::TEXT, Type::JSONB],
+};
+pub const CLEAR: Sql = one_token("SELECT varel_session.session_clear($1)");
+pub const TOUCH: Sql = one_token("SELECT varel_session.session_touch($1)");
+pub const DESTROY: Sql = one_token("SELECT varel_session.session_destroy($1)");
+pub const REGENERATE: Sql = one_token("SELECT varel_session.session_regenerate($1)");
+pub const CLEAR_USER: Sql = one_token("SELECT varel_session.session_clear_user($1)");
+pub const HANDLE: Sql = one_token("SELECT varel_session.session_handle($1)");
+pub const SET_USER: Sql = Sql {
+    text: "SELECT varel_session.session_set_user($1, $2)",
+    types: &[Type::TEXT, Type::INT8],
+};
+pub const CLEANUP: Sql = Sql {
+    text: "SELECT varel_session.session_cleanup()",
+    types: &[],
+};
+pub const USER_SESSIONS: Sql = Sql {
+    text: "SELECT handle, created_at, updated_at, expires_at, absolute_expires_at, ip, user_agent \
+           FROM varel_session.session_user_sessions($1)",
+    types: &[Type::INT8],
+};
+pub const REVOKE: Sql = Sql {
+    text: "SELECT varel_session.session_revoke($1, $2)",
+    types: &[Type::INT8, Type::TEXT],
+};
+pub const USER_REVOKE: Sql = Sql {
+    text: "SELECT varel_session.session_user_revoke($1, $2)",
+    types: &[Type::INT8, Type::TEXT],
+};
+
+const fn one_token(text: &'static str) -> Sql {
+    Sql {
+        text,
+        types: &[Type::TEXT],
+    }
+}

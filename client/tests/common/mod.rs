@@ -1,0 +1,43 @@
+//! Shared by the client's integration tests: a pool on the test cluster that
+//! `scripts/test.sh` starts (`VAREL_TEST_HOST`, `VAREL_TEST_PORT`, database `varel_it`).
+#![allow(dead_code)]
+
+use rand::Rng;
+use varel_session_client::{Config, PostgresStore};
+
+pub fn pool() -> deadpool_postgres::Pool {
+    let mut pg = deadpool_postgres::Config::new();
+    pg.host =
+        Some(std::env::var("VAREL_TEST_HOST").expect("VAREL_TEST_HOST is set by scripts/test.sh"));
+    pg.port = Some(
+        std::env::var("VAREL_TEST_PORT")
+            .expect("VAREL_TEST_PORT is set by scripts/test.sh")
+            .parse()
+            .unwrap(),
+    );
+    pg.user = Some("postgres".into());
+    pg.dbname = Some("varel_it".into());
+    pg.create_pool(None, tokio_postgres::NoTls).unwrap()
+}
+
+pub fn store() -> PostgresStore {
+    PostgresStore::new(pool(), Config::default()).unwrap()
+}
+
+pub fn store_with(config: Config) -> PostgresStore {
+    PostgresStore::new(pool(), config).unwrap()
+}
+
+pub fn unique_user_id() -> i64 {
+    rand::rng().random_range(1_000_000_000..i64::MAX / 2)
+}
+
+/// Runs one SQL statement as the superuser and returns the first column of the first row.
+pub async fn scalar<T: for<'a> tokio_postgres::types::FromSql<'a>>(
+    store: &PostgresStore,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> T {
+    let client = store.pool().get().await.unwrap();
+    client.query_one(sql, params).await.unwrap().get(0)
+}
