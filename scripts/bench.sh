@@ -9,6 +9,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 setup_all
+say "building the client benchmark"
+(cd "$REPO_ROOT" && cargo build --quiet --release -p varel-session-client-bench)
 
 previous_huge_pages=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
 if [[ $(id -u) -eq 0 && " $* " != *" --quick "* ]]; then
