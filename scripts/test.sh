@@ -59,25 +59,24 @@ cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_it -c "CREATE EXTENSION varel_se
 cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_cron \
     -c "CREATE EXTENSION varel_session" -c "CREATE EXTENSION pg_cron"
 
+# run_suite TOOL DIR DB: a pg_regress-style suite (tests/DIR/schedule, sql or specs, expected)
+# against the test cluster; shows the differences and stops if any test fails.
+run_suite() {
+    local tool=$1 dir=$2 db=$3 out
+    out=$(mktemp -d)
+    if ! "$tool" --host="$(cluster_dir "$TEST_CLUSTER")" --port="$TEST_PORT" --user=postgres \
+        --dbname="$db" --inputdir="tests/$dir" --outputdir="$out" --schedule="tests/$dir/schedule"; then
+        find "$out" -name regression.diffs -exec cat {} + >&2
+        exit 1
+    fi
+}
+PGXS_TESTS=/usr/lib/postgresql/15/lib/pgxs/src/test
+
 say "tier 2: SQL regression tests"
-regress_out=$(mktemp -d)
-if ! /usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress \
-    --host="$(cluster_dir "$TEST_CLUSTER")" --port="$TEST_PORT" --user=postgres \
-    --dbname=varel_regress --inputdir=tests/regress --outputdir="$regress_out" \
-    --schedule=tests/regress/schedule; then
-    cat "$regress_out/regression.diffs" >&2 || true
-    exit 1
-fi
+run_suite "$PGXS_TESTS/regress/pg_regress" regress varel_regress
 
 say "tier 2: concurrency specs"
-isolation_out=$(mktemp -d)
-if ! /usr/lib/postgresql/15/lib/pgxs/src/test/isolation/pg_isolation_regress \
-    --host="$(cluster_dir "$TEST_CLUSTER")" --port="$TEST_PORT" --user=postgres \
-    --dbname=varel_isolation --inputdir=tests/isolation --outputdir="$isolation_out" \
-    --schedule=tests/isolation/schedule; then
-    cat "$isolation_out/output_iso/regression.diffs" "$isolation_out/regression.diffs" >&2 2>/dev/null || true
-    exit 1
-fi
+run_suite "$PGXS_TESTS/isolation/pg_isolation_regress" isolation varel_isolation
 
 say "tier 2: pgspot lint of the installed extension script"
 # One object is allowed no search_path: the cleanup procedure commits after each batch, and

@@ -86,12 +86,11 @@ COMMENT ON FUNCTION varel_session.session_cleanup(integer) IS
 -- end). This is what the pg_cron job calls. A procedure that commits cannot be SECURITY
 -- DEFINER or carry SET options; it runs with its caller's rights and reaches the table only
 -- through the SECURITY DEFINER functions above, all names schema-qualified. The pause between
--- batches (20 ms by default) leaves most of the machine to live traffic: on the benchmark
--- machine it keeps concurrent session_get throughput above 0.9 of normal, where no pause
--- halves it (BENCHMARKS.md).
+-- batches (50 ms by default) leaves most of the machine to live traffic: BENCHMARKS.md has
+-- concurrent session_get throughput and the cleanup rate for several pauses.
 CREATE PROCEDURE varel_session.session_cleanup_run(
     batch_size integer DEFAULT 10000,
-    pause interval DEFAULT '20ms',
+    pause interval DEFAULT '50ms',
     INOUT deleted bigint DEFAULT NULL
 )
     LANGUAGE plpgsql

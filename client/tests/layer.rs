@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use common::{scalar, store, store_with, unique_user_id};
+use common::{move_deadline, scalar, store, store_with, unique_user_id};
 use tower::ServiceExt;
 use varel_session_client::axum::{CurrentSession, SessionLayer};
 use varel_session_client::{Config, PostgresStore, SameSite};
@@ -349,14 +349,7 @@ async fn a_load_that_slides_the_deadline_refreshes_the_cookie() {
     let store = store();
     let app = app(store.clone());
     let token = send(&app, "POST", "/set/a/1", None).await.token().unwrap();
-    scalar::<i64>(
-        &store,
-        "WITH u AS (UPDATE varel_session.sessions SET expires_at = now() + interval '1 hour'
-                    WHERE token_hash = varel_session.token_hash($1) RETURNING 1)
-         SELECT count(*) FROM u",
-        &[&token],
-    )
-    .await;
+    move_deadline(&store, &token, "1 hour").await;
     let reply = send(&app, "GET", "/read", Some(&cookie(&token))).await;
     assert_eq!(
         reply.token().as_deref(),
@@ -380,14 +373,7 @@ async fn a_load_that_slides_the_deadline_refreshes_the_cookie() {
         ..Config::default()
     };
     let app = self::app(store_with(config));
-    scalar::<i64>(
-        &store,
-        "WITH u AS (UPDATE varel_session.sessions SET expires_at = now() + interval '1 hour'
-                    WHERE token_hash = varel_session.token_hash($1) RETURNING 1)
-         SELECT count(*) FROM u",
-        &[&token],
-    )
-    .await;
+    move_deadline(&store, &token, "1 hour").await;
     assert!(send(&app, "GET", "/read", Some(&cookie(&token)))
         .await
         .set_cookies

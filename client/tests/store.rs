@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{scalar, store, store_with, unique_user_id};
+use common::{move_deadline, scalar, store, store_with, unique_user_id};
 use serde_json::json;
 use std::time::Duration;
 use varel_session_client::{Config, Error, Session, SessionStore};
@@ -169,14 +169,7 @@ async fn touch_slides_the_deadline() {
     let mut session = Session::new();
     store.save(&mut session).await.unwrap();
     let token = session.id().unwrap().to_owned();
-    scalar::<i64>(
-        &store,
-        "WITH u AS (UPDATE varel_session.sessions SET expires_at = now() + interval '1 minute'
-                    WHERE token_hash = varel_session.token_hash($1) RETURNING 1)
-         SELECT count(*) FROM u",
-        &[&token],
-    )
-    .await;
+    move_deadline(&store, &token, "1 minute").await;
     let before = store.load(&token).await.unwrap().unwrap();
     // 1 minute of 24 hours left: the load itself slid it (throttle passed).
     assert!(before.was_refreshed());
@@ -247,14 +240,7 @@ async fn cleanup_removes_expired_sessions() {
     let mut session = Session::new();
     store.save(&mut session).await.unwrap();
     let token = session.id().unwrap().to_owned();
-    scalar::<i64>(
-        &store,
-        "WITH u AS (UPDATE varel_session.sessions SET expires_at = now() - interval '1 second'
-                    WHERE token_hash = varel_session.token_hash($1) RETURNING 1)
-         SELECT count(*) FROM u",
-        &[&token],
-    )
-    .await;
+    move_deadline(&store, &token, "-1 second").await;
     assert!(store.cleanup().await.unwrap() >= 1);
     let left: i64 = scalar(
         &store,

@@ -17,6 +17,7 @@ mod internal;
 mod panic_probe;
 mod read;
 mod rotate;
+mod session_write;
 mod write;
 
 use crate::errors;

@@ -1,10 +1,11 @@
 //! Reading sessions: what an app does on every request.
 
-use super::{required_arg, same_token, token_arg};
+use super::session_write::SessionWrite;
+use super::{required_arg, token_arg};
 use crate::fcall::{self, sql_function};
 use crate::jsonb;
 use crate::row::{self, Col, Row};
-use crate::storage::{self, Decision, Table, WriteSnapshot};
+use crate::storage::{self, Decision, Table};
 use crate::token::TokenHash;
 use pgrx::pg_sys::{self, Datum, FunctionCallInfo};
 
@@ -81,13 +82,7 @@ sql_function!(
 /// deadline if it is still due. Of a burst of loads, the first writes; the others find the
 /// slid deadline (or wait for the first and then find it) and keep the row.
 unsafe fn slide(fcinfo: FunctionCallInfo, hash: &TokenHash, now: i64) -> Datum {
-    let snapshot = WriteSnapshot::take(c"session_load");
-    let table = Table::open_for_write();
-    let found = table.slot();
-    if !table.fetch(hash, snapshot.get(), &found) {
-        return unsafe { fcall::return_rows(fcinfo, None) };
-    }
-    let written = table.update(found, snapshot.get(), same_token(hash), |current| {
+    let written = SessionWrite::begin(c"session_load", hash).update(|current| {
         if !current.is_live(now) {
             return Decision::NoSession;
         }

@@ -3,10 +3,11 @@
 //! one token exactly one succeeds: the others follow the update, find a different token on the
 //! newest version, and report "no session".
 
-use super::{fresh_identity, required_arg, rotate_token, same_token, token_arg};
+use super::session_write::SessionWrite;
+use super::{fresh_identity, required_arg, rotate_token, token_arg};
 use crate::fcall::{self, sql_function};
 use crate::row::{self, Col, Row};
-use crate::storage::{Decision, Table, WriteSnapshot};
+use crate::storage::Decision;
 use crate::token::TokenHash;
 use crate::users;
 use pgrx::pg_sys::{Datum, FunctionCallInfo};
@@ -75,23 +76,22 @@ unsafe fn rotate(
     also: impl Fn(&mut Row, i64),
 ) -> Datum {
     let now = row::now();
-    let mut snapshot = WriteSnapshot::take(function);
-    if let Some(user_id) = joining_user {
-        users::lock_user(user_id);
-        snapshot.refresh();
-    }
-    let table = Table::open_for_write();
-    let found = table.slot();
-    if !table.fetch(hash, snapshot.get(), &found) || !found.row().is_live(now) {
+    let write = SessionWrite::begin_after(function, hash, |snapshot| {
+        if let Some(user_id) = joining_user {
+            users::lock_user(user_id);
+            snapshot.refresh();
+        }
+    });
+    let Some(current) = write.current().filter(|row| row.is_live(now)) else {
         return unsafe { fcall::return_null(fcinfo) };
-    }
+    };
     if let Some(user_id) = joining_user {
-        let handle = found.row().int8(Col::Handle);
-        users::make_room(&table, user_id, handle, snapshot.get(), now);
+        let handle = current.int8(Col::Handle);
+        users::make_room(write.table(), user_id, handle, write.snapshot(), now);
     }
     let (raw, _) = fresh_identity();
     let mut token = None;
-    let written = table.update(found, snapshot.get(), same_token(hash), |current| {
+    let written = write.update(|current| {
         if !current.is_live(now) {
             return Decision::NoSession;
         }

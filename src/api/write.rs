@@ -3,13 +3,14 @@
 //! A write changes the live session it finds and nothing else: it never creates a row, and a
 //! session destroyed, revoked or expired before the write commits stays gone (`storage`).
 
-use super::{required_arg, same_token, token_arg};
+use super::session_write::SessionWrite;
+use super::{required_arg, token_arg};
 use crate::errors;
 use crate::fcall::{self, sql_function};
 use crate::gucs;
 use crate::jsonb;
 use crate::row::{self, Col};
-use crate::storage::{Decision, Table, WriteSnapshot};
+use crate::storage::Decision;
 use pgrx::pg_sys::{Datum, FunctionCallInfo, Jsonb};
 use std::ffi::CStr;
 
@@ -69,13 +70,7 @@ sql_function!(
             return fcall::return_null(fcinfo);
         };
         let now = row::now();
-        let snapshot = WriteSnapshot::take(c"session_touch");
-        let table = Table::open_for_write();
-        let found = table.slot();
-        if !table.fetch(&hash, snapshot.get(), &found) {
-            return fcall::return_null(fcinfo);
-        }
-        let written = table.update(found, snapshot.get(), same_token(&hash), |current| {
+        let written = SessionWrite::begin(c"session_touch", &hash).update(|current| {
             if !current.is_live(now) {
                 return Decision::NoSession;
             }
@@ -104,13 +99,8 @@ sql_function!(
             return Datum::from(false);
         };
         let now = row::now();
-        let snapshot = WriteSnapshot::take(c"session_destroy");
-        let table = Table::open_for_write();
-        let found = table.slot();
-        let same = same_token(&hash);
-        let deleted = table.fetch(&hash, snapshot.get(), &found)
-            && table.delete(&found, snapshot.get(), |row| same(row) && row.is_live(now));
-        Datum::from(deleted)
+        let write = SessionWrite::begin(c"session_destroy", &hash);
+        Datum::from(write.delete(|row| row.is_live(now)))
     }
 );
 
@@ -135,13 +125,7 @@ unsafe fn write_data(
     };
     let now = row::now();
     let limit = gucs::MAX_DATA_BYTES.get();
-    let snapshot = WriteSnapshot::take(function);
-    let table = Table::open_for_write();
-    let found = table.slot();
-    if !table.fetch(&hash, snapshot.get(), &found) {
-        return Datum::from(false);
-    }
-    let written = table.update(found, snapshot.get(), same_token(&hash), |current| {
+    let written = SessionWrite::begin(function, &hash).update(|current| {
         if !current.is_live(now) {
             return Decision::NoSession;
         }

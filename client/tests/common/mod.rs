@@ -41,3 +41,18 @@ pub async fn scalar<T: for<'a> tokio_postgres::types::FromSql<'a>>(
     let client = store.pool().get().await.unwrap();
     client.query_one(sql, params).await.unwrap().get(0)
 }
+
+/// Moves the idle deadline of `token`'s session to `now() + offset` (an interval such as
+/// `'1 hour'` or `'-1 second'`), as an administrator could, to test expiry without waiting.
+pub async fn move_deadline(store: &PostgresStore, token: &str, offset: &str) {
+    let client = store.pool().get().await.unwrap();
+    let moved = client
+        .execute(
+            "UPDATE varel_session.sessions SET expires_at = now() + $2::text::interval
+             WHERE token_hash = varel_session.token_hash($1)",
+            &[&token, &offset],
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved, 1, "no session to move the deadline of");
+}
