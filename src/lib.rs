@@ -9,6 +9,7 @@
 //! - [`catalog`]: where the sessions table and its indexes are, cached per backend.
 //! - [`fcall`]: the raw PostgreSQL calling convention the SQL-facing functions use.
 //! - [`row`]: one sessions-table row as datums, and the deadline arithmetic on it.
+//! - [`snapshot`]: the snapshots reads and writes use.
 //! - [`storage`]: direct reads and writes of single rows through the table access method.
 //! - [`jsonb`]: the merge, set and remove operations on session data.
 //! - [`users`]: per-user serialisation and the sessions-per-user cap.
@@ -23,6 +24,7 @@ mod fcall;
 mod gucs;
 mod jsonb;
 mod row;
+mod snapshot;
 mod storage;
 mod token;
 mod users;

@@ -417,66 +417,6 @@ impl HashKey {
     }
 }
 
-/// A snapshot for a read: the calling statement's, as a `STABLE` SQL function sees.
-pub fn read_snapshot() -> Snapshot {
-    // SAFETY: reads the active-snapshot stack, which a running query always has.
-    unsafe {
-        if pg_sys::ActiveSnapshotSet() {
-            pg_sys::GetActiveSnapshot()
-        } else {
-            pg_sys::GetTransactionSnapshot()
-        }
-    }
-}
-
-/// The snapshot a write runs under, as a `VOLATILE` SQL function's statement gets: a new
-/// command id, so each call sees what earlier calls in the same statement wrote, and under
-/// READ COMMITTED a fresh snapshot. Popped when dropped.
-pub struct WriteSnapshot(Snapshot);
-
-impl WriteSnapshot {
-    /// Refuses in a read-only transaction or on a standby, then takes the snapshot.
-    pub fn take(function: &std::ffi::CStr) -> WriteSnapshot {
-        // SAFETY: standard transaction-state calls on the main thread.
-        unsafe {
-            pg_sys::PreventCommandIfReadOnly(function.as_ptr());
-            pg_sys::CommandCounterIncrement();
-            pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
-            WriteSnapshot(pg_sys::GetActiveSnapshot())
-        }
-    }
-
-    pub fn get(&self) -> Snapshot {
-        self.0
-    }
-
-    /// After waiting on a lock: under READ COMMITTED, a snapshot that sees what committed
-    /// meanwhile (under REPEATABLE READ the transaction's snapshot is kept, as for SQL).
-    pub fn refresh(&mut self) {
-        // SAFETY: replaces the snapshot this value pushed.
-        unsafe {
-            pg_sys::PopActiveSnapshot();
-            pg_sys::CommandCounterIncrement();
-            pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
-            self.0 = pg_sys::GetActiveSnapshot();
-        }
-    }
-}
-
-impl Drop for WriteSnapshot {
-    fn drop(&mut self) {
-        // SAFETY: pops the snapshot `take` or `refresh` pushed.
-        unsafe { pg_sys::PopActiveSnapshot() }
-    }
-}
-
-/// Whether writes are impossible here (a read-only transaction, or a hot standby), so that
-/// `session_load` can skip its optional write instead of failing.
-pub fn writes_forbidden() -> bool {
-    // SAFETY: reads backend-global state.
-    unsafe { pg_sys::XactReadOnly || pg_sys::RecoveryInProgress() }
-}
-
 fn fail_if_serializable() {
     // SAFETY: reads backend-global state.
     if unsafe { pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32 } {

@@ -6,6 +6,7 @@
 //!   `session_touch`, `session_destroy`.
 //! - [`rotate`]: `session_regenerate`, `session_set_user`, `session_clear_user`.
 //! - [`internal`]: helpers the SQL-language functions call (`token_hash`, `lock_user`).
+//! - [`session_write`]: the shared start of every per-request write.
 //!
 //! Each function validates the caller's own arguments first (a NULL key is a programmer's
 //! mistake and an ERROR whatever the token), then treats the token as untrusted input: NULL or

@@ -5,7 +5,8 @@ use super::{create, fresh_identity, rotate_token};
 use crate::fcall::sql_function;
 use crate::jsonb;
 use crate::row::{self, Col, Row};
-use crate::storage::{Table, WriteSnapshot};
+use crate::snapshot::WriteSnapshot;
+use crate::storage::Table;
 use pgrx::pg_sys::Datum;
 
 sql_function!(

@@ -5,7 +5,8 @@ use super::{required_arg, token_arg};
 use crate::fcall::{self, sql_function};
 use crate::jsonb;
 use crate::row::{self, Col, Row};
-use crate::storage::{self, Decision, Table};
+use crate::snapshot;
+use crate::storage::{Decision, Table};
 use crate::token::TokenHash;
 use pgrx::pg_sys::{self, Datum, FunctionCallInfo};
 
@@ -21,7 +22,7 @@ sql_function!(
         let table = Table::open_for_read();
         let slot = table.slot();
         let found = table
-            .fetch(&hash, storage::read_snapshot(), &slot)
+            .fetch(&hash, snapshot::read_snapshot(), &slot)
             .then(|| slot.row())
             .filter(|session| session.is_live(row::now()));
         return_session(fcinfo, found.as_ref())
@@ -39,7 +40,7 @@ sql_function!(
         };
         let table = Table::open_for_read();
         let slot = table.slot();
-        if !table.fetch(&hash, storage::read_snapshot(), &slot) {
+        if !table.fetch(&hash, snapshot::read_snapshot(), &slot) {
             return fcall::return_null(fcinfo);
         }
         let found = slot.row();
@@ -64,14 +65,14 @@ sql_function!(
         // The common case reads with the statement's snapshot and writes nothing.
         let table = Table::open_for_read();
         let slot = table.slot();
-        if !table.fetch(&hash, storage::read_snapshot(), &slot) {
+        if !table.fetch(&hash, snapshot::read_snapshot(), &slot) {
             return fcall::return_rows(fcinfo, None);
         }
         let found = slot.row();
         if !found.is_live(now) {
             return fcall::return_rows(fcinfo, None);
         }
-        if row::refresh_due(&found, now).is_none() || storage::writes_forbidden() {
+        if row::refresh_due(&found, now).is_none() || snapshot::writes_forbidden() {
             return return_session(fcinfo, Some(&found));
         }
         slide(fcinfo, &hash, now)

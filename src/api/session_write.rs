@@ -3,7 +3,8 @@
 
 use super::same_token;
 use crate::row::Row;
-use crate::storage::{Decision, Slot, Table, WriteSnapshot, Written};
+use crate::snapshot::WriteSnapshot;
+use crate::storage::{Decision, Slot, Table, Written};
 use crate::token::TokenHash;
 use pgrx::pg_sys::Snapshot;
 use std::ffi::CStr;
