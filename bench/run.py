@@ -249,6 +249,7 @@ PAIRS = [
     ("session_get", "vs_get", "cps get", "cps_get"),
     ("session_load", "vs_load", "cps get", "cps_get"),
     ("session_get", "vs_get", "cps get, six columns", "cps_get_six_columns"),
+    ("session_get, data column", "vs_get_data", "cps get", "cps_get"),
 ]
 
 
@@ -309,7 +310,8 @@ def design_workloads(cluster, args, results, db):
 
 
 def client_workloads(cluster, args, results, db):
-    """The Rust client: PostgresStore::load against the same SQL through raw tokio-postgres."""
+    """The Rust client: PostgresStore::load against the same SQL through raw tokio-postgres, in
+    as many short rounds as the paired reads (the ratios are a few percent apart)."""
     log("client crate: PostgresStore::load vs raw tokio-postgres (building bench/client)")
     subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "varel-session-client-bench"],
                    cwd=REPO, check=True)
@@ -317,12 +319,13 @@ def client_workloads(cluster, args, results, db):
     settle(cluster, db)
     out = subprocess.run(
         [str(binary), SOCKET_DIR, str(cluster.port), db, str(FIRST), str(args.sessions),
-         str(args.seconds), str(args.rounds)],
+         str(args.pair_seconds), str(args.pairs)],
         text=True, capture_output=True, check=True).stdout
     for line in out.splitlines():
         name, *values = line.split()
         label = {"raw": "client: raw tokio-postgres, prepared",
-                 "store": "client: PostgresStore::load"}[name]
+                 "store": "client: PostgresStore::load",
+                 "store_held": "client: PostgresStore::load_on a held connection"}[name]
         for value in values:
             results.add(label, float(value))
     log(f"client: {out.strip()}")
@@ -460,6 +463,7 @@ def report(args, results):
     row("session_load, refresh due, sync off")
     row("client: raw tokio-postgres, prepared")
     row("client: PostgresStore::load", "client: raw tokio-postgres, prepared", 0.95)
+    row("client: PostgresStore::load_on a held connection", "client: raw tokio-postgres, prepared")
     if "scale" in r.notes:
         large, small = r.notes["scale"]
         row(small)
@@ -477,7 +481,7 @@ def report(args, results):
         target = targets.get(label)
         med = statistics.median(values)
         met = "" if target is None else ("yes" if med >= target else "**no**")
-        add(f"| {label} | {med:.2f} | {min(values):.2f} to {max(values):.2f} | "
+        add(f"| {label} | {med:.3f} | {min(values):.2f} to {max(values):.2f} | "
             + (f"≥ {target}" if target else "") + f" | {met} |")
     add("")
     add("| measure | varel_session | connect-pg-simple | target | met |")

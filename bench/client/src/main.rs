@@ -1,7 +1,9 @@
 //! `PostgresStore::load` (pooled connection, cached statement, a typed `Session`) against the
 //! same SQL sent through a raw `tokio-postgres` client with a statement prepared once, decoding
-//! the same columns. Two clients each, like the pgbench runs; rounds alternate the two sides so
-//! machine drift hits both. Prints one line per side: `name tps tps tps ...`.
+//! the same columns. A third side, `PostgresStore::load_on` a connection each task holds, splits
+//! the store's cost into the pool checkout and the rest. Two clients each, like the pgbench
+//! runs; each round runs every side back to back, the order rotating from round to round, so
+//! machine drift favours none. Prints one line per side: `name tps tps tps ...`.
 //!
 //! Usage: varel-session-client-bench HOST PORT DB FIRST COUNT SECONDS ROUNDS
 
@@ -41,7 +43,16 @@ impl Target {
     }
 }
 
-async fn run_store(target: &Arc<Target>, seconds: u64) -> f64 {
+/// How the store side gets its connection.
+#[derive(Clone, Copy)]
+enum Checkout {
+    /// `store.load`: a connection from the pool for every call, as the axum layer does.
+    PerCall,
+    /// `store.load_on`: each task holds one pooled connection for the whole run.
+    Held,
+}
+
+async fn run_store(target: &Arc<Target>, seconds: u64, checkout: Checkout) -> f64 {
     let manager = deadpool_postgres::Manager::new(target.pg_config(), tokio_postgres::NoTls);
     let pool = deadpool_postgres::Pool::builder(manager)
         .max_size(CLIENTS)
@@ -52,11 +63,22 @@ async fn run_store(target: &Arc<Target>, seconds: u64) -> f64 {
     for _ in 0..CLIENTS * 4 {
         store.load(&target.token(0)).await.unwrap();
     }
+    let mut held = Vec::new();
+    if let Checkout::Held = checkout {
+        for _ in 0..CLIENTS {
+            held.push(Arc::new(store.pool().get().await.unwrap()));
+        }
+    }
     let target = target.clone();
-    drive(seconds, move |_, n| {
+    drive(seconds, move |c, n| {
         let (store, target) = (store.clone(), target.clone());
+        let connection = held.get(c).cloned();
         async move {
-            let session = store.load(&target.token(n)).await.unwrap();
+            let token = target.token(n);
+            let session = match &connection {
+                Some(connection) => store.load_on(&**connection, &token).await.unwrap(),
+                None => store.load(&token).await.unwrap(),
+            };
             assert!(session.is_some());
         }
     })
@@ -144,15 +166,21 @@ async fn main() {
         count: args[5].parse().unwrap(),
     });
     let (seconds, rounds): (u64, usize) = (args[6].parse().unwrap(), args[7].parse().unwrap());
-    let (mut store, mut raw) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        raw.push(run_raw(&target, seconds).await);
-        store.push(run_store(&target, seconds).await);
+    const SIDES: [&str; 3] = ["raw", "store", "store_held"];
+    let mut tps: [Vec<f64>; 3] = Default::default();
+    for round in 0..rounds {
+        for step in 0..SIDES.len() {
+            let side = (round + step) % SIDES.len();
+            let result = match side {
+                0 => run_raw(&target, seconds).await,
+                1 => run_store(&target, seconds, Checkout::PerCall).await,
+                _ => run_store(&target, seconds, Checkout::Held).await,
+            };
+            tps[side].push(result);
+        }
     }
-    let line = |name: &str, v: &[f64]| {
-        let numbers: Vec<String> = v.iter().map(|x| format!("{x:.1}")).collect();
+    for (name, values) in SIDES.iter().zip(&tps) {
+        let numbers: Vec<String> = values.iter().map(|x| format!("{x:.1}")).collect();
         println!("{name} {}", numbers.join(" "));
-    };
-    line("raw", &raw);
-    line("store", &store);
+    }
 }
