@@ -13,5 +13,5 @@ stop:  ## stop the local clusters
 bench:  ## the full benchmark (about 25 minutes); writes BENCHMARKS.md
 	@scripts/bench.sh
 
-bench-quick:  ## a smoke run of the benchmark (about 3 minutes)
+bench-quick:  ## a smoke run of the benchmark (about 4 minutes)
 	@scripts/bench.sh --quick
