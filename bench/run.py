@@ -189,6 +189,20 @@ class Results:
         return statistics.median(x / y for x, y in zip(self.tps[a], self.tps[b]))
 
 
+def run_rounds(cluster, args, results, db, plan):
+    """Runs every (name, template, pgbench options) of `plan` once per round over all
+    sessions, the table vacuumed and checkpointed before each round, so machine drift hits
+    every workload of a round alike."""
+    lo, hi = FIRST, FIRST + args.sessions - 1
+    width = max(len(name) for name, _, _ in plan)
+    for round_no in range(1, args.rounds + 1):
+        settle(cluster, db)
+        for name, template, options in plan:
+            tps, _ = cluster.pgbench(db, render(template, lo, hi), args.seconds, options)
+            results.add(name, tps)
+            log(f"round {round_no}: {name:{width}s} {tps:10.0f} tps")
+
+
 def main_workloads(cluster, args, results):
     db, n = "bench", args.sessions
     log(f"loading {n:,} sessions into both schemas")
@@ -214,12 +228,7 @@ def main_workloads(cluster, args, results):
         ("session_new, sync off", "vs_new", off),
     ]
     reset_stats(cluster, db)
-    for round_no in range(1, args.rounds + 1):
-        settle(cluster, db)
-        for name, template, options in plan:
-            tps, _ = cluster.pgbench(db, render(template, lo, hi), args.seconds, options)
-            results.add(name, tps)
-            log(f"round {round_no}: {name:24s} {tps:10.0f} tps")
+    run_rounds(cluster, args, results, db, plan)
     wait_for_stats()
     results.notes["hot_set"] = hot_share(cluster, db, "varel_session.sessions")
     results.notes["hot_cps"] = hot_share(cluster, db, "session")
@@ -287,12 +296,7 @@ def design_workloads(cluster, args, results, db):
         ("design: session_set (C), sync off", "vs_set", off),
         ("design: SQL UPDATE function, DEFINER + SET, sync off", "alt_set_sql_pinned", off),
     ]
-    for round_no in range(1, args.rounds + 1):
-        settle(cluster, db)
-        for name, template, options in plan:
-            tps, _ = cluster.pgbench(db, render(template, lo, hi), args.seconds, options)
-            results.add(name, tps)
-            log(f"round {round_no}: {name:50s} {tps:10.0f} tps")
+    run_rounds(cluster, args, results, db, plan)
 
     # fillfactor: the share of HOT updates and the size at 100 (the default) and at 80.
     for fillfactor in (100, 80):

@@ -8,18 +8,7 @@ mod common;
 use varel_session_client::{Config, PostgresStore, Session, SessionStore};
 
 fn store_through_pgbouncer() -> PostgresStore {
-    let mut pg = deadpool_postgres::Config::new();
-    pg.host = Some("127.0.0.1".into());
-    pg.port = Some(
-        std::env::var("VAREL_PGBOUNCER_PORT")
-            .expect("set by scripts/test.sh")
-            .parse()
-            .unwrap(),
-    );
-    pg.user = Some("postgres".into());
-    pg.dbname = Some("varel_it".into());
-    pg.pool = Some(deadpool_postgres::PoolConfig::new(32));
-    let pool = pg.create_pool(None, tokio_postgres::NoTls).unwrap();
+    let pool = common::pool_at("127.0.0.1", &common::env("VAREL_PGBOUNCER_PORT"), Some(32));
     PostgresStore::new(pool, Config::default())
         .unwrap()
         .without_prepared_statements()

@@ -5,19 +5,25 @@
 use rand::Rng;
 use varel_session_client::{Config, PostgresStore};
 
-pub fn pool() -> deadpool_postgres::Pool {
+/// A variable `scripts/test.sh` sets for the tests.
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by scripts/test.sh"))
+}
+
+/// A pool on database `varel_it` at `host:port` as the superuser; deadpool's default size
+/// unless `max_size` is given.
+pub fn pool_at(host: &str, port: &str, max_size: Option<usize>) -> deadpool_postgres::Pool {
     let mut pg = deadpool_postgres::Config::new();
-    pg.host =
-        Some(std::env::var("VAREL_TEST_HOST").expect("VAREL_TEST_HOST is set by scripts/test.sh"));
-    pg.port = Some(
-        std::env::var("VAREL_TEST_PORT")
-            .expect("VAREL_TEST_PORT is set by scripts/test.sh")
-            .parse()
-            .unwrap(),
-    );
+    pg.host = Some(host.into());
+    pg.port = Some(port.parse().expect("a port number"));
     pg.user = Some("postgres".into());
     pg.dbname = Some("varel_it".into());
+    pg.pool = max_size.map(deadpool_postgres::PoolConfig::new);
     pg.create_pool(None, tokio_postgres::NoTls).unwrap()
+}
+
+pub fn pool() -> deadpool_postgres::Pool {
+    pool_at(&env("VAREL_TEST_HOST"), &env("VAREL_TEST_PORT"), None)
 }
 
 pub fn store() -> PostgresStore {

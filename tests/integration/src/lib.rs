@@ -10,30 +10,32 @@ pub const DB: &str = "varel_it";
 /// The database pg_cron runs jobs in (`cron.database_name` of the test cluster).
 pub const CRON_DB: &str = "varel_cron";
 
-fn host() -> String {
-    std::env::var("VAREL_TEST_HOST").expect("VAREL_TEST_HOST is set by scripts/test.sh")
+/// A variable `scripts/test.sh` sets for the tests.
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by scripts/test.sh"))
 }
 
-fn port() -> u16 {
-    std::env::var("VAREL_TEST_PORT")
-        .expect("VAREL_TEST_PORT is set by scripts/test.sh")
-        .parse()
-        .expect("VAREL_TEST_PORT is a port number")
-}
-
-/// Connects to `db` as `user` over the cluster's unix socket.
-pub async fn connect_as(db: &str, user: &str) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::Config::new()
-        .host(host())
-        .port(port())
-        .user(user)
-        .dbname(db)
-        .connect(NoTls)
-        .await?;
+/// Connects with `config` and drives the connection on its own task.
+pub async fn connect_with(
+    config: &tokio_postgres::Config,
+) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(NoTls).await?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
     Ok(client)
+}
+
+/// Connects to `db` as `user` over the cluster's unix socket.
+pub async fn connect_as(db: &str, user: &str) -> Result<Client, tokio_postgres::Error> {
+    connect_with(
+        tokio_postgres::Config::new()
+            .host(env("VAREL_TEST_HOST"))
+            .port(env("VAREL_TEST_PORT").parse().expect("a port number"))
+            .user(user)
+            .dbname(db),
+    )
+    .await
 }
 
 /// Connects to `db` as the superuser.

@@ -10,27 +10,21 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+use varel_session_integration::{connect_with, env};
 
 const WRITERS: usize = 8;
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by scripts/test.sh"))
-}
-
 async fn connect(application_name: &str) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = tokio_postgres::Config::new()
-        .host(env("VAREL_CRASH_HOST"))
-        .port(env("VAREL_CRASH_PORT").parse().unwrap())
-        .user("postgres")
-        .dbname("varel_crash")
-        .application_name(application_name)
-        .connect(NoTls)
-        .await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
+    connect_with(
+        tokio_postgres::Config::new()
+            .host(env("VAREL_CRASH_HOST"))
+            .port(env("VAREL_CRASH_PORT").parse().unwrap())
+            .user("postgres")
+            .dbname("varel_crash")
+            .application_name(application_name),
+    )
+    .await
 }
 
 async fn connect_when_back() -> Client {
