@@ -1,10 +1,10 @@
 # The project's commands; each script does its own set-up on a fresh machine.
-.PHONY: run test stop bench bench-quick
+.PHONY: run test stop bench bench-quick package installcheck
 
-run:   ## start a local PostgreSQL 15 with the extension and show a session's life
+run:   ## start a local PostgreSQL (15, or PG=16/17/18) with the extension and show a session's life
 	@scripts/run.sh
 
-test:  ## run every test tier
+test:  ## run every test tier on every supported PostgreSQL major
 	@scripts/test.sh
 
 stop:  ## stop the local clusters
@@ -15,3 +15,9 @@ bench:  ## the full benchmark (about 25 minutes); writes BENCHMARKS.md
 
 bench-quick:  ## a smoke run of the benchmark (about 4 minutes)
 	@scripts/bench.sh --quick
+
+package:  ## release packages for every supported major in target/packages, each tested
+	@scripts/package.sh
+
+installcheck:  ## SQL regression tests and concurrency specs against a running server (PGHOST, PGPORT, PGUSER)
+	@scripts/installcheck.sh

@@ -51,3 +51,10 @@ AS $$
     )
     SELECT count(*) > 0 FROM changed
 $$;
+
+-- session_get without the checks it makes on every call (that the table, its primary key and
+-- the result row type are what the C code relies on): built only with the bench_unchecked
+-- feature, which scripts/bench.sh enables, to price those checks.
+CREATE FUNCTION bench_alt.get_c_unchecked(id text) RETURNS SETOF varel_session.session_row
+    LANGUAGE c STABLE PARALLEL SAFE ROWS 1
+    AS '$libdir/varel_session', 'varel_session_get_unchecked';

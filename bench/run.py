@@ -233,6 +233,7 @@ def main_workloads(cluster, args, results):
     results.notes["hot_set"] = hot_share(cluster, db, "varel_session.sessions")
     results.notes["hot_cps"] = hot_share(cluster, db, "session")
 
+    cluster.psql(db, (REPO / "bench" / "design_alternatives.sql").read_text())
     paired_reads(cluster, args, results, db)
     design_workloads(cluster, args, results, db)
     client_workloads(cluster, args, results, db)
@@ -259,6 +260,9 @@ PAIRS = [
     ("session_load", "vs_load", "cps get", "cps_get"),
     ("session_get", "vs_get", "cps get, six columns", "cps_get_six_columns"),
     ("session_get, data column", "vs_get_data", "cps get", "cps_get"),
+    # The price of the checks session_get makes on every call (catalog.rs: the table, its
+    # primary key and the result row type are still what the C code relies on).
+    ("session_get", "vs_get", "session_get without per-call checks", "alt_get_c_unchecked"),
 ]
 
 
@@ -284,7 +288,6 @@ def paired_reads(cluster, args, results, db):
 def design_workloads(cluster, args, results, db):
     """What the design choices were measured against (bench/design_alternatives.sql)."""
     log("design alternatives: SQL functions, SECURITY DEFINER + SET search_path, RETURNS TABLE")
-    cluster.psql(db, (REPO / "bench" / "design_alternatives.sql").read_text())
     lo, hi = FIRST, FIRST + args.sessions - 1
     off = "-c synchronous_commit=off"
     plan = [
@@ -478,7 +481,11 @@ def report(args, results):
     add("")
     add("| ratio | median | spread (min to max) | target | met |")
     add("|---|---:|---:|---:|:---:|")
-    targets = {"session_get / cps get": 0.90, "session_load / cps get": 0.85}
+    targets = {
+        "session_get / cps get": 0.90,
+        "session_load / cps get": 0.85,
+        "session_get / session_get without per-call checks": 0.98,
+    }
     for name_a, _, name_b, _ in PAIRS:
         label = f"{name_a} / {name_b}"
         values = r.tps[f"paired: {label}"]

@@ -8,6 +8,8 @@
 # them back afterwards.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
+# The benchmark also prices session_get's per-call checks against a build without them.
+export VAREL_EXTRA_FEATURES=bench_unchecked
 setup_all
 say "building the client benchmark"
 (cd "$REPO_ROOT" && cargo build --quiet --release -p varel-session-client-bench)

@@ -1,98 +1,186 @@
 #!/usr/bin/env bash
 # The README's test command (`make test`): sets up a fresh machine if needed, then runs every
-# test tier and fails if any fails. Its output ends with the last test runner's summary line.
+# test tier on every supported PostgreSQL major and fails if any fails. Its output ends with
+# the last test runner's summary line.
 #
+# Per major (15, 16, 17, 18; PG_MAJORS="15 17" runs a subset):
 #   tier 1  Rust unit tests and #[pg_test]s        cargo pgrx test (its own temporary server)
 #   tier 2  SQL regression tests, expected output  pg_regress against the test cluster
 #           concurrency specs                      pg_isolation_regress, same cluster
-#           lint of the extension script           pgspot
-#   tier 3  integration tests (extension, client)  cargo nextest against the test cluster,
-#                                                  pgbouncer in front of it, and a crash cluster
+#           upgrade from every released version    tests/upgrade, same cluster
+#   tier 3  integration tests (extension, client)  cargo nextest against the test cluster, its
+#                                                  standby, a subscriber cluster, a crash
+#                                                  cluster
+# PostgreSQL 15 (Debian's) keeps every tier and also runs what needs Debian's packages: the
+# pg_cron job and the pgbouncer tests, pgspot on the extension script, and the extension is
+# installed there from the .deb that `make package` ships. The other majors run everything
+# that does not need those, with a debug build of the extension.
 #
-# Clusters are recreated on every run: the test cluster (port $VAREL_TEST_PORT, default 54322)
-# with pg_cron preloaded so the scheduling tests run against the real thing; a crash cluster
-# (54325, fsync and synchronous_commit on) that the crash-recovery test kills; pgbouncer on
-# 54324 in transaction pooling mode.
+# Clusters are recreated on every run, per major: the test cluster (pg_cron preloaded on 15,
+# wal_level logical), a streaming standby of it, a logical-replication subscriber, and a crash
+# cluster (fsync and synchronous_commit on) that the crash-recovery test kills; pgbouncer in
+# transaction pooling mode on 15. Ports: scripts/lib/common.sh (port_of).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
-
-TEST_PORT=${VAREL_TEST_PORT:-54322}
-TEST_CLUSTER=test
-CRASH_PORT=${VAREL_CRASH_PORT:-54325}
-PGBOUNCER_PORT=${VAREL_PGBOUNCER_PORT:-54324}
+read -r -a PG_MAJORS <<<"${PG_MAJORS_TO_TEST:-${SUPPORTED_MAJORS[*]}}"
 
 setup_apt
 setup_cargo_pgrx
 setup_pgspot
 cd "$REPO_ROOT"
 
-say "tier 1: Rust unit tests and #[pg_test]s"
-pgrx_data=$CLUSTERS_ROOT/pgrx-test
-as_root mkdir -p "$pgrx_data"
-as_root chown postgres:postgres "$pgrx_data"
-cargo pgrx test pg15 --runas postgres --pgdata "$pgrx_data"
-
-# `cargo pgrx test` installed its debug test build into the system PostgreSQL; put the release
-# build back for the tiers that follow.
-install_extension
-
-say "starting the test cluster on port $TEST_PORT"
-cluster_remove "$TEST_CLUSTER"
-cluster_start "$TEST_CLUSTER" "$TEST_PORT" \
-    "shared_preload_libraries = 'pg_cron'" \
-    "cron.database_name = 'varel_cron'" \
-    "cron.use_background_workers = on" \
-    "max_worker_processes = 32" \
-    "max_connections = 200" \
-    "fsync = off" \
-    "full_page_writes = off"
-cluster_remove crash
-cluster_start crash "$CRASH_PORT" "fsync = on" "synchronous_commit = on"
-trap '{ pgbouncer_stop pgbouncer; cluster_stop crash; cluster_stop "$TEST_CLUSTER"; } >/dev/null 2>&1 || true' EXIT
-cluster_psql crash "$CRASH_PORT" postgres -c "CREATE DATABASE varel_crash"
-cluster_psql crash "$CRASH_PORT" varel_crash -c "CREATE EXTENSION varel_session"
-pgbouncer_start pgbouncer "$PGBOUNCER_PORT" "$(cluster_dir "$TEST_CLUSTER")" "$TEST_PORT" varel_it
-cluster_psql "$TEST_CLUSTER" "$TEST_PORT" postgres -c "CREATE DATABASE varel_template" \
-    -c "CREATE DATABASE varel_it" -c "CREATE DATABASE varel_cron"
-cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_template -c "CREATE EXTENSION varel_session"
-cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_it -c "CREATE EXTENSION varel_session"
-cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_cron \
-    -c "CREATE EXTENSION varel_session" -c "CREATE EXTENSION pg_cron"
-
-# run_suite TOOL DIR DB: a pg_regress-style suite (tests/DIR/schedule, sql or specs, expected)
-# against the test cluster; shows the differences and stops if any test fails.
+# run_suite TOOL DIR DB HOST PORT [pg_regress args]: a pg_regress-style suite (tests/DIR:
+# schedule, sql or specs, expected) against a running cluster; shows the differences and
+# stops if any test fails.
 run_suite() {
-    local tool=$1 dir=$2 db=$3 out
+    local tool=$1 dir=$2 db=$3 host=$4 port=$5 out
+    shift 5
     out=$(mktemp -d)
-    if ! "$tool" --host="$(cluster_dir "$TEST_CLUSTER")" --port="$TEST_PORT" --user=postgres \
-        --dbname="$db" --inputdir="tests/$dir" --outputdir="$out" --schedule="tests/$dir/schedule"; then
+    if ! "$tool" --bindir="$PG_BIN" --host="$host" --port="$port" --user=postgres --dbname="$db" \
+        --inputdir="tests/$dir" --outputdir="$out" --schedule="tests/$dir/schedule" "$@"; then
         find "$out" -name regression.diffs -exec cat {} + >&2
         exit 1
     fi
 }
-PGXS_TESTS=/usr/lib/postgresql/15/lib/pgxs/src/test
 
-say "tier 2: SQL regression tests"
-run_suite "$PGXS_TESTS/regress/pg_regress" regress varel_regress
+# upgrade_test HOST PORT: for every released version, a database created at that version with
+# sessions of every kind, upgraded with ALTER EXTENSION UPDATE, must have the catalog of a fresh
+# install, keep every session, and pass the regression suite.
+upgrade_test() {
+    local host=$1 port=$2 script version
+    local psql=(psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres)
+    "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS varel_fresh" \
+        -c "CREATE DATABASE varel_fresh"
+    "${psql[@]}" -d varel_fresh -c "CREATE EXTENSION varel_session"
+    "${psql[@]}" -d varel_fresh -At -f tests/upgrade/catalog.sql >"$work/catalog.fresh"
+    for script in sql/versions/varel_session--*.sql; do
+        version=${script##*--}
+        version=${version%.sql}
+        say "PostgreSQL $PG_MAJOR: upgrade from $version"
+        "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS varel_upgraded" \
+            -c "CREATE DATABASE varel_upgraded"
+        "${psql[@]}" -d varel_upgraded -c "CREATE EXTENSION varel_session VERSION '$version'"
+        "${psql[@]}" -d varel_upgraded -f tests/upgrade/before.sql >/dev/null
+        "${psql[@]}" -d varel_upgraded -c "ALTER EXTENSION varel_session UPDATE"
+        "${psql[@]}" -d varel_upgraded -f tests/upgrade/after.sql >/dev/null
+        "${psql[@]}" -d varel_upgraded -At -f tests/upgrade/catalog.sql >"$work/catalog.upgraded"
+        if ! diff -u "$work/catalog.fresh" "$work/catalog.upgraded" >&2; then
+            echo "the catalog after upgrading from $version differs from a fresh install" >&2
+            exit 1
+        fi
+        # The regression suite on the upgraded database (emptied of before.sql's sessions).
+        "${psql[@]}" -d varel_upgraded -c "DROP TABLE upgrade_check" \
+            -c "TRUNCATE varel_session.sessions"
+        run_suite "$PGXS_TESTS/regress/pg_regress" regress varel_upgraded "$host" "$port" \
+            --use-existing
+    done
+}
 
-say "tier 2: concurrency specs"
-run_suite "$PGXS_TESTS/isolation/pg_isolation_regress" isolation varel_isolation
+work=$(mktemp -d)
+cleanup_clusters() {
+    pgbouncer_stop pgbouncer
+    local major
+    for major in "${PG_MAJORS[@]}"; do
+        use_major "$major"
+        for base in crash standby subscriber test; do cluster_stop "$(cluster_name "$base")"; done
+    done
+}
+trap '{ cleanup_clusters; } >/dev/null 2>&1 || true' EXIT
 
-say "tier 2: pgspot lint of the installed extension script"
-# One object is allowed no search_path: the cleanup procedure commits after each batch, and
-# PostgreSQL refuses COMMIT in a procedure that has SET options; it runs with its caller's
-# rights and only calls schema-qualified SECURITY DEFINER functions (sql/cleanup.sql).
-pgspot --proc-without-search-path \
-    'varel_session.session_cleanup_run(batch_size integer,pause interval,INOUT deleted bigint)' \
-    "$(pg_config --sharedir)/extension/varel_session--$(extension_version).sql"
+for major in "${PG_MAJORS[@]}"; do
+    use_major "$major"
+    TEST_CLUSTER=$(cluster_name test)
+    TEST_PORT=$(port_of "$major" 2)
+    CRASH_PORT=$(port_of "$major" 5)
+    STANDBY_PORT=$(port_of "$major" 6)
+    SUBSCRIBER_PORT=$(port_of "$major" 7)
+    PGBOUNCER_PORT=$(port_of "$major" 4)
+    PGXS_TESTS=$(dirname "$("$PG_CONFIG" --pgxs)")/../test
+    TEST_HOST=$(cluster_dir "$TEST_CLUSTER")
 
-say "tier 3: integration tests (extension and client crate)"
-export VAREL_TEST_HOST=$(cluster_dir "$TEST_CLUSTER")
-export VAREL_TEST_PORT=$TEST_PORT
-export VAREL_CRASH_HOST=$(cluster_dir crash)
-export VAREL_CRASH_PORT=$CRASH_PORT
-export VAREL_CRASH_DATA=$(cluster_dir crash)/data
-export VAREL_PGBOUNCER_PORT=$PGBOUNCER_PORT
-cargo nextest run --workspace --exclude varel_session --exclude varel-session-client-bench \
-    --no-fail-fast --color never \
-    --success-output immediate 2>&1
+    say "PostgreSQL $major, tier 1: Rust unit tests and #[pg_test]s"
+    pgrx_data=$CLUSTERS_ROOT/pgrx-test-$major
+    as_root mkdir -p "$pgrx_data"
+    as_root chown postgres:postgres "$pgrx_data"
+    CARGO_TARGET_DIR=$(target_dir "$major") cargo pgrx test "pg$major" \
+        --no-default-features --runas postgres --pgdata "$pgrx_data"
+
+    # `cargo pgrx test` installed its test build; put the build the tiers below test in place.
+    if [[ $major == 15 ]]; then
+        install_package_deb
+    else
+        install_extension debug
+    fi
+
+    say "PostgreSQL $major: starting the test clusters"
+    settings=("fsync = off" "full_page_writes = off" "max_connections = 200"
+        "wal_level = logical" "max_wal_senders = 10" "max_replication_slots = 10")
+    if [[ $major == 15 ]]; then
+        settings+=("shared_preload_libraries = 'pg_cron'" "cron.database_name = 'varel_cron'"
+            "cron.use_background_workers = on" "max_worker_processes = 32")
+    fi
+    cluster_remove "$TEST_CLUSTER"
+    cluster_start "$TEST_CLUSTER" "$TEST_PORT" "${settings[@]}"
+    cluster_remove "$(cluster_name crash)"
+    cluster_start "$(cluster_name crash)" "$CRASH_PORT" "fsync = on" "synchronous_commit = on"
+    cluster_psql "$(cluster_name crash)" "$CRASH_PORT" postgres -c "CREATE DATABASE varel_crash"
+    cluster_psql "$(cluster_name crash)" "$CRASH_PORT" varel_crash -c "CREATE EXTENSION varel_session"
+    cluster_psql "$TEST_CLUSTER" "$TEST_PORT" postgres -c "CREATE DATABASE varel_template" \
+        -c "CREATE DATABASE varel_it" -c "CREATE DATABASE varel_cron"
+    cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_template -c "CREATE EXTENSION varel_session"
+    cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_it -c "CREATE EXTENSION varel_session"
+    cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_cron -c "CREATE EXTENSION varel_session"
+    if [[ $major == 15 ]]; then
+        cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_cron -c "CREATE EXTENSION pg_cron"
+        pgbouncer_start pgbouncer "$PGBOUNCER_PORT" "$TEST_HOST" "$TEST_PORT" varel_it
+    fi
+    # A streaming standby of the test cluster, and a separate cluster for logical-replication
+    # subscribers (tests/integration/tests/replicas.rs).
+    cluster_start_standby "$(cluster_name standby)" "$STANDBY_PORT" "$TEST_CLUSTER" "$TEST_PORT"
+    cluster_remove "$(cluster_name subscriber)"
+    cluster_start "$(cluster_name subscriber)" "$SUBSCRIBER_PORT"
+
+    say "PostgreSQL $major, tier 2: SQL regression tests"
+    run_suite "$PGXS_TESTS/regress/pg_regress" regress varel_regress "$TEST_HOST" "$TEST_PORT"
+
+    say "PostgreSQL $major, tier 2: concurrency specs"
+    run_suite "$PGXS_TESTS/isolation/pg_isolation_regress" isolation varel_isolation \
+        "$TEST_HOST" "$TEST_PORT"
+
+    say "PostgreSQL $major, tier 2: upgrades"
+    upgrade_test "$TEST_HOST" "$TEST_PORT"
+
+    if [[ $major == 15 ]]; then
+        say "tier 2: pgspot lint of the installed extension script"
+        # One object is allowed no search_path: the cleanup procedure commits after each
+        # batch, and PostgreSQL refuses COMMIT in a procedure that has SET options; it runs
+        # with its caller's rights and only calls schema-qualified SECURITY DEFINER functions
+        # (sql/cleanup.sql).
+        pgspot --proc-without-search-path \
+            'varel_session.session_cleanup_run(batch_size integer,pause interval,INOUT deleted bigint)' \
+            "$("$PG_CONFIG" --sharedir)/extension/varel_session--$(extension_version).sql"
+    fi
+
+    say "PostgreSQL $major, tier 3: integration tests (extension and client crate)"
+    export VAREL_TEST_HOST=$TEST_HOST
+    export VAREL_TEST_PORT=$TEST_PORT
+    export VAREL_TEST_LOG=$TEST_HOST/server.log
+    export VAREL_PG_BIN=$PG_BIN
+    export VAREL_CRASH_HOST=$(cluster_dir "$(cluster_name crash)")
+    export VAREL_CRASH_PORT=$CRASH_PORT
+    export VAREL_CRASH_DATA=$VAREL_CRASH_HOST/data
+    export VAREL_STANDBY_HOST=$(cluster_dir "$(cluster_name standby)")
+    export VAREL_STANDBY_PORT=$STANDBY_PORT
+    export VAREL_SUBSCRIBER_HOST=$(cluster_dir "$(cluster_name subscriber)")
+    export VAREL_SUBSCRIBER_PORT=$SUBSCRIBER_PORT
+    export VAREL_PGBOUNCER_PORT=$PGBOUNCER_PORT
+    # pg_cron and pgbouncer come from Debian, for PostgreSQL 15 only.
+    filter=()
+    if [[ $major != 15 ]]; then
+        filter=(-E 'not (binary(cron) | binary(pgbouncer))')
+    fi
+    cargo nextest run --workspace --exclude varel_session --exclude varel-session-client-bench \
+        --no-fail-fast --color never --success-output immediate "${filter[@]}" 2>&1
+
+    cleanup_clusters >/dev/null 2>&1 || true
+done

@@ -35,6 +35,10 @@ WITH (fillfactor = 80);
 CREATE INDEX sessions_user_id_idx ON varel_session.sessions (user_id, created_at)
     WHERE user_id IS NOT NULL;
 
+-- The rows are an extension's configuration data for pg_dump: a dump carries them (only hashes,
+-- never tokens), so moving a database with pg_dump/pg_restore logs nobody out.
+SELECT pg_catalog.pg_extension_config_dump('varel_session.sessions', '');
+
 COMMENT ON TABLE varel_session.sessions IS
     'web-application sessions; reachable only through the varel_session functions';
 COMMENT ON COLUMN varel_session.sessions.handle IS

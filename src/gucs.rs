@@ -5,6 +5,7 @@
 //! `ALTER DATABASE/ROLE ... SET`, and an application role cannot loosen them with `SET`.
 //! Applications choose a lifetime per session with `session_new(max_age => ...)`.
 
+use pgrx::pg_sys;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 /// Idle lifetime of a session created without an explicit `max_age`, in seconds (24 h).
@@ -16,6 +17,12 @@ pub static ABSOLUTE_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30 * 24 * 
 
 /// Largest `data` a session may hold after a write, in bytes of its jsonb form (64 kB).
 pub static MAX_DATA_BYTES: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
+
+/// The largest `max_data_bytes` allowed: jsonb stores a string's length, and an object's total
+/// size, in 28 bits (`JENTRY_OFFLENMASK`), so a key or value of 256 MB or more cannot be stored
+/// and an object that large cannot be built. Below this limit every size check the functions
+/// make (a key plus its value, a patch, the resulting data) is reached before jsonb's own.
+pub const MAX_DATA_BYTES_LIMIT: i32 = pg_sys::JENTRY_OFFLENMASK as i32;
 
 /// Most live sessions one user may have; logging in beyond it ends the oldest. 0 = unlimited.
 pub static MAX_SESSIONS_PER_USER: GucSetting<i32> = GucSetting::<i32>::new(0);
@@ -48,7 +55,7 @@ pub fn register() {
         c"Writes that would make a session's data larger fail with SQLSTATE 54000.",
         &MAX_DATA_BYTES,
         16,
-        i32::MAX / 2,
+        MAX_DATA_BYTES_LIMIT,
         GucContext::Suset,
         GucFlags::UNIT_BYTE,
     );

@@ -8,6 +8,7 @@
 //! - [`errors`]: programmer-mistake errors with specific SQLSTATEs.
 //! - [`catalog`]: where the sessions table and its indexes are, cached per backend.
 //! - [`fcall`]: the raw PostgreSQL calling convention the SQL-facing functions use.
+//! - [`pg_compat`]: what differs between PostgreSQL 15, 16, 17 and 18.
 //! - [`row`]: one sessions-table row as datums, and the deadline arithmetic on it.
 //! - [`snapshot`]: the snapshots reads and writes use.
 //! - [`storage`]: direct reads and writes of single rows through the table access method.
@@ -23,6 +24,7 @@ mod errors;
 mod fcall;
 mod gucs;
 mod jsonb;
+mod pg_compat;
 mod row;
 mod snapshot;
 mod storage;

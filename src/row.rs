@@ -1,8 +1,8 @@
 //! One row of `varel_session.sessions` as PostgreSQL stores it, and the deadline arithmetic
 //! done on it.
 //!
-//! The column order is the table's physical order (see `sql/schema.sql`); `catalog` checks it
-//! against the live table once per backend, so these positions can be trusted.
+//! A `Row` holds the library's columns in [`Col`] order, whatever their positions in the table
+//! (`catalog::Layout` maps between the two, and `catalog` checks types and NOT NULL).
 
 use crate::gucs;
 use pgrx::pg_sys::{self, Datum, Oid, TimestampTz};
@@ -26,19 +26,19 @@ pub enum Col {
 
 pub const NATTS: usize = 11;
 
-/// Every column with its type, in order.
-pub const COLUMNS: [(Col, Oid); NATTS] = [
-    (Col::Handle, pg_sys::INT8OID),
-    (Col::UserId, pg_sys::INT8OID),
-    (Col::CreatedAt, pg_sys::TIMESTAMPTZOID),
-    (Col::UpdatedAt, pg_sys::TIMESTAMPTZOID),
-    (Col::ExpiresAt, pg_sys::TIMESTAMPTZOID),
-    (Col::AbsoluteExpiresAt, pg_sys::TIMESTAMPTZOID),
-    (Col::MaxAge, pg_sys::INTERVALOID),
-    (Col::TokenHash, pg_sys::BYTEAOID),
-    (Col::Data, pg_sys::JSONBOID),
-    (Col::Ip, pg_sys::INETOID),
-    (Col::UserAgent, pg_sys::TEXTOID),
+/// Every column with its type and whether it is NOT NULL, in the table's order.
+pub const COLUMNS: [(Col, Oid, bool); NATTS] = [
+    (Col::Handle, pg_sys::INT8OID, true),
+    (Col::UserId, pg_sys::INT8OID, false),
+    (Col::CreatedAt, pg_sys::TIMESTAMPTZOID, true),
+    (Col::UpdatedAt, pg_sys::TIMESTAMPTZOID, true),
+    (Col::ExpiresAt, pg_sys::TIMESTAMPTZOID, true),
+    (Col::AbsoluteExpiresAt, pg_sys::TIMESTAMPTZOID, false),
+    (Col::MaxAge, pg_sys::INTERVALOID, true),
+    (Col::TokenHash, pg_sys::BYTEAOID, true),
+    (Col::Data, pg_sys::JSONBOID, true),
+    (Col::Ip, pg_sys::INETOID, false),
+    (Col::UserAgent, pg_sys::TEXTOID, false),
 ];
 
 impl Col {
@@ -113,9 +113,14 @@ impl Row {
     }
 
     /// Live means both deadlines are still ahead of `now`: an expired session is invisible
-    /// whether or not cleanup has removed it yet.
+    /// whether or not cleanup has removed it yet. A row missing a value the functions need
+    /// (possible only if an administrator wrote one around the NOT NULL constraints) is not a
+    /// live session either, so no function ever reads a NULL it relies on.
     pub fn is_live(&self, now: TimestampTz) -> bool {
-        self.expires_at() > now && self.absolute_expires_at().is_none_or(|cap| cap > now)
+        const REQUIRED: [Col; 4] = [Col::ExpiresAt, Col::MaxAge, Col::TokenHash, Col::Data];
+        REQUIRED.iter().all(|c| !self.nulls[c.index()])
+            && self.expires_at() > now
+            && self.absolute_expires_at().is_none_or(|cap| cap > now)
     }
 
     /// The stored token hash.

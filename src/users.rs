@@ -7,11 +7,16 @@
 //! either sees a concurrent log-in's session and ends it, or the log-in happens entirely after
 //! the revoke; and two concurrent log-ins cannot both stay under the cap by not seeing each
 //! other. Per-request functions never take this lock.
+//!
+//! Under REPEATABLE READ and SERIALIZABLE the snapshot is the transaction's, taken before the
+//! lock, so it may miss a session another log-in committed meanwhile; counting or revoking
+//! from it would break the cap or the revoke. There, [`require_complete_view`] fails with
+//! 40001 instead (retry the transaction), where SQL would silently work from the old snapshot.
 
 use crate::gucs;
 use crate::row::{Col, Row};
-use crate::storage::{self, Slot, Table};
-use pgrx::pg_sys::{self, Datum, Snapshot};
+use crate::storage::{self, Table};
+use pgrx::pg_sys::{self, Snapshot};
 
 /// The advisory-lock class of the per-user lock: in `pg_locks` it shows as
 /// `locktype = 'advisory', classid = 1987208563, objsubid = 2`, i.e. the lock
@@ -45,10 +50,51 @@ pub fn lock_user(user_id: i64) {
     }
 }
 
-/// Before a session gains `user_id`: ends the user's oldest live sessions so that, with the
-/// one being added, the user stays within `varel_session.max_sessions_per_user`. The session
-/// with handle `joining` (when it already exists) is not counted among the others. The caller
-/// holds the user's lock and passes a snapshot taken after it. Returns how many ended.
+/// Under REPEATABLE READ or SERIALIZABLE: fails with 40001 when a live session of `user_id`
+/// exists that the transaction's snapshot does not see (a log-in committed after the snapshot
+/// was taken). Does nothing under READ COMMITTED, whose snapshots are taken after the lock.
+/// The caller holds the user's lock, so no such session can appear after this check.
+pub fn require_complete_view(table: &Table, user_id: i64, snapshot: Snapshot, now: i64) {
+    if !storage::uses_transaction_snapshot() {
+        return;
+    }
+    let latest = LatestSnapshot::take();
+    let mut missed = false;
+    table.for_each_of_user(user_id, latest.0, |slot| {
+        let row = slot.row();
+        missed = row.int8(Col::UserId) == Some(user_id)
+            && row.is_live(now)
+            && !table.visible_to(slot, snapshot);
+        !missed
+    });
+    if missed {
+        storage::serialization_failure("a concurrent change to the user's sessions");
+    }
+}
+
+/// A snapshot of everything committed now, registered for as long as this value lives.
+struct LatestSnapshot(Snapshot);
+
+impl LatestSnapshot {
+    fn take() -> LatestSnapshot {
+        // SAFETY: GetLatestSnapshot returns a static snapshot that the next call overwrites;
+        // registering it makes a copy that stays valid until unregistered.
+        LatestSnapshot(unsafe { pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot()) })
+    }
+}
+
+impl Drop for LatestSnapshot {
+    fn drop(&mut self) {
+        // SAFETY: registered in `take`, unregistered once.
+        unsafe { pg_sys::UnregisterSnapshot(self.0) }
+    }
+}
+
+/// Before (or right after) a session gains `user_id`: ends the user's oldest live sessions so
+/// that, with that one, the user stays within `varel_session.max_sessions_per_user`. The
+/// session with handle `joining` (when it already exists) is not counted among the others.
+/// The caller holds the user's lock and passes a snapshot taken after it. Returns how many
+/// ended.
 pub fn make_room(
     table: &Table,
     user_id: i64,
@@ -60,18 +106,16 @@ pub fn make_room(
     if cap == 0 {
         return 0;
     }
+    require_complete_view(table, user_id, snapshot, now);
     let others = live_sessions_of(table, user_id, snapshot, now, joining);
     let excess = (others.len() + 1).saturating_sub(cap as usize);
     let mut ended = 0;
     let slot = table.slot();
     for victim in others.iter().take(excess) {
-        // SAFETY: the tid came from this table under this snapshot; the heap is open.
-        let fetched = unsafe {
-            let mut tid = victim.tid;
-            pg_sys::table_tuple_fetch_row_version(table.heap(), &mut tid, snapshot, slot.raw())
-        };
         let still_theirs = |row: &Row| row.int8(Col::UserId) == Some(user_id);
-        if fetched && table.delete(&slot, snapshot, still_theirs) {
+        if table.fetch_version(victim.tid, snapshot, &slot)
+            && table.delete(&slot, snapshot, still_theirs)
+        {
             ended += 1;
         }
     }
@@ -92,36 +136,22 @@ fn live_sessions_of(
     now: i64,
     except_handle: Option<i64>,
 ) -> Vec<UserSession> {
-    let rels = crate::catalog::session_relations();
     let mut found = Vec::new();
-    // SAFETY: the index belongs to the open table; locks are held to the end of the
-    // transaction; the slot outlives the scan.
-    unsafe {
-        let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
-        let index = pg_sys::index_open(rels.by_user, lock);
-        let slot: Slot = table.slot();
-        storage::scan_equal(
-            table.heap(),
-            index,
-            pg_sys::F_INT8EQ,
-            Datum::from(user_id),
-            snapshot,
-            &slot,
-            |s| {
-                let row = s.row();
-                let handle = row.int8(Col::Handle).unwrap_or_default();
-                if row.is_live(now) && Some(handle) != except_handle {
-                    found.push(UserSession {
-                        created_at: row.int8(Col::CreatedAt).unwrap_or_default(),
-                        handle,
-                        tid: s.tid(),
-                    });
-                }
-                true
-            },
-        );
-        pg_sys::index_close(index, pg_sys::NoLock as pg_sys::LOCKMODE);
-    }
+    table.for_each_of_user(user_id, snapshot, |slot| {
+        let row = slot.row();
+        let handle = row.int8(Col::Handle).unwrap_or_default();
+        if row.int8(Col::UserId) == Some(user_id)
+            && row.is_live(now)
+            && Some(handle) != except_handle
+        {
+            found.push(UserSession {
+                created_at: row.int8(Col::CreatedAt).unwrap_or_default(),
+                handle,
+                tid: slot.tid(),
+            });
+        }
+        true
+    });
     found.sort_by_key(|s| (s.created_at, s.handle));
     found
 }

@@ -6,9 +6,44 @@
 
 set -euo pipefail
 
-PG_BIN=/usr/lib/postgresql/15/bin
-PG_CONFIG=/usr/bin/pg_config
+# Supported PostgreSQL majors: 15 from Debian, the others from PyPI (scripts/lib/setup.sh).
+SUPPORTED_MAJORS=(15 16 17 18)
+PG_MAJORS=("${SUPPORTED_MAJORS[@]}")
+PG_MAJORS_ROOT=/opt/varel_session/pg
 CLUSTERS_ROOT=/tmp/varel_session
+
+# use_major MAJOR: the PostgreSQL installation the helpers below use (PG_BIN, PG_CONFIG).
+use_major() {
+    PG_MAJOR=$1
+    if [[ $PG_MAJOR == 15 ]]; then
+        PG_BIN=/usr/lib/postgresql/15/bin
+        PG_CONFIG=/usr/bin/pg_config
+    else
+        PG_BIN=$PG_MAJORS_ROOT/$PG_MAJOR/bin
+        PG_CONFIG=$PG_BIN/pg_config
+    fi
+}
+use_major "${PG:-15}"
+
+# cluster_name BASE: the name of cluster BASE for the current major ("test" on 15, the default
+# major, "test-pg17" on 17), so each major's clusters have their own data folders.
+cluster_name() {
+    if [[ $PG_MAJOR == 15 ]]; then echo "$1"; else echo "$1-pg$PG_MAJOR"; fi
+}
+
+# port_of MAJOR K: port K (0-9) of MAJOR's block: 54320-54329 for 15, 54360-54369 for 16,
+# 54370-54379 for 17, 54380-54389 for 18. Within a block: 1 `make run`, 2 tests, 3 benchmark,
+# 4 pgbouncer, 5 crash-recovery cluster, 6 standby, 7 subscriber.
+port_of() {
+    local major=$1 k=$2
+    if [[ $major == 15 ]]; then echo $((54320 + k)); else echo $((54300 + major * 10 - 100 + k)); fi
+}
+
+# target_dir MAJOR: cargo's target folder for builds against MAJOR (one per major, so that
+# builds with different pgNN features do not evict each other).
+target_dir() {
+    if [[ $1 == 15 ]]; then echo "$REPO_ROOT/target"; else echo "$REPO_ROOT/target/pg$1"; fi
+}
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -50,6 +85,32 @@ cluster_start() {
     if ! as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
         as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
     fi
+}
+
+# cluster_start_standby NAME PORT PRIMARY_NAME PRIMARY_PORT
+# A streaming standby of a running cluster: pg_basebackup of the primary, started as a
+# standby (standby.signal) that follows it, on its own port and socket folder. Recreated each
+# time. The connection string is written here rather than by pg_basebackup -R, whose options
+# (sslcertmode on 16 and later) the server's walreceiver may not know when it loads an older
+# libpq (Debian's, for the PyPI builds).
+cluster_start_standby() {
+    local name=$1 port=$2 primary=$3 primary_port=$4
+    local dir
+    dir=$(cluster_dir "$name")
+    cluster_remove "$name"
+    as_root mkdir -p "$dir"
+    as_root chown postgres:postgres "$dir"
+    as_postgres "$PG_BIN/pg_basebackup" -h "$(cluster_dir "$primary")" -p "$primary_port" \
+        -U postgres -D "$dir/data" -X stream -c fast --no-sync >/dev/null
+    as_postgres touch "$dir/data/standby.signal"
+    {
+        echo "# written by scripts/lib/common.sh for the standby"
+        echo "primary_conninfo = 'host=$(cluster_dir "$primary") port=$primary_port user=postgres'"
+        echo "port = $port"
+        echo "unix_socket_directories = '$dir'"
+        echo "hot_standby = on"
+    } | as_postgres tee -a "$dir/data/postgresql.conf" >/dev/null
+    as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
 }
 
 # cluster_stop NAME: stops the cluster if it runs.

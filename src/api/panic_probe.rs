@@ -1,12 +1,12 @@
 //! Test builds only: proves that a Rust panic inside one of these functions becomes an ERROR
 //! that rolls back what the function wrote, and leaves the backend running.
 
-use super::{create, fresh_identity, rotate_token};
+use super::{assign_token, create, fresh_identity};
 use crate::fcall::sql_function;
 use crate::jsonb;
 use crate::row::{self, Col, Row};
 use crate::snapshot::WriteSnapshot;
-use crate::storage::Table;
+use crate::storage::{Access, Table};
 use pgrx::pg_sys::Datum;
 
 sql_function!(
@@ -16,10 +16,10 @@ sql_function!(
     |_fcinfo| {
         let now = row::now();
         let _snapshot = WriteSnapshot::take(c"test_write_then_panic");
-        let table = Table::open_for_write();
+        let table = Table::open(Access::Write);
         let (raw, handle) = fresh_identity();
         let mut new = Row::empty();
-        rotate_token(&mut new, &raw);
+        assign_token(&mut new, &raw);
         new.set_int8(Col::Handle, Some(handle));
         new.set_int8(Col::CreatedAt, Some(now));
         new.set_int8(Col::UpdatedAt, Some(now));

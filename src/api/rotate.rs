@@ -4,7 +4,7 @@
 //! newest version, and report "no session".
 
 use super::session_write::SessionWrite;
-use super::{fresh_identity, required_arg, rotate_token, token_arg};
+use super::{assign_token, fresh_identity, required_arg, token_arg};
 use crate::fcall::{self, sql_function};
 use crate::row::{self, Col, Row};
 use crate::storage::Decision;
@@ -66,8 +66,9 @@ sql_function!(
 );
 
 /// Gives the live session named by `hash` a new token, applying `also` to the new row, and
-/// returns the token. With `joining_user`, first takes that user's lock and makes room under
-/// the sessions-per-user cap.
+/// returns the token. With `joining_user` (a log-in), takes that user's lock first and, once
+/// the session is the user's, makes room under the sessions-per-user cap: only after the
+/// rotation succeeded, so a log-in that returns NULL has ended no other session.
 unsafe fn rotate(
     fcinfo: FunctionCallInfo,
     function: &CStr,
@@ -76,19 +77,10 @@ unsafe fn rotate(
     also: impl Fn(&mut Row, i64),
 ) -> Datum {
     let now = row::now();
-    let write = SessionWrite::begin_after(function, hash, |snapshot| {
-        if let Some(user_id) = joining_user {
-            users::lock_user(user_id);
-            snapshot.refresh();
-        }
-    });
-    let Some(current) = write.current().filter(|row| row.is_live(now)) else {
-        return unsafe { fcall::return_null(fcinfo) };
+    let mut write = match joining_user {
+        Some(user_id) => SessionWrite::begin_user_lock_first(function, hash, user_id),
+        None => SessionWrite::begin(function, hash),
     };
-    if let Some(user_id) = joining_user {
-        let handle = current.int8(Col::Handle);
-        users::make_room(write.table(), user_id, handle, write.snapshot(), now);
-    }
     let (raw, _) = fresh_identity();
     let mut token = None;
     let written = write.update(|current| {
@@ -96,12 +88,16 @@ unsafe fn rotate(
             return Decision::NoSession;
         }
         let mut next = *current;
-        token = Some(rotate_token(&mut next, &raw));
+        token = Some(assign_token(&mut next, &raw));
         also(&mut next, now);
         Decision::Write(next)
     });
-    match (written, token) {
-        (Some(_), Some(token)) => token,
-        _ => unsafe { fcall::return_null(fcinfo) },
+    let (Some(written), Some(token)) = (written, token) else {
+        return unsafe { fcall::return_null(fcinfo) };
+    };
+    if let Some(user_id) = joining_user {
+        let handle = written.row.int8(Col::Handle);
+        users::make_room(write.table(), user_id, handle, write.snapshot(), now);
     }
+    token
 }

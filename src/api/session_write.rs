@@ -4,8 +4,9 @@
 use super::same_token;
 use crate::row::Row;
 use crate::snapshot::WriteSnapshot;
-use crate::storage::{Decision, Slot, Table, Written};
+use crate::storage::{Access, Decision, OnConflict, Slot, Table, Written};
 use crate::token::TokenHash;
+use crate::users;
 use pgrx::pg_sys::Snapshot;
 use std::ffi::CStr;
 
@@ -20,19 +21,30 @@ impl SessionWrite {
     /// Takes the write snapshot for `function` (named in a read-only transaction's error) and
     /// finds the row `hash` names.
     pub fn begin(function: &CStr, hash: &TokenHash) -> SessionWrite {
-        Self::begin_after(function, hash, |_| {})
+        let snapshot = WriteSnapshot::take(function);
+        Self::find(snapshot, hash)
     }
 
-    /// Like [`begin`](Self::begin), running `first` (taking a user's lock and refreshing the
-    /// snapshot, say) before the row is read.
-    pub fn begin_after(
-        function: &CStr,
-        hash: &TokenHash,
-        first: impl FnOnce(&mut WriteSnapshot),
-    ) -> SessionWrite {
+    /// Like [`begin`](Self::begin) for a write that adds the session to `user_id` (a log-in):
+    /// takes the user's lock first and reads with a snapshot taken after it (`users`).
+    pub fn begin_user_lock_first(function: &CStr, hash: &TokenHash, user_id: i64) -> SessionWrite {
         let mut snapshot = WriteSnapshot::take(function);
-        first(&mut snapshot);
-        let table = Table::open_for_write();
+        users::lock_user(user_id);
+        snapshot.refresh();
+        Self::find(snapshot, hash)
+    }
+
+    /// Like [`begin`](Self::begin) for an optional write: `None`, without waiting, when the
+    /// table is locked against writes (by DDL such as `CREATE INDEX`).
+    pub fn begin_unless_busy(function: &CStr, hash: &TokenHash) -> Option<SessionWrite> {
+        if !Table::write_lock_available() {
+            return None;
+        }
+        Some(Self::begin(function, hash))
+    }
+
+    fn find(snapshot: WriteSnapshot, hash: &TokenHash) -> SessionWrite {
+        let table = Table::open(Access::Write);
         let slot = table.slot();
         let found = table.fetch(hash, snapshot.get(), &slot).then_some(slot);
         SessionWrite {
@@ -41,11 +53,6 @@ impl SessionWrite {
             hash: *hash,
             found,
         }
-    }
-
-    /// The row as found, before any write.
-    pub fn current(&self) -> Option<Row> {
-        self.found.as_ref().map(Slot::row)
     }
 
     pub fn table(&self) -> &Table {
@@ -57,11 +64,27 @@ impl SessionWrite {
     }
 
     /// Applies `decide` to the row (see [`Table::update`]), following concurrent updates for
-    /// as long as the token still names the row. `None` when there is no such row.
-    pub fn update(self, decide: impl FnMut(&Row) -> Decision) -> Option<Written> {
-        let found = self.found?;
+    /// as long as the token still names the row. `None` when there is no such row. The row
+    /// as found is used up: a second update of the same `SessionWrite` finds nothing.
+    pub fn update(&mut self, decide: impl FnMut(&Row) -> Decision) -> Option<Written> {
+        self.update_with(OnConflict::Follow, decide)
+    }
+
+    /// Like [`update`](Self::update) for an optional write: skipped, without waiting, when
+    /// another transaction changed or locked the row.
+    pub fn update_unless_busy(&mut self, decide: impl FnMut(&Row) -> Decision) -> Option<Written> {
+        self.update_with(OnConflict::Skip, decide)
+    }
+
+    fn update_with(
+        &mut self,
+        on_conflict: OnConflict,
+        decide: impl FnMut(&Row) -> Decision,
+    ) -> Option<Written> {
+        let found = self.found.take()?;
         let same = same_token(&self.hash);
-        self.table.update(found, self.snapshot.get(), same, decide)
+        self.table
+            .update(found, self.snapshot.get(), on_conflict, same, decide)
     }
 
     /// Deletes the row if `wanted` holds for it (and the token still names it).

@@ -102,3 +102,12 @@ pub async fn new_session(client: &Client, user_id: Option<i64>) -> String {
         .expect("session_new")
         .get(0)
 }
+
+/// Installs the plain-SQL model of the API (`tests/integration/sql/model.sql`, schema `model`)
+/// for the differential tests.
+pub async fn install_model(client: &Client) {
+    client
+        .batch_execute(include_str!("../sql/model.sql"))
+        .await
+        .expect("install the SQL model");
+}

@@ -44,8 +44,9 @@ async fn connect_when_back() -> Client {
 }
 
 fn pg_ctl(args: &[&str]) {
+    let pg_ctl = format!("{}/pg_ctl", env("VAREL_PG_BIN"));
     let status = Command::new("sudo")
-        .args(["-u", "postgres", "/usr/lib/postgresql/15/bin/pg_ctl", "-D"])
+        .args(["-u", "postgres", &pg_ctl, "-D"])
         .arg(env("VAREL_CRASH_DATA"))
         .args(args)
         .current_dir("/")

@@ -1,0 +1,354 @@
+//! Differential test: random concurrent operation sequences run against the extension and
+//! against a plain-SQL model of the same contract (`tests/integration/sql/model.sql`:
+//! `UPDATE ... WHERE token_hash = ... RETURNING`, what the executor does), in the same
+//! database. Each operation runs on both inside one transaction (extension first, then model,
+//! with the extension's tokens, so both tables have the same keys), so concurrent transactions
+//! reach both in the same order; the results must agree call by call, and at the end the two
+//! tables must hold the same rows, column by column.
+//!
+//! Sessions come in two kinds: shared ones (one-hour lifetime, written by every worker, so the
+//! extension's waiting and following of concurrent updates is compared with the executor's),
+//! and each worker's private ones (a three-second lifetime, so deadlines slide, throttle and
+//! expire while the test runs; compared without concurrency, since a slide that finds the row
+//! busy is skipped by design and the two sides would race).
+
+use rand::seq::IndexedRandom;
+use rand::Rng;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Client;
+use varel_session_integration::{install_model, ScratchDb};
+
+const WORKERS: usize = 6;
+const RUN_FOR: Duration = Duration::from_secs(20);
+
+/// What a call returned, as text, comparable across the two sides.
+async fn one(client: &Client, sql: &str, args: &[&(dyn ToSql + Sync)]) -> String {
+    match client.query(sql, args).await {
+        Ok(rows) => format!(
+            "{:?}",
+            rows.iter()
+                .map(|r| (0..r.len())
+                    .map(|i| r.get::<_, Option<String>>(i))
+                    .collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        ),
+        Err(e) => format!("error {:?}", e.code()),
+    }
+}
+
+const ROW: &str = "data::text, user_id::text, created_at::text, updated_at::text, \
+                   expires_at::text, absolute_expires_at::text";
+
+fn random_patch() -> String {
+    let mut rng = rand::rng();
+    let keys = ["a", "b", "c", "d"];
+    let pairs: Vec<String> = (0..rng.random_range(1..3))
+        .map(|_| {
+            let key = keys.choose(&mut rng).unwrap();
+            match rng.random_range(0..4) {
+                0 => format!("\"{key}\": null"),
+                1 => format!("\"{key}\": {{\"n\": [{}]}}", rng.random_range(0..9)),
+                _ => format!("\"{key}\": {}", rng.random_range(0..100)),
+            }
+        })
+        .collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+/// Runs one random operation on `token` against both sides, inside the caller's transaction.
+/// Returns the new token when the operation rotated it.
+async fn operate(
+    client: &Client,
+    token: &str,
+    user: i64,
+    mismatches: &Mutex<Vec<String>>,
+) -> Option<String> {
+    let op = rand::rng().random_range(0..11);
+    let patch = random_patch();
+    let key = ["a", "b", "c"]
+        .choose(&mut rand::rng())
+        .unwrap()
+        .to_string();
+    let (ext, model, rotated) = match op {
+        0 => (
+            one(
+                client,
+                &format!("SELECT {ROW} FROM varel_session.session_get($1)"),
+                &[&token],
+            )
+            .await,
+            one(
+                client,
+                &format!("SELECT {ROW} FROM model.get($1)"),
+                &[&token],
+            )
+            .await,
+            None,
+        ),
+        1 => (
+            one(
+                client,
+                &format!("SELECT {ROW} FROM varel_session.session_load($1)"),
+                &[&token],
+            )
+            .await,
+            one(
+                client,
+                &format!("SELECT {ROW} FROM model.load($1)"),
+                &[&token],
+            )
+            .await,
+            None,
+        ),
+        2 => (
+            one(
+                client,
+                "SELECT varel_session.session_set($1, $2, 'v')::text",
+                &[&token, &key],
+            )
+            .await,
+            one(
+                client,
+                "SELECT model.set_key($1, $2, 'v')::text",
+                &[&token, &key],
+            )
+            .await,
+            None,
+        ),
+        3 => (
+            one(
+                client,
+                "SELECT varel_session.session_set($1, $2::text::jsonb)::text",
+                &[&token, &patch],
+            )
+            .await,
+            one(
+                client,
+                "SELECT model.set_patch($1, $2::text::jsonb)::text",
+                &[&token, &patch],
+            )
+            .await,
+            None,
+        ),
+        4 => (
+            one(
+                client,
+                "SELECT varel_session.session_unset($1, $2)::text",
+                &[&token, &key],
+            )
+            .await,
+            one(client, "SELECT model.unset($1, $2)::text", &[&token, &key]).await,
+            None,
+        ),
+        5 => (
+            one(
+                client,
+                "SELECT varel_session.session_clear($1)::text",
+                &[&token],
+            )
+            .await,
+            one(client, "SELECT model.clear($1)::text", &[&token]).await,
+            None,
+        ),
+        6 => (
+            one(
+                client,
+                "SELECT varel_session.session_touch($1)::text",
+                &[&token],
+            )
+            .await,
+            one(client, "SELECT model.touch($1)::text", &[&token]).await,
+            None,
+        ),
+        7 => (
+            one(
+                client,
+                "SELECT varel_session.session_destroy($1)::text",
+                &[&token],
+            )
+            .await,
+            one(client, "SELECT model.destroy($1)::text", &[&token]).await,
+            None,
+        ),
+        _ => {
+            let (call, how) = match op {
+                8 => ("varel_session.session_regenerate($1)", "regenerate"),
+                9 => ("varel_session.session_set_user($1, $2)", "set_user"),
+                _ => ("varel_session.session_clear_user($1)", "clear_user"),
+            };
+            let sql = format!("SELECT {call}");
+            let new: Option<String> = if how == "set_user" {
+                client.query_one(&sql, &[&token, &user]).await
+            } else {
+                client.query_one(&sql, &[&token]).await
+            }
+            .map(|r| r.get(0))
+            .unwrap_or_else(|e| panic!("{how}: {e:?}"));
+            // When the extension found no session, the model must find none either, whatever
+            // token it would have given it.
+            let offered = new.clone().unwrap_or_else(|| "f".repeat(64));
+            let model: Option<String> = client
+                .query_one(
+                    "SELECT model.rotate($1, $2, $3, $4)",
+                    &[&token, &offered, &how, &user],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            (
+                format!("{how} {}", new.is_some()),
+                format!("{how} {}", model.is_some()),
+                new,
+            )
+        }
+    };
+    if ext != model {
+        mismatches
+            .lock()
+            .unwrap()
+            .push(format!("op {op}: extension {ext} vs model {model}"));
+    }
+    rotated
+}
+
+/// Creates a session on both sides (the model copies the extension's token and handle).
+async fn create(client: &Client, max_age: &str, user: Option<i64>) -> String {
+    let data = random_patch().replace("null", "0");
+    let token: String = client
+        .query_one(
+            "SELECT varel_session.session_new(max_age => $1::text::interval, user_id => $2, data => $3::text::jsonb)",
+            &[&max_age, &user, &data],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    client
+        .query_one(
+            "SELECT model.new($1, (SELECT handle FROM varel_session.sessions \
+                                   WHERE token_hash = varel_session.token_hash($1)), \
+                              $2::text::interval, $3, $4::text::jsonb)",
+            &[&token, &max_age, &user, &data],
+        )
+        .await
+        .unwrap();
+    token
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn random_concurrent_operations_agree_with_the_sql_model() {
+    let db = ScratchDb::create().await;
+    let admin = db.connect().await;
+    install_model(&admin).await;
+    let shared = Arc::new(Mutex::new(Vec::new()));
+    for _ in 0..6 {
+        // One transaction, so both sides get the same now().
+        admin.batch_execute("BEGIN").await.unwrap();
+        let token = create(&admin, "1 hour", None).await;
+        admin.batch_execute("COMMIT").await.unwrap();
+        shared.lock().unwrap().push(token);
+    }
+    let mismatches = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..WORKERS {
+        let client = db.connect().await;
+        let (shared, mismatches) = (shared.clone(), mismatches.clone());
+        workers.push(tokio::spawn(async move {
+            let user = 500 + w as i64 % 2;
+            let mut private: Vec<String> = Vec::new();
+            let mut operations = 0u64;
+            while started.elapsed() < RUN_FOR {
+                let (use_private, ending) = {
+                    let mut rng = rand::rng();
+                    (rng.random_bool(0.4), rng.random_range(0..10))
+                };
+                client.batch_execute("BEGIN").await.unwrap();
+                if ending == 0 {
+                    client.batch_execute("SAVEPOINT s").await.unwrap();
+                }
+                let token = if use_private {
+                    if private.len() < 3 || rand::rng().random_bool(0.1) {
+                        let token = create(&client, "3 seconds", Some(user)).await;
+                        private.push(token);
+                    }
+                    let token = private.choose(&mut rand::rng()).unwrap().clone();
+                    token
+                } else {
+                    let pool = shared.lock().unwrap().clone();
+                    pool.choose(&mut rand::rng()).unwrap().clone()
+                };
+                let rotated = operate(&client, &token, user, &mismatches).await;
+                match ending {
+                    // Undone with the savepoint, then committed: as if nothing happened.
+                    0 => client
+                        .batch_execute("ROLLBACK TO SAVEPOINT s; COMMIT")
+                        .await
+                        .unwrap(),
+                    1 => client.batch_execute("ROLLBACK").await.unwrap(),
+                    _ => {
+                        client.batch_execute("COMMIT").await.unwrap();
+                        if let Some(new) = rotated {
+                            let list = if use_private {
+                                &mut private
+                            } else {
+                                &mut *shared.lock().unwrap()
+                            };
+                            list.push(new);
+                        }
+                    }
+                }
+                operations += 1;
+                if private.len() > 8 {
+                    private.remove(0);
+                }
+                let pause = Duration::from_millis(rand::rng().random_range(0..20));
+                tokio::time::sleep(pause).await;
+            }
+            operations
+        }));
+    }
+    let mut operations = 0;
+    for worker in workers {
+        operations += worker.await.unwrap();
+    }
+    let mismatches = mismatches.lock().unwrap();
+    assert!(
+        mismatches.is_empty(),
+        "{} of {operations} operations disagreed, first: {:#?}",
+        mismatches.len(),
+        &mismatches[..mismatches.len().min(10)]
+    );
+    assert!(operations > 500, "too few operations: {operations}");
+
+    // The two tables hold the same rows.
+    let differences: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (
+                 (SELECT handle, user_id, created_at, updated_at, expires_at, absolute_expires_at,
+                         max_age, token_hash, data FROM varel_session.sessions
+                  EXCEPT ALL
+                  SELECT handle, user_id, created_at, updated_at, expires_at, absolute_expires_at,
+                         max_age, token_hash, data FROM model.sessions)
+                 UNION ALL
+                 (SELECT handle, user_id, created_at, updated_at, expires_at, absolute_expires_at,
+                         max_age, token_hash, data FROM model.sessions
+                  EXCEPT ALL
+                  SELECT handle, user_id, created_at, updated_at, expires_at, absolute_expires_at,
+                         max_age, token_hash, data FROM varel_session.sessions)) d",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let rows: i64 = admin
+        .query_one("SELECT count(*) FROM varel_session.sessions", &[])
+        .await
+        .unwrap()
+        .get(0);
+    println!("{operations} operations by {WORKERS} workers; {rows} rows at the end");
+    assert_eq!(differences, 0, "the tables differ at the end");
+    drop(admin);
+    db.drop_now().await;
+}

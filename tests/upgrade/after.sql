@@ -1,0 +1,30 @@
+-- Run after ALTER EXTENSION varel_session UPDATE: every session recorded by before.sql is
+-- still there with its data, user and deadlines, the dead ones are still dead, and the API
+-- works on the old sessions. Fails (ON_ERROR_STOP) on the first difference.
+\set ON_ERROR_STOP on
+DO $$
+DECLARE
+    u record;
+    s record;
+BEGIN
+    FOR u IN SELECT * FROM upgrade_check LOOP
+        SELECT * INTO s FROM varel_session.session_get(u.token);
+        IF u.live THEN
+            ASSERT FOUND, format('session %s is gone after the upgrade', u.name);
+            ASSERT s.data = u.data AND s.user_id IS NOT DISTINCT FROM u.user_id
+                   AND s.created_at = u.created_at AND s.expires_at = u.expires_at
+                   AND s.absolute_expires_at IS NOT DISTINCT FROM u.absolute_expires_at,
+                   format('session %s changed in the upgrade: %s', u.name, row_to_json(s));
+        ELSE
+            ASSERT NOT FOUND, format('session %s came back in the upgrade', u.name);
+        END IF;
+    END LOOP;
+END
+$$;
+SELECT name FROM upgrade_check WHERE live ORDER BY name;
+-- Old tokens keep working with every kind of call.
+SELECT varel_session.session_set(token, 'after', 'upgrade') AS set_works FROM upgrade_check WHERE name = 'anonymous';
+UPDATE upgrade_check SET token = varel_session.session_set_user(token, 505) WHERE name = 'anonymous';
+SELECT s.data, s.user_id FROM upgrade_check u, varel_session.session_load(u.token) s WHERE u.name = 'anonymous';
+SELECT count(*) AS listed FROM varel_session.session_user_sessions(502);
+SELECT varel_session.session_destroy(token) AS destroy_works FROM upgrade_check WHERE name = 'logged_in';
