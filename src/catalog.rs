@@ -51,9 +51,13 @@ pub struct SessionRelations {
 pub struct Layout {
     /// Attributes in the descriptor, dropped ones included.
     pub natts: usize,
-    /// 0-based descriptor position of each column, in [`Col`] order.
+    /// 0-based descriptor position of each column, in [`Col`] order; [`ABSENT`] for an
+    /// optional column the table does not have (older SQL).
     pub position: [usize; NATTS],
 }
+
+/// The position of a column the table does not have.
+pub const ABSENT: usize = usize::MAX;
 
 impl Layout {
     /// Whether the descriptor is exactly the library's columns in order (the usual case, which
@@ -297,7 +301,7 @@ unsafe fn check_table_and_key(heap: Relation, primary_key: Relation) -> Verdict 
 unsafe fn check_columns(desc: pg_sys::TupleDesc) -> Layout {
     // SAFETY: the caller's contract: a live descriptor.
     let natts = unsafe { (*desc).natts } as usize;
-    let mut position = [usize::MAX; NATTS];
+    let mut position = [ABSENT; NATTS];
     for i in 0..natts {
         // SAFETY: i < natts.
         let attr = unsafe { tuple_desc_attr(desc, i) };
@@ -306,8 +310,7 @@ unsafe fn check_columns(desc: pg_sys::TupleDesc) -> Layout {
         }
         // SAFETY: attname is a NUL-terminated NameData.
         let name = unsafe { CStr::from_ptr(attr.attname.data.as_ptr()) };
-        let Some(&(col, type_oid, not_null)) = COLUMNS.iter().find(|(c, ..)| c.name() == name)
-        else {
+        let Some(column) = COLUMNS.iter().find(|c| c.col.name() == name) else {
             refuse(
                 format!(
                     "varel_session.sessions has a column this library does not know: {}",
@@ -317,9 +320,9 @@ unsafe fn check_columns(desc: pg_sys::TupleDesc) -> Layout {
                  per-session data in a table of your own keyed by the session's handle",
             );
         };
-        let what_differs = if attr.atttypid != type_oid || attr.atttypmod != -1 {
+        let what_differs = if attr.atttypid != column.type_oid || attr.atttypmod != -1 {
             Some("its type differs")
-        } else if attr.attnotnull != not_null {
+        } else if attr.attnotnull != column.not_null {
             Some("its NOT NULL constraint differs")
         } else if attr.attgenerated != 0 || attr.attidentity != 0 {
             Some("it is a generated or identity column")
@@ -335,16 +338,16 @@ unsafe fn check_columns(desc: pg_sys::TupleDesc) -> Layout {
                 REINSTALL_HINT,
             );
         }
-        position[col.index()] = i;
+        position[column.col.index()] = i;
     }
-    if let Some(missing) = COLUMNS
+    let missing = COLUMNS
         .iter()
-        .find(|(c, ..)| position[c.index()] == usize::MAX)
-    {
+        .find(|c| !c.optional && position[c.col.index()] == ABSENT);
+    if let Some(missing) = missing {
         refuse(
             format!(
                 "varel_session.sessions has no column {}",
-                missing.0.name().to_string_lossy()
+                missing.col.name().to_string_lossy()
             ),
             REINSTALL_HINT,
         );

@@ -37,16 +37,18 @@ macro_rules! sql_function {
 }
 pub(crate) use sql_function;
 
-/// Argument `n`, or `None` when it is SQL NULL.
+/// Argument `n`, or `None` when it is SQL NULL or was not passed: a function declared by an
+/// older version of the extension's SQL may have fewer arguments than this library knows
+/// (`session_set_user` gained three), and then they count as their defaults' NULL.
 ///
 /// # Safety
-/// `fcinfo` must be the live call's and `n` below its argument count.
+/// `fcinfo` must be the live call's.
 #[inline]
 pub unsafe fn arg(fcinfo: FunctionCallInfo, n: usize) -> Option<Datum> {
+    // SAFETY: the caller's contract; `n` is checked against the argument count.
     unsafe {
         let args = (*fcinfo).args.as_slice((*fcinfo).nargs as usize);
-        let a = &args[n];
-        (!a.isnull).then_some(a.value)
+        args.get(n).filter(|a| !a.isnull).map(|a| a.value)
     }
 }
 

@@ -22,23 +22,49 @@ pub enum Col {
     Data,
     Ip,
     UserAgent,
+    LastSeenAt,
 }
 
-pub const NATTS: usize = 11;
+pub const NATTS: usize = 12;
 
-/// Every column with its type and whether it is NOT NULL, in the table's order.
-pub const COLUMNS: [(Col, Oid, bool); NATTS] = [
-    (Col::Handle, pg_sys::INT8OID, true),
-    (Col::UserId, pg_sys::INT8OID, false),
-    (Col::CreatedAt, pg_sys::TIMESTAMPTZOID, true),
-    (Col::UpdatedAt, pg_sys::TIMESTAMPTZOID, true),
-    (Col::ExpiresAt, pg_sys::TIMESTAMPTZOID, true),
-    (Col::AbsoluteExpiresAt, pg_sys::TIMESTAMPTZOID, false),
-    (Col::MaxAge, pg_sys::INTERVALOID, true),
-    (Col::TokenHash, pg_sys::BYTEAOID, true),
-    (Col::Data, pg_sys::JSONBOID, true),
-    (Col::Ip, pg_sys::INETOID, false),
-    (Col::UserAgent, pg_sys::TEXTOID, false),
+/// A column as the library expects it.
+#[derive(Clone, Copy, Debug)]
+pub struct Column {
+    pub col: Col,
+    pub type_oid: Oid,
+    pub not_null: bool,
+    /// Added after 0.1.0: a database still on older SQL (between installing this library and
+    /// `ALTER EXTENSION ... UPDATE`) has no such column, and the library then neither reads
+    /// nor writes it.
+    pub optional: bool,
+}
+
+const fn column(col: Col, type_oid: Oid, not_null: bool) -> Column {
+    Column {
+        col,
+        type_oid,
+        not_null,
+        optional: false,
+    }
+}
+
+/// Every column, in the table's order (for a fresh install).
+pub const COLUMNS: [Column; NATTS] = [
+    column(Col::Handle, pg_sys::INT8OID, true),
+    column(Col::UserId, pg_sys::INT8OID, false),
+    column(Col::CreatedAt, pg_sys::TIMESTAMPTZOID, true),
+    column(Col::UpdatedAt, pg_sys::TIMESTAMPTZOID, true),
+    column(Col::ExpiresAt, pg_sys::TIMESTAMPTZOID, true),
+    column(Col::AbsoluteExpiresAt, pg_sys::TIMESTAMPTZOID, false),
+    column(Col::MaxAge, pg_sys::INTERVALOID, true),
+    column(Col::TokenHash, pg_sys::BYTEAOID, true),
+    column(Col::Data, pg_sys::JSONBOID, true),
+    column(Col::Ip, pg_sys::INETOID, false),
+    column(Col::UserAgent, pg_sys::TEXTOID, false),
+    Column {
+        optional: true,
+        ..column(Col::LastSeenAt, pg_sys::TIMESTAMPTZOID, false)
+    },
 ];
 
 impl Col {
@@ -55,6 +81,7 @@ impl Col {
             Col::Data => c"data",
             Col::Ip => c"ip",
             Col::UserAgent => c"user_agent",
+            Col::LastSeenAt => c"last_seen_at",
         }
     }
 

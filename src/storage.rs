@@ -20,7 +20,7 @@
 //! REPEATABLE READ or SERIALIZABLE a concurrent change is a serialization failure, as for SQL.
 //! An optional write (`session_load`'s slide) never waits and never fails: it is skipped.
 
-use crate::catalog::{self, Layout};
+use crate::catalog::{self, Layout, ABSENT};
 use crate::errors;
 use crate::pg_compat::{self, IndexUpdate};
 use crate::row::{Row, NATTS};
@@ -469,8 +469,10 @@ impl Slot {
                 nulls.fill(true);
                 values.fill(Datum::from(0usize));
                 for (i, position) in layout.position.iter().enumerate() {
-                    values[*position] = row.values[i];
-                    nulls[*position] = row.nulls[i];
+                    if *position != ABSENT {
+                        values[*position] = row.values[i];
+                        nulls[*position] = row.nulls[i];
+                    }
                 }
             }
             pg_sys::ExecStoreVirtualTuple(raw);
@@ -491,8 +493,10 @@ impl Slot {
                 row.nulls.copy_from_slice(nulls);
             } else {
                 for (i, position) in self.layout.position.iter().enumerate() {
-                    row.values[i] = values[*position];
-                    row.nulls[i] = nulls[*position];
+                    if *position != ABSENT {
+                        row.values[i] = values[*position];
+                        row.nulls[i] = nulls[*position];
+                    }
                 }
             }
             row

@@ -124,8 +124,20 @@ CREATE FUNCTION model.destroy(tok text) RETURNS boolean LANGUAGE sql AS $$
     SELECT count(*) > 0 FROM gone
 $$;
 
--- Rotations: the new token comes from the caller.
+-- Rotations: the new token comes from the caller. A log-in first takes the per-user lock, as
+-- any implementation of the per-user cap must (the same lock the extension takes:
+-- pg_advisory_xact_lock(1987208563, user key), src/users.rs).
 CREATE FUNCTION model.rotate(tok text, new_tok text, how text, uid bigint) RETURNS text
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF how = 'set_user' THEN
+        PERFORM pg_advisory_xact_lock(1987208563, uid::int);
+    END IF;
+    RETURN model.rotate_row(tok, new_tok, how, uid);
+END
+$$;
+
+CREATE FUNCTION model.rotate_row(tok text, new_tok text, how text, uid bigint) RETURNS text
     LANGUAGE sql AS $$
     UPDATE model.sessions s
     SET token_hash = model.h(new_tok),

@@ -61,11 +61,11 @@ fn random_patch() -> String {
 /// Returns the new token when the operation rotated it.
 async fn operate(
     client: &Client,
+    op: u32,
     token: &str,
     user: i64,
     mismatches: &Mutex<Vec<String>>,
 ) -> Option<String> {
-    let op = rand::rng().random_range(0..11);
     let patch = random_patch();
     let key = ["a", "b", "c"]
         .choose(&mut rand::rng())
@@ -260,11 +260,24 @@ async fn random_concurrent_operations_agree_with_the_sql_model() {
             let mut private: Vec<String> = Vec::new();
             let mut operations = 0u64;
             while started.elapsed() < RUN_FOR {
-                let (use_private, ending) = {
+                let (use_private, ending, op) = {
                     let mut rng = rand::rng();
-                    (rng.random_bool(0.4), rng.random_range(0..10))
+                    (
+                        rng.random_bool(0.4),
+                        rng.random_range(0..10),
+                        rng.random_range(0..11),
+                    )
                 };
-                client.batch_execute("BEGIN").await.unwrap();
+                // Reads run under REPEATABLE READ, so the extension's call and the model's see
+                // the same snapshot (under READ COMMITTED each statement gets its own, and a
+                // write committed between the two would make them differ); writes run under
+                // READ COMMITTED, where the row lock orders the two sides alike.
+                let begin = if op <= 1 {
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ"
+                } else {
+                    "BEGIN"
+                };
+                client.batch_execute(begin).await.unwrap();
                 if ending == 0 {
                     client.batch_execute("SAVEPOINT s").await.unwrap();
                 }
@@ -279,7 +292,7 @@ async fn random_concurrent_operations_agree_with_the_sql_model() {
                     let pool = shared.lock().unwrap().clone();
                     pool.choose(&mut rand::rng()).unwrap().clone()
                 };
-                let rotated = operate(&client, &token, user, &mismatches).await;
+                let rotated = operate(&client, op, &token, user, &mismatches).await;
                 match ending {
                     // Undone with the savepoint, then committed: as if nothing happened.
                     0 => client

@@ -202,8 +202,10 @@ async fn scenario(
         .unwrap();
 
     let mut tokens = vec![token.clone()];
-    // A user of this level's own, so the levels' runners never wait for each other's user lock.
-    let user = 4242 + LEVELS.iter().position(|l| *l == level).unwrap() as i64;
+    // A user of this level's and side's own, so the runners never wait for each other's user
+    // lock (the model takes the same per-user lock as the extension).
+    let side_offset = if side == Side::Model { 10 } else { 0 };
+    let user = 4242 + side_offset + LEVELS.iter().position(|l| *l == level).unwrap() as i64;
     let sql1 = call_sql(side, op1, "one", user);
     let sql2 = call_sql(side, op2, "two", user);
     let begin = format!("BEGIN ISOLATION LEVEL {level}");
@@ -265,7 +267,7 @@ async fn scenario(
             .observer
             .query_opt(
                 &format!(
-                    "SELECT data::text || ' user ' || coalesce(user_id::text, '-') || ' slid ' || \
+                    "SELECT data::text || ' logged in ' || (user_id IS NOT NULL)::text || ' slid ' || \
                      (expires_at > now() + interval '50 minutes')::text FROM {get}($1)"
                 ),
                 &[t],
