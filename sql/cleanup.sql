@@ -75,11 +75,23 @@ BEGIN
         deleted := deleted + varel_session.cleanup_blocks(next_block, plan.blocks_per_batch);
         next_block := next_block + plan.blocks_per_batch;
     END LOOP;
+    PERFORM varel_session.cleanup_finished(deleted);
     RETURN deleted;
 END
 $$;
 COMMENT ON FUNCTION varel_session.session_cleanup(integer) IS
     'deletes every expired session, in batches of about batch_size rows, in one transaction; returns how many';
+
+-- Records a finished run for session_stats() and announces it (one event per run).
+CREATE FUNCTION varel_session.cleanup_finished(removed bigint) RETURNS void
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE varel_session.cleanup_log SET finished_at = pg_catalog.now(), removed = $1;
+    SELECT varel_session.notify_event('cleanup', NULL, NULL, $1);
+$$;
+COMMENT ON FUNCTION varel_session.cleanup_finished(bigint) IS
+    'internal: records when cleanup finished and how many sessions it removed, and announces it';
 
 -- The same, committing after every batch, so that a run over millions of rows never holds one
 -- long transaction (which would hold back vacuum and keep every deleted row locked to the
@@ -110,6 +122,7 @@ BEGIN
             PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', pause));
         END IF;
     END LOOP;
+    PERFORM varel_session.cleanup_finished(deleted);
 END
 $$;
 COMMENT ON PROCEDURE varel_session.session_cleanup_run(integer, interval, bigint) IS

@@ -106,17 +106,63 @@ CREATE FUNCTION varel_session.session_regenerate(id text) RETURNS text
 COMMENT ON FUNCTION varel_session.session_regenerate(text) IS
     'same session, new token (returned); the old token stops working; NULL when not live';
 
-CREATE FUNCTION varel_session.session_set_user(id text, user_id bigint) RETURNS text
+CREATE FUNCTION varel_session.session_set_user(
+    id text,
+    user_id bigint,
+    max_age interval DEFAULT NULL,
+    ip inet DEFAULT NULL,
+    user_agent text DEFAULT NULL
+) RETURNS text
     LANGUAGE c VOLATILE PARALLEL UNSAFE
     AS 'MODULE_PATHNAME', 'varel_session_set_user';
-COMMENT ON FUNCTION varel_session.session_set_user(text, bigint) IS
-    'log in: sets the user, rotates the token (returned), restarts the absolute deadline';
+COMMENT ON FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text) IS
+    'log in: sets the user, rotates the token (returned), restarts the absolute deadline; optionally a new idle lifetime ("remember me") and the client''s ip and user agent';
 
 CREATE FUNCTION varel_session.session_clear_user(id text) RETURNS text
     LANGUAGE c VOLATILE PARALLEL UNSAFE
     AS 'MODULE_PATHNAME', 'varel_session_clear_user';
 COMMENT ON FUNCTION varel_session.session_clear_user(text) IS
     'log out but keep the session: clears the user and rotates the token (returned)';
+
+-- Same-key atomic operations: each reads and writes the one row in one step, on the server, so
+-- concurrent requests never lose each other's updates of the same key.
+CREATE FUNCTION varel_session.session_incr(id text, key text, by bigint DEFAULT 1) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_incr';
+COMMENT ON FUNCTION varel_session.session_incr(text, text, bigint) IS
+    'adds by to the integer under key (missing = 0) and returns the new value; NULL when there is no live session';
+
+CREATE FUNCTION varel_session.session_take(id text, key text) RETURNS jsonb
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_take';
+COMMENT ON FUNCTION varel_session.session_take(text, text) IS
+    'returns the value under key and removes it, in one step (read-once values: flash messages, nonces); NULL when there is none';
+
+CREATE FUNCTION varel_session.session_push(id text, key text, value jsonb, max_items integer DEFAULT NULL)
+    RETURNS integer
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_push';
+COMMENT ON FUNCTION varel_session.session_push(text, text, jsonb, integer) IS
+    'appends value to the array under key (created when missing), keeping the newest max_items; returns the new length, or NULL without a live session';
+
+CREATE FUNCTION varel_session.session_set_if(id text, key text, expected jsonb, value jsonb)
+    RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_set_if';
+COMMENT ON FUNCTION varel_session.session_set_if(text, text, jsonb, jsonb) IS
+    'compare-and-set: sets key to value (JSON null removes it) only if its current value equals expected (NULL: only if absent); NULL without a live session';
+
+CREATE FUNCTION varel_session.session_set_data(id text, data jsonb) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_set_data';
+COMMENT ON FUNCTION varel_session.session_set_data(text, jsonb) IS
+    'replaces all of the session''s data; false when there is no live session';
+
+CREATE FUNCTION varel_session.session_set_max_age(id text, max_age interval) RETURNS timestamptz
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_set_max_age';
+COMMENT ON FUNCTION varel_session.session_set_max_age(text, interval) IS
+    'changes the session''s idle lifetime and slides its idle deadline to now() + max_age (never past the absolute deadline); the new expires_at, or NULL';
 
 -- Helpers for the SQL-language functions, so that hashing and per-user locking have one
 -- implementation.
@@ -131,3 +177,10 @@ CREATE FUNCTION varel_session.lock_user(user_id bigint) RETURNS void
     AS 'MODULE_PATHNAME', 'varel_session_lock_user';
 COMMENT ON FUNCTION varel_session.lock_user(bigint) IS
     'the per-user transaction lock that serialises log-ins, caps and revocations of one user';
+
+CREATE FUNCTION varel_session.notify_event(event text, handle bigint, user_id bigint,
+                                           count bigint DEFAULT NULL) RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_notify_event';
+COMMENT ON FUNCTION varel_session.notify_event(text, bigint, bigint, bigint) IS
+    'internal: sends a session event (NOTIFY) when varel_session.events is on';

@@ -5,6 +5,7 @@
 -- Procedures (the pg_cron cleanup) are not functions and stay with the administrator.
 
 REVOKE ALL ON TABLE varel_session.sessions FROM PUBLIC;
+REVOKE ALL ON TABLE varel_session.cleanup_log FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION varel_session.sessions_set_updated_at() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_generate_id() FROM PUBLIC;
@@ -19,7 +20,16 @@ REVOKE ALL ON FUNCTION varel_session.session_clear(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_touch(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_destroy(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_regenerate(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.session_set_user(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_incr(text, text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_take(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_push(text, text, jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_set_if(text, text, jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_set_data(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_set_max_age(text, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.notify_event(text, bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_stats() FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.cleanup_finished(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_clear_user(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.token_hash(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.lock_user(bigint) FROM PUBLIC;

@@ -17,6 +17,7 @@ CREATE TABLE varel_session.sessions (
     data                jsonb       NOT NULL DEFAULT '{}'::pg_catalog.jsonb,
     ip                  inet,
     user_agent          text,
+    last_seen_at        timestamptz,
     CONSTRAINT sessions_pkey PRIMARY KEY (token_hash)
 )
 -- Per-request writes change data, updated_at and expires_at, none of them indexed, so they can
@@ -51,6 +52,22 @@ COMMENT ON COLUMN varel_session.sessions.absolute_expires_at IS
     'hard cap from creation or the last log-in (varel_session.absolute_timeout); NULL = none';
 COMMENT ON COLUMN varel_session.sessions.max_age IS
     'the session''s own idle lifetime, so its deadline can slide';
+COMMENT ON COLUMN varel_session.sessions.ip IS
+    'client address at creation or at the last log-in';
+COMMENT ON COLUMN varel_session.sessions.user_agent IS
+    'client user agent at creation or at the last log-in';
+COMMENT ON COLUMN varel_session.sessions.last_seen_at IS
+    'when the session was last used: set by writes and by slides of the idle deadline, so at the slide''s granularity';
+
+-- When cleanup last finished and how many sessions it removed, for session_stats(). One row.
+CREATE TABLE varel_session.cleanup_log (
+    only_row     boolean     PRIMARY KEY DEFAULT true CHECK (only_row),
+    finished_at  timestamptz,
+    removed      bigint      NOT NULL DEFAULT 0
+);
+INSERT INTO varel_session.cleanup_log DEFAULT VALUES;
+COMMENT ON TABLE varel_session.cleanup_log IS
+    'when session_cleanup or session_cleanup_run last finished, and how many sessions it removed';
 
 -- updated_at follows changes to data or user_id, including an administrator's direct UPDATE;
 -- an UPDATE that only slides expires_at leaves it alone. (The API functions write rows through

@@ -18,13 +18,15 @@ CREATE FUNCTION varel_session.session_user_sessions(user_id bigint)
         expires_at timestamptz,
         absolute_expires_at timestamptz,
         ip inet,
-        user_agent text
+        user_agent text,
+        last_seen_at timestamptz
     )
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pg_catalog.lpad(pg_catalog.to_hex(s.handle), 16, '0'),
-           s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at, s.ip, s.user_agent
+           s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at, s.ip, s.user_agent,
+           s.last_seen_at
     FROM varel_session.sessions AS s
     WHERE s.user_id = $1
       AND s.expires_at > pg_catalog.now()
@@ -32,7 +34,7 @@ AS $$
     ORDER BY s.created_at DESC, s.handle DESC
 $$;
 COMMENT ON FUNCTION varel_session.session_user_sessions(bigint) IS
-    'the user''s live sessions, newest first, named by handle (never by token)';
+    'the user''s live sessions, newest first, named by handle (never by token), with the client of the last log-in and when each was last used';
 
 CREATE FUNCTION varel_session.session_handle(id text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
@@ -67,7 +69,11 @@ BEGIN
     WHERE s.user_id = $1 AND s.handle = wanted
       AND s.expires_at > pg_catalog.now()
       AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now());
-    RETURN FOUND;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM varel_session.notify_event('revoked', wanted, $1);
+    RETURN true;
 END
 $$;
 COMMENT ON FUNCTION varel_session.session_revoke(bigint, text) IS
@@ -90,13 +96,14 @@ BEGIN
         DELETE FROM varel_session.sessions AS s
         WHERE s.user_id = $1
           AND s.token_hash IS DISTINCT FROM varel_session.token_hash($2)
-        RETURNING s.expires_at, s.absolute_expires_at
+        RETURNING s.handle, s.expires_at > pg_catalog.now()
+                  AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now())
+                  AS was_live
+    ), announced AS (
+        SELECT g.was_live, varel_session.notify_event('revoked', g.handle, $1)
+        FROM gone AS g WHERE g.was_live
     )
-    SELECT count(*) FILTER (WHERE g.expires_at > pg_catalog.now()
-                              AND (g.absolute_expires_at IS NULL
-                                   OR g.absolute_expires_at > pg_catalog.now()))
-    INTO ended
-    FROM gone AS g;
+    SELECT count(*) INTO ended FROM announced;
     RETURN ended;
 END
 $$;

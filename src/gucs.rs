@@ -7,6 +7,7 @@
 
 use pgrx::pg_sys;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+use std::ffi::CString;
 
 /// Idle lifetime of a session created without an explicit `max_age`, in seconds (24 h).
 pub static MAX_AGE: GucSetting<i32> = GucSetting::<i32>::new(24 * 60 * 60);
@@ -26,6 +27,13 @@ pub const MAX_DATA_BYTES_LIMIT: i32 = pg_sys::JENTRY_OFFLENMASK as i32;
 
 /// Most live sessions one user may have; logging in beyond it ends the oldest. 0 = unlimited.
 pub static MAX_SESSIONS_PER_USER: GucSetting<i32> = GucSetting::<i32>::new(0);
+
+/// Whether session events are sent (`NOTIFY`, see `events`). Off by default.
+pub static EVENTS: GucSetting<bool> = GucSetting::<bool>::new(false);
+
+/// The channel session events are sent on.
+pub static EVENTS_CHANNEL: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"varel_session_events"));
 
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -66,6 +74,22 @@ pub fn register() {
         &MAX_SESSIONS_PER_USER,
         0,
         i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"varel_session.events",
+        c"Sends a NOTIFY for every session event (created, rotated, logged in and out, destroyed, revoked, evicted, cleanup).",
+        c"The payload is JSON with the event, the session's handle, the user id and the time; never a token or its hash.",
+        &EVENTS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"varel_session.events_channel",
+        c"The NOTIFY channel session events are sent on.",
+        c"LISTEN on it to react to sessions ending, for example to close a user's websockets.",
+        &EVENTS_CHANNEL,
         GucContext::Suset,
         GucFlags::default(),
     );

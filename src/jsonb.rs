@@ -41,6 +41,14 @@ pub fn empty_object() -> *mut Jsonb {
 /// # Safety
 /// `base` must be a detoasted jsonb object.
 pub unsafe fn with_string(base: *mut Jsonb, key: &[u8], value: &[u8]) -> *mut Jsonb {
+    unsafe { with_value(base, key, &mut string_value(value)) }
+}
+
+/// `base` with `key` set to `value` (a scalar, or a container as a binary value).
+///
+/// # Safety
+/// `base` must be a detoasted jsonb object, and `value`'s data valid until this returns.
+pub unsafe fn with_value(base: *mut Jsonb, key: &[u8], value: &mut JsonbValue) -> *mut Jsonb {
     unsafe {
         let mut out = Builder::object();
         for_each_pair(base, |k, v| {
@@ -48,8 +56,152 @@ pub unsafe fn with_string(base: *mut Jsonb, key: &[u8], value: &[u8]) -> *mut Js
                 out.pair(k, v);
             }
         });
-        out.pair(key, &mut string_value(value));
+        out.pair(key, value);
         out.finish()
+    }
+}
+
+/// The value under `key` in the object, if any: a scalar, or a container as a binary value
+/// pointing into `object`.
+///
+/// # Safety
+/// `object` must be a detoasted jsonb object that outlives the value's use.
+pub unsafe fn value_of(object: *mut Jsonb, key: &[u8]) -> Option<JsonbValue> {
+    unsafe {
+        let mut found: JsonbValue = std::mem::zeroed();
+        let value = pg_sys::getKeyJsonValueFromContainer(
+            &mut (*object).root,
+            key.as_ptr() as *const std::ffi::c_char,
+            key.len() as i32,
+            &mut found,
+        );
+        (!value.is_null()).then_some(found)
+    }
+}
+
+/// A jsonb datum's value as one `JsonbValue`: its scalar, or its container as a binary value.
+///
+/// # Safety
+/// `jb` must be a detoasted jsonb that outlives the value's use.
+pub unsafe fn as_value(jb: *mut Jsonb) -> JsonbValue {
+    unsafe {
+        let mut value: JsonbValue = std::mem::zeroed();
+        if !pg_sys::JsonbExtractScalar(&mut (*jb).root, &mut value) {
+            value.type_ = pg_sys::jbvType::jbvBinary;
+            value.val.binary.data = &mut (*jb).root;
+            value.val.binary.len = (size(jb) - pg_sys::VARHDRSZ) as i32;
+        }
+        value
+    }
+}
+
+/// A `JsonbValue` as a jsonb datum of its own.
+///
+/// # Safety
+/// `value`'s data must be valid.
+pub unsafe fn to_jsonb(value: &mut JsonbValue) -> *mut Jsonb {
+    unsafe { pg_sys::JsonbValueToJsonb(value) }
+}
+
+/// Whether `value` equals the jsonb `expected`, by jsonb's own equality (`=`).
+///
+/// # Safety
+/// Both must be valid; `expected` detoasted.
+pub unsafe fn equals(value: &mut JsonbValue, expected: *mut Jsonb) -> bool {
+    unsafe {
+        let own = to_jsonb(value);
+        pg_sys::compareJsonbContainers(&mut (*own).root, &mut (*expected).root) == 0
+    }
+}
+
+/// Why a value cannot be used as an integer counter.
+pub enum NotAnInteger {
+    /// Not a number, or a number with a fractional part.
+    WrongType,
+    /// A whole number beyond bigint's range.
+    OutOfRange,
+}
+
+/// The value as a bigint, if it is a whole JSON number within bigint's range.
+///
+/// # Safety
+/// `value` must be valid.
+pub unsafe fn as_i64(value: &JsonbValue) -> Result<i64, NotAnInteger> {
+    if value.type_ != pg_sys::jbvType::jbvNumeric {
+        return Err(NotAnInteger::WrongType);
+    }
+    // numeric_out prints a whole number as its digits alone (never in exponent form), so
+    // anything that does not parse as digits has a fractional part.
+    // SAFETY: a numeric datum; numeric_out returns a palloc'd C string.
+    let text = unsafe {
+        let out = pgrx::fcinfo::direct_function_call_as_datum(
+            pg_sys::numeric_out,
+            &[Some(Datum::from(value.val.numeric))],
+        )
+        .expect("numeric_out returned NULL");
+        std::ffi::CStr::from_ptr(out.cast_mut_ptr::<std::ffi::c_char>())
+    };
+    let text = text.to_str().map_err(|_| NotAnInteger::WrongType)?;
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NotAnInteger::WrongType);
+    }
+    text.parse().map_err(|_| NotAnInteger::OutOfRange)
+}
+
+/// A JSON number.
+pub fn number(n: i64) -> JsonbValue {
+    // SAFETY: a zeroed JsonbValue made a numeric; int64_to_numeric pallocs the number.
+    unsafe {
+        let mut value: JsonbValue = std::mem::zeroed();
+        value.type_ = pg_sys::jbvType::jbvNumeric;
+        value.val.numeric = pg_sys::int64_to_numeric(n);
+        value
+    }
+}
+
+/// The array `existing` (or an empty one) with `item` appended, keeping only the newest
+/// `max_items` when given; `None` when `existing` is not an array. Returns the array as a
+/// binary value of a new jsonb, and its length.
+///
+/// # Safety
+/// `existing` and `item` must be valid until this returns.
+pub unsafe fn appended(
+    existing: Option<&JsonbValue>,
+    item: &mut JsonbValue,
+    max_items: Option<usize>,
+) -> Option<(JsonbValue, usize)> {
+    unsafe {
+        let mut elements: Vec<JsonbValue> = Vec::new();
+        if let Some(existing) = existing {
+            let container = existing.val.binary.data;
+            let is_array = existing.type_ == pg_sys::jbvType::jbvBinary
+                && (*container).header & pg_sys::JB_FARRAY != 0
+                && (*container).header & pg_sys::JB_FSCALAR == 0;
+            if !is_array {
+                return None;
+            }
+            let mut it = pg_sys::JsonbIteratorInit(container);
+            let mut element: JsonbValue = std::mem::zeroed();
+            loop {
+                match pg_sys::JsonbIteratorNext(&mut it, &mut element, true) {
+                    Token::WJB_ELEM => elements.push(element),
+                    Token::WJB_DONE => break,
+                    _ => {} // WJB_BEGIN_ARRAY, WJB_END_ARRAY
+                }
+            }
+        }
+        elements.push(*item);
+        let keep = max_items.map_or(elements.len(), |max| max.min(elements.len()));
+        let mut state: *mut pg_sys::JsonbParseState = null_mut();
+        pg_sys::pushJsonbValue(&mut state, Token::WJB_BEGIN_ARRAY, null_mut());
+        let dropped = elements.len() - keep;
+        for element in elements.iter_mut().skip(dropped) {
+            pg_sys::pushJsonbValue(&mut state, Token::WJB_ELEM, element);
+        }
+        let array = pg_sys::pushJsonbValue(&mut state, Token::WJB_END_ARRAY, null_mut());
+        let jb = pg_sys::JsonbValueToJsonb(array);
+        Some((as_value(jb), keep))
     }
 }
 

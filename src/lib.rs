@@ -14,6 +14,7 @@
 //! - [`storage`]: direct reads and writes of single rows through the table access method.
 //! - [`jsonb`]: the merge, set and remove operations on session data.
 //! - [`users`]: per-user serialisation and the sessions-per-user cap.
+//! - [`events`]: the opt-in NOTIFY of session events.
 //! - [`api`]: the SQL-facing functions.
 
 use pgrx::prelude::*;
@@ -21,6 +22,7 @@ use pgrx::prelude::*;
 mod api;
 mod catalog;
 mod errors;
+mod events;
 mod fcall;
 mod gucs;
 mod jsonb;
@@ -45,8 +47,9 @@ extension_sql_file!("../sql/users.sql", name = "users", requires = ["lifecycle"]
 extension_sql_file!(
     "../sql/cleanup.sql",
     name = "cleanup",
-    requires = ["schema"]
+    requires = ["lifecycle"]
 );
+extension_sql_file!("../sql/stats.sql", name = "stats", requires = ["schema"]);
 extension_sql_file!("../sql/cron.sql", name = "cron", requires = ["cleanup"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
 

@@ -13,6 +13,7 @@
 //! from it would break the cap or the revoke. There, [`require_complete_view`] fails with
 //! 40001 instead (retry the transaction), where SQL would silently work from the old snapshot.
 
+use crate::events::{self, Event};
 use crate::gucs;
 use crate::row::{Col, Row};
 use crate::storage::{self, Table};
@@ -117,6 +118,7 @@ pub fn make_room(
             && table.delete(&slot, snapshot, still_theirs)
         {
             ended += 1;
+            events::emit(Event::Evicted, Some(victim.handle), Some(user_id), None);
         }
     }
     ended

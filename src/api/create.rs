@@ -2,6 +2,7 @@
 
 use super::{assign_token, fresh_identity};
 use crate::errors;
+use crate::events::{self, Event};
 use crate::fcall::{self, sql_function};
 use crate::gucs;
 use crate::jsonb;
@@ -67,7 +68,9 @@ sql_function!(
         new.set(Col::Data, Some(data));
         new.set(Col::Ip, fcall::arg(fcinfo, 3));
         new.set(Col::UserAgent, fcall::arg(fcinfo, 4));
+        new.set_int8(Col::LastSeenAt, Some(now));
         drop(table.insert(&new));
+        events::emit(Event::Created, Some(handle), user_id, None);
         token
     }
 );

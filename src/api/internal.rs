@@ -2,6 +2,8 @@
 //! and the same per-user lock as the Rust functions, and must not reimplement either.
 
 use super::token_arg;
+use crate::errors;
+use crate::events::{self, Event};
 use crate::fcall::{self, sql_function};
 use crate::row;
 use crate::snapshot;
@@ -39,6 +41,25 @@ sql_function!(
                 users::require_complete_view(&table, user_id, snapshot, row::now());
             }
         }
+        fcall::return_null(fcinfo)
+    }
+);
+
+sql_function!(
+    /// `varel_session.notify_event(event text, handle bigint, user_id bigint, count bigint)
+    /// RETURNS void`: the session event the SQL-language functions announce (revocations, a
+    /// finished cleanup), sent the same way as the C functions' own (`events`).
+    varel_session_notify_event,
+    pg_finfo_varel_session_notify_event,
+    |fcinfo| {
+        let name = fcall::arg(fcinfo, 0).map(|d| String::from_utf8_lossy(fcall::varlena_bytes(d)));
+        let Some(event) = name.as_deref().and_then(Event::from_name) else {
+            errors::invalid_argument("event must be the name of a session event");
+        };
+        let handle = fcall::arg(fcinfo, 1).map(|d| d.value() as i64);
+        let user_id = fcall::arg(fcinfo, 2).map(|d| d.value() as i64);
+        let count = fcall::arg(fcinfo, 3).map(|d| d.value() as i64);
+        events::emit(event, handle, user_id, count);
         fcall::return_null(fcinfo)
     }
 );

@@ -3,8 +3,10 @@
 //! - [`create`]: `session_generate_id`, `session_new`.
 //! - [`read`]: `session_get` (row and key), `session_load`.
 //! - [`write`]: `session_set` (key and patch), `session_unset`, `session_clear`,
-//!   `session_touch`, `session_destroy`.
+//!   `session_touch`, `session_set_max_age`, `session_destroy`.
 //! - [`rotate`]: `session_regenerate`, `session_set_user`, `session_clear_user`.
+//! - [`atomic`]: same-key atomic operations: `session_incr`, `session_take`,
+//!   `session_push`, `session_set_if`, `session_set_data`.
 //! - [`internal`]: helpers the SQL-language functions call (`token_hash`, `lock_user`).
 //! - [`session_write`]: the shared start of every per-request write.
 //!
@@ -12,6 +14,7 @@
 //! mistake and an ERROR whatever the token), then treats the token as untrusted input: NULL or
 //! malformed means "no session" without touching the table.
 
+mod atomic;
 mod create;
 mod internal;
 #[cfg(any(test, feature = "pg_test"))]

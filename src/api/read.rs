@@ -127,6 +127,7 @@ fn slide(hash: &TokenHash, now: i64) -> Option<Written> {
             Some(deadline) => {
                 let mut slid = *current;
                 slid.set_int8(Col::ExpiresAt, Some(deadline));
+                slid.set_int8(Col::LastSeenAt, Some(now));
                 Decision::Write(slid)
             }
         }

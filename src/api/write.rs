@@ -6,6 +6,7 @@
 use super::session_write::SessionWrite;
 use super::{required_arg, token_arg};
 use crate::errors;
+use crate::events::{self, Event};
 use crate::fcall::{self, sql_function};
 use crate::gucs;
 use crate::jsonb;
@@ -81,7 +82,41 @@ sql_function!(
             }
             let mut slid = *current;
             slid.set_int8(Col::ExpiresAt, Some(deadline));
+            slid.set_int8(Col::LastSeenAt, Some(now));
             Decision::Write(slid)
+        });
+        match written {
+            Some(w) => Datum::from(w.row.expires_at()),
+            None => fcall::return_null(fcinfo),
+        }
+    }
+);
+
+sql_function!(
+    /// `session_set_max_age(id text, max_age interval) RETURNS timestamptz`: a new idle
+    /// lifetime for the live session ("remember me", Django's `set_expiry`), and its idle
+    /// deadline slid to now() + max_age, never past the absolute deadline.
+    varel_session_set_max_age,
+    pg_finfo_varel_session_set_max_age,
+    |fcinfo| {
+        let max_age = required_arg(fcinfo, 1, "max_age");
+        let now = row::now();
+        if row::add_interval(now, max_age) <= now {
+            errors::invalid_argument("max_age must be a positive interval");
+        }
+        let Some(hash) = token_arg(fcinfo, 0) else {
+            return fcall::return_null(fcinfo);
+        };
+        let written = SessionWrite::begin(c"session_set_max_age", &hash).update(|current| {
+            if !current.is_live(now) {
+                return Decision::NoSession;
+            }
+            let mut next = *current;
+            next.set(Col::MaxAge, Some(max_age));
+            let deadline = row::idle_deadline(now, max_age, current.absolute_expires_at());
+            next.set_int8(Col::ExpiresAt, Some(deadline));
+            next.set_int8(Col::LastSeenAt, Some(now));
+            Decision::Write(next)
         });
         match written {
             Some(w) => Datum::from(w.row.expires_at()),
@@ -100,39 +135,67 @@ sql_function!(
         };
         let now = row::now();
         let write = SessionWrite::begin(c"session_destroy", &hash);
-        Datum::from(write.delete(|row| row.is_live(now)))
+        // The row as last seen by the delete (the newest version, after a concurrent update).
+        let ended = std::cell::Cell::new(None);
+        let deleted = write.delete(|row| {
+            ended.set(Some((row.int8(Col::Handle), row.int8(Col::UserId))));
+            row.is_live(now)
+        });
+        if let (true, Some((handle, user_id))) = (deleted, ended.get()) {
+            events::emit(Event::Destroyed, handle, user_id, None);
+        }
+        Datum::from(deleted)
     }
 );
 
 /// Rejects a key, value or patch that alone exceeds `varel_session.max_data_bytes`, before
 /// the session is read.
-fn check_size(bytes: usize) {
+pub(super) fn check_size(bytes: usize) {
     let limit = gucs::MAX_DATA_BYTES.get();
     if bytes > limit as usize {
         errors::data_too_large(bytes, limit);
     }
 }
 
-/// Replaces the live session's data with `change(data)` in one row update and sets
-/// `updated_at`; returns whether there was a live session. Unchanged data writes nothing.
-unsafe fn write_data(
+/// What a change does to the live session's data, and what it reports.
+pub(super) enum DataChange<T> {
+    /// Leave the data as it is (writes nothing).
+    Keep(T),
+    /// Replace it with this (a write, unless it is byte for byte the same).
+    Replace(*mut Jsonb, T),
+}
+
+/// Applies `change` to the data of the live session named by argument 0, in one row update
+/// that also sets `updated_at` and `last_seen_at` when the data changes; `change` may run more
+/// than once (again on the newest version after a concurrent update), and its last result is
+/// returned. `None` when there is no live session. Checks the size limit on the new data.
+pub(super) unsafe fn change_data<T>(
     fcinfo: FunctionCallInfo,
     function: &CStr,
-    change: impl Fn(*mut Jsonb) -> *mut Jsonb,
-) -> Datum {
-    let Some(hash) = (unsafe { token_arg(fcinfo, 0) }) else {
-        return Datum::from(false);
-    };
+    mut change: impl FnMut(*mut Jsonb) -> DataChange<T>,
+) -> Option<T> {
+    let hash = unsafe { token_arg(fcinfo, 0) }?;
     let now = row::now();
     let limit = gucs::MAX_DATA_BYTES.get();
+    let mut result = None;
     let written = SessionWrite::begin(function, &hash).update(|current| {
         if !current.is_live(now) {
             return Decision::NoSession;
         }
-        // SAFETY: `data` is a jsonb object (NOT NULL, and only objects are ever written).
+        // SAFETY: `data` is a jsonb object (NOT NULL, checked by is_live, and only objects are
+        // ever written).
         unsafe {
             let old = jsonb::detoast(current.get(Col::Data).unwrap());
-            let new = change(old);
+            let new = match change(old) {
+                DataChange::Keep(out) => {
+                    result = Some(out);
+                    return Decision::Keep;
+                }
+                DataChange::Replace(new, out) => {
+                    result = Some(out);
+                    new
+                }
+            };
             if jsonb::same_bytes(old, new) {
                 return Decision::Keep;
             }
@@ -142,8 +205,24 @@ unsafe fn write_data(
             let mut next = *current;
             next.set(Col::Data, Some(Datum::from(new)));
             next.set_int8(Col::UpdatedAt, Some(now));
+            next.set_int8(Col::LastSeenAt, Some(now));
             Decision::Write(next)
         }
     });
+    written.and(result)
+}
+
+/// Replaces the live session's data with `change(data)`; returns whether there was a live
+/// session. Unchanged data writes nothing.
+unsafe fn write_data(
+    fcinfo: FunctionCallInfo,
+    function: &CStr,
+    change: impl Fn(*mut Jsonb) -> *mut Jsonb,
+) -> Datum {
+    let written = unsafe {
+        change_data(fcinfo, function, |data| {
+            DataChange::Replace(change(data), ())
+        })
+    };
     Datum::from(written.is_some())
 }

@@ -154,3 +154,70 @@ CREATE FUNCTION model.rotate_row(tok text, new_tok text, how text, uid bigint) R
       AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > now())
     RETURNING new_tok
 $$;
+
+-- The same-key atomic operations, as an application would write each in one statement.
+CREATE FUNCTION model.live_exists(tok text) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM model.get(tok))
+$$;
+
+CREATE FUNCTION model.incr(tok text, k text, by bigint) RETURNS bigint LANGUAGE sql AS $$
+    UPDATE model.sessions s
+    SET data = s.data || jsonb_build_object(k, coalesce((s.data ->> k)::bigint, 0) + by),
+        updated_at = now()
+    WHERE s.token_hash = model.h(tok) AND s.expires_at > now()
+      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > now())
+    RETURNING (s.data ->> k)::bigint
+$$;
+
+CREATE FUNCTION model.take(tok text, k text) RETURNS jsonb LANGUAGE sql AS $$
+    WITH old AS (
+        SELECT s.token_hash, s.data -> k AS v FROM model.sessions s
+        WHERE s.token_hash = model.h(tok) AND s.expires_at > now()
+          AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > now()) AND s.data ? k
+        FOR UPDATE
+    )
+    UPDATE model.sessions s SET data = s.data - k, updated_at = now()
+    FROM old WHERE s.token_hash = old.token_hash
+    RETURNING old.v
+$$;
+
+CREATE FUNCTION model.push(tok text, k text, v jsonb) RETURNS integer LANGUAGE sql AS $$
+    UPDATE model.sessions s
+    SET data = s.data || jsonb_build_object(k, coalesce(s.data -> k, '[]') || jsonb_build_array(v)),
+        updated_at = now()
+    WHERE s.token_hash = model.h(tok) AND s.expires_at > now()
+      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > now())
+    RETURNING jsonb_array_length(s.data -> k)
+$$;
+
+CREATE FUNCTION model.set_if(tok text, k text, expected jsonb, v jsonb) RETURNS boolean
+    LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE model.sessions s
+    SET data = CASE WHEN v = 'null' THEN s.data - k ELSE s.data || jsonb_build_object(k, v) END,
+        updated_at = now()
+    WHERE s.token_hash = model.h(tok) AND s.expires_at > now()
+      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > now())
+      AND (s.data -> k) IS NOT DISTINCT FROM expected;
+    IF FOUND THEN RETURN true; END IF;
+    RETURN CASE WHEN model.live_exists(tok) THEN false END;
+END
+$$;
+
+CREATE FUNCTION model.set_data(tok text, new_data jsonb) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE model.sessions s SET data = new_data, updated_at = now()
+    WHERE s.token_hash = model.h(tok) AND s.expires_at > now()
+      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > now())
+      AND s.data IS DISTINCT FROM new_data;
+    RETURN FOUND OR model.live_exists(tok);
+END
+$$;
+
+CREATE FUNCTION model.set_max_age(tok text, age interval) RETURNS timestamptz LANGUAGE sql AS $$
+    UPDATE model.sessions s
+    SET max_age = age, expires_at = least(now() + age, coalesce(s.absolute_expires_at, 'infinity'))
+    WHERE s.token_hash = model.h(tok) AND s.expires_at > now()
+      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > now())
+    RETURNING s.expires_at
+$$;

@@ -260,7 +260,7 @@ async fn ddl_under_load_never_crashes_and_fails_only_as_documented() {
         worker.await.unwrap();
     }
 
-    let tally = tally.lock().unwrap();
+    let tally = std::mem::take(&mut *tally.lock().unwrap());
     println!(
         "calls that succeeded: {}, failed by SQLSTATE: {:?}",
         tally.ok, tally.failed

@@ -326,7 +326,7 @@ async fn random_concurrent_operations_agree_with_the_sql_model() {
     for worker in workers {
         operations += worker.await.unwrap();
     }
-    let mismatches = mismatches.lock().unwrap();
+    let mismatches = std::mem::take(&mut *mismatches.lock().unwrap());
     assert!(
         mismatches.is_empty(),
         "{} of {operations} operations disagreed, first: {:#?}",

@@ -103,6 +103,30 @@ fn call_sql(side: Side, op: &str, s: &str, user: i64) -> String {
             "SELECT varel_session.session_clear_user($1)".to_owned(),
             format!("SELECT model.rotate($1, '{}', 'clear_user', NULL)", random_token()),
         ),
+        "incr" => (
+            "SELECT varel_session.session_incr($1, 'n', 2)::text".to_owned(),
+            "SELECT model.incr($1, 'n', 2)::text".to_owned(),
+        ),
+        "take" => (
+            "SELECT varel_session.session_take($1, 'base')::text".to_owned(),
+            "SELECT model.take($1, 'base')::text".to_owned(),
+        ),
+        "push" => (
+            format!("SELECT varel_session.session_push($1, 'list', '\"{s}\"')::text"),
+            format!("SELECT model.push($1, 'list', '\"{s}\"')::text"),
+        ),
+        "set_if" => (
+            format!("SELECT varel_session.session_set_if($1, 'base', '0', '\"{s}\"')::text"),
+            format!("SELECT model.set_if($1, 'base', '0', '\"{s}\"')::text"),
+        ),
+        "set_data" => (
+            format!("SELECT varel_session.session_set_data($1, '{{\"all\": \"{s}\"}}')::text"),
+            format!("SELECT model.set_data($1, '{{\"all\": \"{s}\"}}')::text"),
+        ),
+        "set_max_age" => (
+            "SELECT (varel_session.session_set_max_age($1, '2 hours') > now() + interval '90 minutes')::text".to_owned(),
+            "SELECT (model.set_max_age($1, '2 hours') > now() + interval '90 minutes')::text".to_owned(),
+        ),
         _ => unreachable!(),
     };
     match side {
