@@ -119,10 +119,11 @@ def render(template, lo, hi):
     return str(path)
 
 
-def load_sessions(cluster, db, n, with_cps, expired_every=0):
-    """n sessions with tokens PREFIX || FIRST+i; with expired_every=k, every k-th is expired."""
+def load_sessions(cluster, db, n, with_cps, expired_every=0, schema_sql=None):
+    """n sessions with tokens PREFIX || FIRST+i; with expired_every=k, every k-th is expired.
+    schema_sql replaces CREATE EXTENSION (for an older release's objects)."""
     cluster.psql("postgres", f"DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};")
-    cluster.psql(db, "CREATE EXTENSION varel_session;")
+    cluster.psql(db, schema_sql or "CREATE EXTENSION varel_session;")
     expired = (f"CASE WHEN {expired_every} > 0 AND i % {expired_every} = 0 "
                f"THEN now() - interval '1 minute' ELSE now() + interval '1 day' END")
     # Rows exactly as session_new writes them, inserted in bulk (the API creates one per call).
@@ -234,6 +235,7 @@ def main_workloads(cluster, args, results):
     results.notes["hot_cps"] = hot_share(cluster, db, "session")
 
     cluster.psql(db, (REPO / "bench" / "design_alternatives.sql").read_text())
+    feature_workloads(cluster, args, results, db)
     paired_reads(cluster, args, results, db)
     design_workloads(cluster, args, results, db)
     client_workloads(cluster, args, results, db)
@@ -253,6 +255,62 @@ def main_workloads(cluster, args, results):
     wait_for_stats()
     results.notes["hot_load"] = hot_share(cluster, db, "varel_session.sessions")
     cluster.psql("postgres", f"DROP DATABASE {db};")
+
+
+def feature_workloads(cluster, args, results, db):
+    """The same-key atomic operations against the one statement an app would otherwise write on
+    connect-pg-simple's table, and the cost of session events on session_new. With
+    synchronous_commit off: both sides write one row, so with it on both are bound by the
+    disk's flush rate, and off shows what the work costs."""
+    log("same-key operations vs the plain SQL for the same job; session events on and off")
+    off = "-c synchronous_commit=off"
+    plan = [
+        ("cps incr (jsonb_set UPDATE), sync off", "cps_incr", off),
+        ("session_incr, sync off", "vs_incr", off),
+        ("cps push, newest 10 (UPDATE), sync off", "cps_push", off),
+        ("session_push, newest 10, sync off", "vs_push", off),
+        ("cps flash: set, then take (2 UPDATEs), sync off", "cps_take", off),
+        ("session_set then session_take, sync off", "vs_take", off),
+        ("cps save, whole session, sync off", "cps_save", off),
+        ("session_set_data, sync off", "vs_set_data", off),
+        ("session_new, events off, sync off", "vs_new", off),
+        ("session_new, events on, sync off", "vs_new", off + " -c varel_session.events=on"),
+    ]
+    run_rounds(cluster, args, results, db, plan)
+
+
+def release_comparison(cluster, args, results):
+    """session_get, session_load and session_set of this build against the previous release's
+    library (scripts/bench.sh builds it as $libdir/varel_session_previous), each on its own
+    database with the same sessions, in back-to-back pairs like the read ratios."""
+    library = os.environ.get("VAREL_BENCH_PREVIOUS_LIBRARY")
+    script = os.environ.get("VAREL_BENCH_PREVIOUS_SQL")
+    if not library or not script:
+        log("no previous release built; skipping the comparison with it")
+        return
+    n = args.sessions
+    lo, hi = FIRST, FIRST + n - 1
+    log(f"loading {n:,} sessions for the previous release ({Path(script).name})")
+    # The previous release's install script run as plain SQL against its own library: the
+    # objects are the ones that release created, in a database of their own.
+    sql = Path(script).read_text()
+    sql = "\n".join(l for l in sql.splitlines() if not l.startswith("\\echo"))
+    sql = sql.replace("MODULE_PATHNAME", f"$libdir/{library}")
+    load_sessions(cluster, "bench_previous", n, with_cps=False, schema_sql="CREATE SCHEMA varel_session;\n" + sql)
+    load_sessions(cluster, "bench_current", n, with_cps=False)
+    off = "-c synchronous_commit=off"
+    for name, template, options in [("session_get", "vs_get", ""), ("session_load", "vs_load", ""),
+                                    ("session_set, sync off", "vs_set", off)]:
+        key = f"release: {name}, this build / previous release"
+        for i in range(args.pairs):
+            order = [("bench_current", "a"), ("bench_previous", "b")]
+            if i % 2:
+                order.reverse()
+            tps = {}
+            for db, side in order:
+                tps[side], _ = cluster.pgbench(db, render(template, lo, hi), args.pair_seconds, options)
+            results.add(key, tps["a"] / tps["b"])
+        log(f"{key}: median ratio {results.median(key):.3f} over {args.pairs} pairs")
 
 
 PAIRS = [
@@ -517,6 +575,38 @@ def report(args, results):
             f"{run['rate']:,.0f} rows/s, {run['seconds']:.1f} s | | ≥ 0.7 | "
             f"{'yes' if ratio >= 0.7 else '**no**'} |")
     add("")
+    add("Same-key atomic operations against the one statement an app would otherwise write on "
+        "connect-pg-simple's table, and session events (medians of same-round ratios):")
+    add("")
+    add("| workload | median tps | ratio | target | met |")
+    add("|---|---:|---:|---:|:---:|")
+    for ours, theirs, target in [
+        ("session_incr, sync off", "cps incr (jsonb_set UPDATE), sync off", 1.0),
+        ("session_push, newest 10, sync off", "cps push, newest 10 (UPDATE), sync off", 1.0),
+        ("session_set then session_take, sync off", "cps flash: set, then take (2 UPDATEs), sync off", 1.0),
+        ("session_set_data, sync off", "cps save, whole session, sync off", 1.0),
+        ("session_new, events on, sync off", "session_new, events off, sync off", None),
+    ]:
+        if ours not in r.tps:
+            continue
+        ratio = r.ratio(ours, theirs)
+        met = "" if target is None else ("yes" if ratio >= target else "**no**")
+        add(f"| {ours} vs {theirs} | {r.median(ours):,.0f} vs {r.median(theirs):,.0f} | "
+            f"{ratio:.2f} | {'≥ ' + str(target) if target else ''} | {met} |")
+    release = [k for k in r.tps if k.startswith("release: ")]
+    if release:
+        add("")
+        add(f"This build against the previous release's library, {args.pairs} back-to-back pairs "
+            f"of {args.pair_seconds}-second runs on two databases with the same sessions "
+            "(ratio near 1.00 = no slower):")
+        add("")
+        add("| ratio | median | spread (min to max) |")
+        add("|---|---:|---:|")
+        for key in release:
+            values = r.tps[key]
+            add(f"| {key.removeprefix('release: ')} | {statistics.median(values):.3f} | "
+                f"{min(values):.2f} to {max(values):.2f} |")
+    add("")
     add("Design alternatives, measured in the same run (bench/design_alternatives.sql):")
     add("")
     add("| workload | median tps | ratio to the shipped design |")
@@ -579,6 +669,7 @@ def main():
     results = Results()
     try:
         main_workloads(cluster, args, results)
+        release_comparison(cluster, args, results)
         scale_workloads(cluster, args, results)
         cleanup_workload(cluster, args, results)
     finally:

@@ -11,6 +11,25 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 # The benchmark also prices session_get's per-call checks against a build without them.
 export VAREL_EXTRA_FEATURES=bench_unchecked
 setup_all
+# The previous release's library, built from its commit, installed beside this one as
+# $libdir/varel_session_previous (bench/run.py compares session_get, session_load and
+# session_set with it). Skipped when the checkout has no history (a shallow clone).
+PREVIOUS_RELEASE=0.1.0
+PREVIOUS_COMMIT=fd91db40a380587b405af48a9c7a2f130e05be69
+if git -C "$REPO_ROOT" cat-file -e "$PREVIOUS_COMMIT" 2>/dev/null; then
+    say "building the previous release ($PREVIOUS_RELEASE) for the comparison"
+    previous_tree=$REPO_ROOT/target/previous-release
+    if [[ ! -d $previous_tree ]]; then
+        git -C "$REPO_ROOT" worktree add --detach "$previous_tree" "$PREVIOUS_COMMIT" >/dev/null
+    fi
+    (cd "$previous_tree" && CARGO_TARGET_DIR=$REPO_ROOT/target/previous-release-build \
+        cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$previous_tree/package" >/dev/null)
+    as_root cp "$previous_tree/package$("$PG_CONFIG" --pkglibdir)/varel_session.so" \
+        "$("$PG_CONFIG" --pkglibdir)/varel_session_previous.so"
+    export VAREL_BENCH_PREVIOUS_LIBRARY=varel_session_previous
+    export VAREL_BENCH_PREVIOUS_SQL=$REPO_ROOT/sql/versions/varel_session--$PREVIOUS_RELEASE.sql
+fi
+
 say "building the client benchmark"
 (cd "$REPO_ROOT" && cargo build --quiet --release -p varel-session-client-bench)
 

@@ -44,13 +44,17 @@ async fn login(session: CurrentSession, Json(body): Json<Login>) -> Response {
     Json(json!({ "user_id": body.user_id })).into_response()
 }
 
-async fn me(session: CurrentSession) -> Response {
-    let Some(user_id) = session.user_id() else {
+async fn me(State(store): State<PostgresStore>, session: CurrentSession) -> Response {
+    let (Some(user_id), Some(token)) = (session.user_id(), session.id()) else {
         return unauthorized();
     };
-    let visits = session.get_as::<u64>("visits").unwrap_or(0) + 1;
-    session.set("visits", visits);
-    Json(json!({ "user_id": user_id, "visits": visits })).into_response()
+    // Counted on the server in one update: concurrent requests of one browser never lose a
+    // visit, which a get, +1, set in the app would.
+    match store.incr(&token, "visits", 1).await {
+        Ok(Some(visits)) => Json(json!({ "user_id": user_id, "visits": visits })).into_response(),
+        Ok(None) => unauthorized(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}")).into_response(),
+    }
 }
 
 async fn sessions(State(store): State<PostgresStore>, session: CurrentSession) -> Response {
@@ -72,6 +76,7 @@ async fn sessions(State(store): State<PostgresStore>, session: CurrentSession) -
                         "created_at": s.created_at.unix_timestamp(),
                         "ip": s.ip.map(|ip| ip.to_string()),
                         "user_agent": s.user_agent,
+                        "last_seen_at": s.last_seen_at.map(|t| t.unix_timestamp()),
                         "current": Some(&s.handle) == current.as_ref(),
                     })
                 })

@@ -46,9 +46,22 @@ pub const CLEANUP: Sql = Sql {
     types: &[],
 };
 pub const USER_SESSIONS: Sql = Sql {
-    text: "SELECT handle, created_at, updated_at, expires_at, absolute_expires_at, ip, user_agent \
-           FROM varel_session.session_user_sessions($1)",
+    text:
+        "SELECT handle, created_at, updated_at, expires_at, absolute_expires_at, ip, user_agent, \
+           last_seen_at FROM varel_session.session_user_sessions($1)",
     types: &[Type::INT8],
+};
+pub const INCR: Sql = Sql {
+    text: "SELECT varel_session.session_incr($1, $2, $3)",
+    types: &[Type::TEXT, Type::TEXT, Type::INT8],
+};
+pub const TAKE: Sql = Sql {
+    text: "SELECT varel_session.session_take($1, $2)",
+    types: &[Type::TEXT, Type::TEXT],
+};
+pub const PUSH: Sql = Sql {
+    text: "SELECT varel_session.session_push($1, $2, $3, $4)",
+    types: &[Type::TEXT, Type::TEXT, Type::JSONB, Type::INT4],
 };
 pub const REVOKE: Sql = Sql {
     text: "SELECT varel_session.session_revoke($1, $2)",

@@ -30,10 +30,14 @@ pub struct UserSession {
     pub expires_at: OffsetDateTime,
     /// Its hard deadline, if the server sets one.
     pub absolute_expires_at: Option<OffsetDateTime>,
-    /// The client's address when the session was created.
+    /// The client's address at creation or at the last log-in that recorded one.
     pub ip: Option<IpAddr>,
-    /// The client's user agent when the session was created.
+    /// The client's user agent at creation or at the last log-in that recorded one.
     pub user_agent: Option<String>,
+    /// When the session was last used (set by writes and by slides of the idle deadline, so
+    /// as fine as the slide); `None` for sessions from before extension version 0.2.0 that
+    /// were not used since.
+    pub last_seen_at: Option<OffsetDateTime>,
 }
 
 /// Where sessions are kept. [`PostgresStore`] is the implementation; the trait lets code (and
@@ -317,8 +321,58 @@ impl PostgresStore {
                 absolute_expires_at: row.get(4),
                 ip: row.get(5),
                 user_agent: row.get(6),
+                last_seen_at: row.get(7),
             })
             .collect())
+    }
+
+    /// Adds `by` to the integer under `key` of the live session named by `id`, atomically on
+    /// the server (concurrent requests never lose an increment), and returns the new value;
+    /// `None` when there is no live session. A missing key counts as 0.
+    ///
+    /// ```no_run
+    /// # async fn f(store: varel_session_client::PostgresStore, id: &str) -> Result<(), varel_session_client::Error> {
+    /// let visits = store.incr(id, "visits", 1).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn incr_on<C: Connection>(
+        &self,
+        client: &C,
+        id: &str,
+        key: &str,
+        by: i64,
+    ) -> Result<Option<i64>, Error> {
+        Ok(self
+            .row(client, &sql::INCR, &[&id, &key, &by])
+            .await?
+            .get(0))
+    }
+
+    /// Returns the value under `key` and removes it in the same update: a value read exactly
+    /// once (a flash message, a one-time nonce). `None` when there is no such key or session.
+    pub async fn take_on<C: Connection>(
+        &self,
+        client: &C,
+        id: &str,
+        key: &str,
+    ) -> Result<Option<Value>, Error> {
+        Ok(self.row(client, &sql::TAKE, &[&id, &key]).await?.get(0))
+    }
+
+    /// Appends `value` to the array under `key` (creating it), keeping the newest `max_items`
+    /// when given; returns the new length, or `None` when there is no live session.
+    pub async fn push_on<C: Connection>(
+        &self,
+        client: &C,
+        id: &str,
+        key: &str,
+        value: &Value,
+        max_items: Option<i32>,
+    ) -> Result<Option<i32>, Error> {
+        Ok(self
+            .row(client, &sql::PUSH, &[&id, &key, value, &max_items])
+            .await?
+            .get(0))
     }
 
     /// [`SessionStore::revoke_user_sessions`] on `client`.
@@ -388,6 +442,28 @@ impl PostgresStore {
     /// [`revoke_on`](Self::revoke_on) on a pooled connection.
     pub async fn revoke(&self, user_id: i64, handle: &str) -> Result<bool, Error> {
         self.revoke_on(&self.client().await?, user_id, handle).await
+    }
+
+    /// [`incr_on`](Self::incr_on) on a pooled connection.
+    pub async fn incr(&self, id: &str, key: &str, by: i64) -> Result<Option<i64>, Error> {
+        self.incr_on(&self.client().await?, id, key, by).await
+    }
+
+    /// [`take_on`](Self::take_on) on a pooled connection.
+    pub async fn take(&self, id: &str, key: &str) -> Result<Option<Value>, Error> {
+        self.take_on(&self.client().await?, id, key).await
+    }
+
+    /// [`push_on`](Self::push_on) on a pooled connection.
+    pub async fn push(
+        &self,
+        id: &str,
+        key: &str,
+        value: &Value,
+        max_items: Option<i32>,
+    ) -> Result<Option<i32>, Error> {
+        self.push_on(&self.client().await?, id, key, value, max_items)
+            .await
     }
 }
 

@@ -104,6 +104,28 @@ async fn the_example_app_over_http() {
         "visits do not rotate the token"
     );
 
+    // 64 concurrent requests of one browser: exactly 64 more visits (the counter is one
+    // atomic update on the server, not a get, +1, set in the app).
+    let requests = (0..64).map(|_| {
+        let (http, base, cookie) = (phone.http.clone(), phone.base.clone(), first_cookie.clone());
+        async move {
+            let response = http
+                .get(format!("{base}/me"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+        }
+    });
+    futures::future::join_all(requests).await;
+    let (_, body) = phone.call(Method::GET, "/me", None).await;
+    assert_eq!(
+        body["visits"].as_u64(),
+        Some(3 + 64 + 1),
+        "visits were lost"
+    );
+
     laptop
         .call(
             Method::POST,
@@ -122,6 +144,12 @@ async fn the_example_app_over_http() {
     assert!(sessions
         .iter()
         .all(|s| s["handle"].as_str().unwrap().len() == 16));
+    assert!(
+        sessions
+            .iter()
+            .all(|s| s["last_seen_at"].as_i64().is_some()),
+        "every device shows when it was last seen"
+    );
 
     // Logging out one device leaves the other logged in.
     let (status, _) = laptop.call(Method::POST, "/logout", None).await;

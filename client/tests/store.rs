@@ -324,3 +324,34 @@ fn an_invalid_config_is_refused_by_the_store() {
     assert!(matches!(result, Err(Error::Config(_))));
     let _ = store_with(Config::default());
 }
+
+#[tokio::test]
+async fn counters_flash_values_and_lists_are_atomic_operations() {
+    let store = store();
+    let mut session = Session::new();
+    store.save(&mut session).await.unwrap();
+    let token = session.id().unwrap().to_owned();
+    assert_eq!(store.incr(&token, "visits", 1).await.unwrap(), Some(1));
+    assert_eq!(store.incr(&token, "visits", 5).await.unwrap(), Some(6));
+    session.set("flash", "saved");
+    store.save(&mut session).await.unwrap();
+    assert_eq!(
+        store.take(&token, "flash").await.unwrap(),
+        Some(serde_json::json!("saved"))
+    );
+    assert_eq!(store.take(&token, "flash").await.unwrap(), None);
+    for item in 1..=4 {
+        let length = store
+            .push(&token, "recent", &serde_json::json!(item), Some(3))
+            .await
+            .unwrap();
+        assert_eq!(length, Some(item.min(3)));
+    }
+    let loaded = store.load(&token).await.unwrap().unwrap();
+    assert_eq!(loaded.get("recent"), Some(&serde_json::json!([2, 3, 4])));
+    // A non-integer counter is the programmer's mistake, with its SQLSTATE.
+    let error = store.incr(&token, "recent", 1).await.unwrap_err();
+    assert_eq!(error.sqlstate(), Some("22023"));
+    store.delete(&token).await.unwrap();
+    assert_eq!(store.incr(&token, "visits", 1).await.unwrap(), None);
+}
