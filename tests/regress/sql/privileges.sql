@@ -5,7 +5,8 @@ GRANT USAGE ON SCHEMA varel_session TO varel_regress_app;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA varel_session TO varel_regress_app;
 
 -- PUBLIC has no privileges on the table, and none on any function.
-SELECT relacl FROM pg_class WHERE oid = 'varel_session.sessions'::regclass;
+SELECT array_agg(DISTINCT a.grantee::regrole::text) AS grantees
+FROM pg_class AS c, aclexplode(c.relacl) AS a WHERE c.oid = 'varel_session.sessions'::regclass;
 SELECT count(*) AS functions_public_can_execute
 FROM pg_proc p WHERE p.pronamespace = 'varel_session'::regnamespace
   AND has_function_privilege('public', p.oid, 'EXECUTE');
