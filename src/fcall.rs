@@ -29,6 +29,8 @@ macro_rules! sql_function {
             // What `#[pg_guard]` expands to; spelled out because the attribute's hygiene does
             // not see an argument named inside a macro_rules body.
             #[allow(unused_unsafe)]
+            // SAFETY: PostgreSQL calls the symbol with a live fcinfo; the guard turns a panic
+            // into an ERROR and lets an ERROR unwind through Rust frames.
             unsafe {
                 pgrx::pg_sys::submodules::panic::pgrx_extern_c_guard(move || $body)
             }
@@ -58,6 +60,7 @@ pub unsafe fn arg(fcinfo: FunctionCallInfo, n: usize) -> Option<Datum> {
 /// `datum` must be a valid varlena datum that outlives the returned slice's use.
 #[inline]
 pub unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
+    // SAFETY: the caller's contract: a valid varlena datum.
     unsafe { varlena::varlena_to_byte_slice(detoast_packed(datum.cast_mut_ptr())) }
 }
 
@@ -67,6 +70,7 @@ pub unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
 /// `ptr` must point to a valid varlena.
 #[inline]
 pub unsafe fn detoast_packed(ptr: *mut pg_sys::varlena) -> *mut pg_sys::varlena {
+    // SAFETY: the caller's contract: a valid varlena.
     unsafe {
         if varlena::varatt_is_1b_e(ptr) || varlena::varatt_is_4b_c(ptr) {
             pg_sys::pg_detoast_datum_packed(ptr)
@@ -98,6 +102,7 @@ pub fn new_varlena(bytes: &[u8]) -> *mut pg_sys::varlena {
 /// `fcinfo` must be the live call's.
 #[inline]
 pub unsafe fn return_null(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: the caller's live fcinfo.
     unsafe { (*fcinfo).isnull = true };
     Datum::from(0usize)
 }

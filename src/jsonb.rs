@@ -12,6 +12,7 @@ use std::ptr::null_mut;
 /// # Safety
 /// `datum` must be a valid jsonb datum.
 pub unsafe fn detoast(datum: Datum) -> *mut Jsonb {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe { pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut Jsonb }
 }
 
@@ -20,6 +21,7 @@ pub unsafe fn detoast(datum: Datum) -> *mut Jsonb {
 /// # Safety
 /// `jb` must be a detoasted jsonb.
 pub unsafe fn is_object(jb: *const Jsonb) -> bool {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe { (*jb).root.header & pg_sys::JB_FOBJECT != 0 }
 }
 
@@ -28,6 +30,7 @@ pub unsafe fn is_object(jb: *const Jsonb) -> bool {
 /// # Safety
 /// `jb` must be a detoasted jsonb.
 pub unsafe fn size(jb: *const Jsonb) -> usize {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe { pgrx::varlena::varsize_4b(jb as *const pg_sys::varlena) }
 }
 
@@ -41,6 +44,7 @@ pub fn empty_object() -> *mut Jsonb {
 /// # Safety
 /// `base` must be a detoasted jsonb object.
 pub unsafe fn with_string(base: *mut Jsonb, key: &[u8], value: &[u8]) -> *mut Jsonb {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe { with_value(base, key, &mut string_value(value)) }
 }
 
@@ -49,6 +53,7 @@ pub unsafe fn with_string(base: *mut Jsonb, key: &[u8], value: &[u8]) -> *mut Js
 /// # Safety
 /// `base` must be a detoasted jsonb object, and `value`'s data valid until this returns.
 pub unsafe fn with_value(base: *mut Jsonb, key: &[u8], value: &mut JsonbValue) -> *mut Jsonb {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe {
         let mut out = Builder::object();
         for_each_pair(base, |k, v| {
@@ -67,6 +72,7 @@ pub unsafe fn with_value(base: *mut Jsonb, key: &[u8], value: &mut JsonbValue) -
 /// # Safety
 /// `object` must be a detoasted jsonb object that outlives the value's use.
 pub unsafe fn value_of(object: *mut Jsonb, key: &[u8]) -> Option<JsonbValue> {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe {
         let mut found: JsonbValue = std::mem::zeroed();
         let value = pg_sys::getKeyJsonValueFromContainer(
@@ -84,6 +90,7 @@ pub unsafe fn value_of(object: *mut Jsonb, key: &[u8]) -> Option<JsonbValue> {
 /// # Safety
 /// `jb` must be a detoasted jsonb that outlives the value's use.
 pub unsafe fn as_value(jb: *mut Jsonb) -> JsonbValue {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe {
         let mut value: JsonbValue = std::mem::zeroed();
         if !pg_sys::JsonbExtractScalar(&mut (*jb).root, &mut value) {
@@ -100,6 +107,7 @@ pub unsafe fn as_value(jb: *mut Jsonb) -> JsonbValue {
 /// # Safety
 /// `value`'s data must be valid.
 pub unsafe fn to_jsonb(value: &mut JsonbValue) -> *mut Jsonb {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe { pg_sys::JsonbValueToJsonb(value) }
 }
 
@@ -108,6 +116,7 @@ pub unsafe fn to_jsonb(value: &mut JsonbValue) -> *mut Jsonb {
 /// # Safety
 /// Both must be valid; `expected` detoasted.
 pub unsafe fn equals(value: &mut JsonbValue, expected: *mut Jsonb) -> bool {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe {
         let own = to_jsonb(value);
         pg_sys::compareJsonbContainers(&mut (*own).root, &mut (*expected).root) == 0
@@ -171,6 +180,7 @@ pub unsafe fn appended(
     item: &mut JsonbValue,
     max_items: Option<usize>,
 ) -> Option<(JsonbValue, usize)> {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe {
         let mut elements: Vec<JsonbValue> = Vec::new();
         if let Some(existing) = existing {
@@ -210,6 +220,7 @@ pub unsafe fn appended(
 /// # Safety
 /// `base` must be a detoasted jsonb object.
 pub unsafe fn without(base: *mut Jsonb, key: &[u8]) -> *mut Jsonb {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe {
         let mut out = Builder::object();
         for_each_pair(base, |k, v| {
@@ -227,6 +238,7 @@ pub unsafe fn without(base: *mut Jsonb, key: &[u8]) -> *mut Jsonb {
 /// # Safety
 /// `base` and `patch` must be detoasted jsonb objects.
 pub unsafe fn merge_patch(base: *mut Jsonb, patch: *mut Jsonb) -> *mut Jsonb {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe {
         let mut out = Builder::object();
         for_each_pair(base, |k, v| {
@@ -249,6 +261,7 @@ pub unsafe fn merge_patch(base: *mut Jsonb, patch: *mut Jsonb) -> *mut Jsonb {
 /// # Safety
 /// `base` must be a valid jsonb datum and `key` a text datum.
 pub unsafe fn get_text(base: Datum, key: Datum) -> Option<Datum> {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe {
         pgrx::fcinfo::direct_function_call_as_datum(
             pg_sys::jsonb_object_field_text,
@@ -257,22 +270,22 @@ pub unsafe fn get_text(base: Datum, key: Datum) -> Option<Datum> {
     }
 }
 
+/// Whether the object has `key`.
+///
+/// # Safety
+/// `object` must be a detoasted jsonb object.
 unsafe fn has_key(object: *mut Jsonb, key: &[u8]) -> bool {
-    unsafe {
-        let mut found: JsonbValue = std::mem::zeroed();
-        !pg_sys::getKeyJsonValueFromContainer(
-            &mut (*object).root,
-            key.as_ptr() as *const std::ffi::c_char,
-            key.len() as i32,
-            &mut found,
-        )
-        .is_null()
-    }
+    // SAFETY: the caller's contract: a detoasted jsonb object.
+    unsafe { value_of(object, key).is_some() }
 }
 
 /// Calls `each(key, value)` for every top-level pair of an object; nested containers come as
 /// binary values, which the builder copies without unpacking them first.
+///
+/// # Safety
+/// `object` must be a detoasted jsonb object.
 unsafe fn for_each_pair(object: *mut Jsonb, mut each: impl FnMut(&[u8], &mut JsonbValue)) {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe {
         let mut it = pg_sys::JsonbIteratorInit(&mut (*object).root);
         let mut key: JsonbValue = std::mem::zeroed();
@@ -291,7 +304,12 @@ unsafe fn for_each_pair(object: *mut Jsonb, mut each: impl FnMut(&[u8], &mut Jso
     }
 }
 
+/// The bytes of a string value.
+///
+/// # Safety
+/// `value` must be a string value whose bytes are still valid.
 unsafe fn string_bytes(value: &JsonbValue) -> &[u8] {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe {
         let s = value.val.string;
         std::slice::from_raw_parts(s.val as *const u8, s.len as usize)
@@ -347,6 +365,7 @@ impl Builder {
 /// # Safety
 /// Both must be detoasted jsonb.
 pub unsafe fn same_bytes(a: *const Jsonb, b: *const Jsonb) -> bool {
+    // SAFETY: the caller's contract (# Safety above).
     unsafe {
         let (len_a, len_b) = (size(a), size(b));
         len_a == len_b

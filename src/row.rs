@@ -156,6 +156,7 @@ impl Row {
     /// The row's datums must still be valid.
     pub unsafe fn token_hash(&self) -> Option<&[u8]> {
         self.get(Col::TokenHash)
+            // SAFETY: the caller's contract: the row's datums are still valid.
             .map(|d| unsafe { crate::fcall::varlena_bytes(d) })
     }
 }

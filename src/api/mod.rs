@@ -33,11 +33,13 @@ use pgrx::PgSqlErrorCode;
 
 /// The hash of the token in argument `n`, or `None` when it is NULL or not a token.
 unsafe fn token_arg(fcinfo: FunctionCallInfo, n: usize) -> Option<TokenHash> {
+    // SAFETY: the caller's live fcinfo; argument n is a text datum when present.
     unsafe { fcall::arg(fcinfo, n).and_then(|d| token::hash_text(fcall::varlena_bytes(d))) }
 }
 
 /// Argument `n`, which the caller must not pass as NULL.
 unsafe fn required_arg(fcinfo: FunctionCallInfo, n: usize, name: &str) -> Datum {
+    // SAFETY: the caller's live fcinfo.
     unsafe { fcall::arg(fcinfo, n) }.unwrap_or_else(|| errors::null_argument(name))
 }
 

@@ -160,9 +160,11 @@ unsafe fn return_session(fcinfo: FunctionCallInfo, session: Option<&Row>) -> Dat
         columns
     };
     let Some(session) = session else {
+        // SAFETY: the caller's live fcinfo of a function returning SETOF session_row.
         return unsafe { fcall::return_rows(fcinfo, ROW_TYPE, &COLUMNS, None) };
     };
     let (values, nulls) = session_row_values(session);
+    // SAFETY: as above; the values come from a row whose slot the caller still holds.
     unsafe { fcall::return_rows(fcinfo, ROW_TYPE, &COLUMNS, Some((&values, &nulls))) }
 }
 

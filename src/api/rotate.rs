@@ -114,6 +114,7 @@ unsafe fn rotate(
         Decision::Write(next)
     });
     let (Some(written), Some(token)) = (written, token) else {
+        // SAFETY: the caller's live fcinfo.
         return unsafe { fcall::return_null(fcinfo) };
     };
     let handle = written.row.int8(Col::Handle);

@@ -174,6 +174,7 @@ pub(super) unsafe fn change_data<T>(
     function: &CStr,
     mut change: impl FnMut(*mut Jsonb) -> DataChange<T>,
 ) -> Option<T> {
+    // SAFETY: the caller's live fcinfo.
     let hash = unsafe { token_arg(fcinfo, 0) }?;
     let now = row::now();
     let limit = gucs::MAX_DATA_BYTES.get();
@@ -219,6 +220,7 @@ unsafe fn write_data(
     function: &CStr,
     change: impl Fn(*mut Jsonb) -> *mut Jsonb,
 ) -> Datum {
+    // SAFETY: the caller's live fcinfo.
     let written = unsafe {
         change_data(fcinfo, function, |data| {
             DataChange::Replace(change(data), ())
