@@ -21,7 +21,7 @@ use tokio_postgres::Client;
 use varel_session_integration::{install_model, ScratchDb};
 
 const LEVELS: [&str; 3] = ["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"];
-const OPS: [&str; 10] = [
+const OPS: [&str; 16] = [
     "load",
     "set_key",
     "set_patch",
@@ -32,6 +32,12 @@ const OPS: [&str; 10] = [
     "regenerate",
     "set_user",
     "clear_user",
+    "incr",
+    "take",
+    "push",
+    "set_if",
+    "set_data",
+    "set_max_age",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
