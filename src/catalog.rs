@@ -88,6 +88,11 @@ struct Known {
 
 thread_local! {
     static KNOWN: Cell<Option<Known>> = const { Cell::new(None) };
+    /// Counts relcache invalidations this backend processed. A check records it before reading
+    /// the catalogs and caches its verdict only if it has not moved: the check's own catalog
+    /// lookups may process an invalidation, and a verdict made partly before it must not be
+    /// kept as current.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
 }
 
 /// The sessions relations, looked up by name when not known (first use, or after a change).
@@ -178,30 +183,49 @@ pub unsafe fn verdict(
     heap: Relation,
     primary_key: Relation,
 ) -> Verdict {
-    let known = KNOWN.get().filter(|k| k.relations == relations);
-    let verdict = match known.and_then(|k| k.verdict) {
-        Some(verdict) => verdict,
-        None => {
-            // SAFETY: the caller's contract.
-            let verdict = unsafe { check_table_and_key(heap, primary_key) };
+    let mut attempts = 0;
+    let verdict = loop {
+        let known = KNOWN.get().filter(|k| k.relations == relations);
+        if let Some(verdict) = known.and_then(|k| k.verdict) {
+            break verdict;
+        }
+        let generation = GENERATION.get();
+        // SAFETY: the caller's contract.
+        let verdict = unsafe { check_table_and_key(heap, primary_key) };
+        attempts += 1;
+        if GENERATION.get() == generation {
             KNOWN.set(Some(Known {
                 relations,
                 verdict: Some(verdict),
                 by_user_checked: known.is_some_and(|k| k.by_user_checked),
             }));
-            verdict
+            break verdict;
+        }
+        // An invalidation arrived during the check; the relcache entries are rebuilt by now,
+        // so check them again (and use, without caching, what a third try finds).
+        if attempts == 3 {
+            break verdict;
         }
     };
     if let Some(xmin) = verdict.primary_key_xmin {
-        // SAFETY: reads this backend's TransactionXmin.
-        if !unsafe { pg_sys::TransactionIdPrecedes(xmin, pg_sys::TransactionXmin) } {
-            refuse(
-                "varel_session.sessions_pkey was rebuilt after this transaction's snapshot",
-                "retry the transaction",
-            );
-        }
+        refuse_if_too_new(xmin, PRIMARY_KEY);
     }
     verdict
+}
+
+/// The planner's rule for an index rebuilt over broken HOT chains (`indcheckxmin`): usable only
+/// by transactions whose snapshots are younger than the index's xmin.
+fn refuse_if_too_new(xmin: pg_sys::TransactionId, name: &CStr) {
+    // SAFETY: reads this backend's TransactionXmin.
+    if !unsafe { pg_sys::TransactionIdPrecedes(xmin, pg_sys::TransactionXmin) } {
+        refuse(
+            format!(
+                "varel_session.{} was rebuilt after this transaction's snapshot",
+                name.to_string_lossy()
+            ),
+            "retry the transaction",
+        );
+    }
 }
 
 /// Checks the by-user index of `relations`, open and locked by the caller, unless it passed
@@ -211,10 +235,23 @@ pub unsafe fn verdict(
 /// `index` must be the open relation of `relations.by_user`, locked, and `layout` the
 /// table's.
 pub unsafe fn check_by_user(relations: SessionRelations, index: Relation, layout: &Layout) {
-    let known = KNOWN.get().filter(|k| k.relations == relations);
-    if known.is_some_and(|k| k.by_user_checked) {
+    // SAFETY: the caller's contract: an open index.
+    unsafe {
+        let form = (*index).rd_index;
+        if !form.is_null() && (*form).indcheckxmin {
+            refuse_if_too_new(
+                pg_sys::submodules::htup::HeapTupleHeaderGetXmin((*(*index).rd_indextuple).t_data),
+                BY_USER,
+            );
+        }
+    }
+    if KNOWN
+        .get()
+        .is_some_and(|k| k.relations == relations && k.by_user_checked)
+    {
         return;
     }
+    let generation = GENERATION.get();
     // SAFETY: the caller's contract.
     unsafe {
         check_index(
@@ -234,7 +271,9 @@ pub unsafe fn check_by_user(relations: SessionRelations, index: Relation, layout
             );
         }
     }
-    if let Some(known) = known {
+    // Remembered only if nothing changed meanwhile (see GENERATION).
+    let known = KNOWN.get().filter(|k| k.relations == relations);
+    if let (Some(known), true) = (known, GENERATION.get() == generation) {
         KNOWN.set(Some(Known {
             by_user_checked: true,
             ..known
@@ -386,6 +425,8 @@ unsafe fn check_index(
             Some("it is not a btree index")
         } else if form.indnkeyatts < 1 || i32::from(first_key) != position as i32 + 1 {
             Some("its first key column is not the expected one")
+        } else if must_be_unique && form.indnkeyatts != 1 {
+            Some("it has more key columns than the one it must make unique")
         } else if *(*index).rd_opfamily != opfamily || *(*index).rd_opcintype != input_type {
             Some("its operator class is not the expected one")
         } else if must_be_unique && (!form.indisunique || !form.indimmediate) {
@@ -474,7 +515,9 @@ unsafe fn deferred_unique_index(heap: Relation) -> Option<String> {
 
 /// The first rule a direct write would skip, if any.
 unsafe fn first_skipped_rule(heap: Relation) -> Option<SkippedRule> {
-    // SAFETY: an open table; the relcache keeps trigdesc, constraints and flags current.
+    // SAFETY: an open table. The relcache entry's flags, rules and constraints are read before
+    // any catalog lookup; the triggers are copied out before the lookups below, because a
+    // lookup may process an invalidation that rebuilds the entry and frees its trigger list.
     unsafe {
         let class = &*(*heap).rd_rel;
         if class.relrowsecurity || class.relforcerowsecurity {
@@ -489,47 +532,87 @@ unsafe fn first_skipped_rule(heap: Relation) -> Option<SkippedRule> {
             let check = &*(*constr).check;
             return Some(SkippedRule::Check(text(check.ccname)));
         }
+        let triggers = copy_triggers(heap);
         if let Some(name) = deferred_unique_index(heap) {
             return Some(SkippedRule::DeferredIndex(name));
         }
-        let triggers = (*heap).trigdesc;
-        if triggers.is_null() {
-            return None;
-        }
-        let count = (*triggers).numtriggers as usize;
-        for i in 0..count {
-            let trigger = &*(*triggers).triggers.add(i);
-            if trigger.tgenabled as u8 == pg_sys::TRIGGER_DISABLED || is_own_trigger(trigger) {
+        for trigger in triggers {
+            if trigger.enabled as u8 == pg_sys::TRIGGER_DISABLED || is_own_trigger(&trigger) {
                 continue;
             }
-            if trigger.tgconstraint != pg_sys::InvalidOid {
-                let constraint = text(pg_sys::get_constraint_name(trigger.tgconstraint));
-                let other = text(pg_sys::get_rel_name(trigger.tgconstrrelid));
+            if trigger.constraint != pg_sys::InvalidOid {
+                let constraint = text(pg_sys::get_constraint_name(trigger.constraint));
+                let other = text(pg_sys::get_rel_name(trigger.constraint_table));
                 return Some(SkippedRule::ForeignKey {
                     constraint,
                     table: other,
                 });
             }
-            return Some(SkippedRule::Trigger(text(trigger.tgname)));
+            return Some(SkippedRule::Trigger(trigger.name));
         }
         None
     }
 }
 
+/// What the checks need of one trigger, copied out of the relcache.
+struct TriggerFacts {
+    name: String,
+    function: Oid,
+    kind: i16,
+    enabled: std::ffi::c_char,
+    internal: bool,
+    constraint: Oid,
+    constraint_table: Oid,
+}
+
+/// The table's triggers, copied, so that no later catalog lookup can pull them from under us.
+///
+/// # Safety
+/// `heap` must be an open relation.
+unsafe fn copy_triggers(heap: Relation) -> Vec<TriggerFacts> {
+    // SAFETY: the caller's contract; nothing here looks up the catalogs.
+    unsafe {
+        let triggers = (*heap).trigdesc;
+        if triggers.is_null() {
+            return Vec::new();
+        }
+        (0..(*triggers).numtriggers as usize)
+            .map(|i| {
+                let t = &*(*triggers).triggers.add(i);
+                TriggerFacts {
+                    name: text(t.tgname),
+                    function: t.tgfoid,
+                    kind: t.tgtype,
+                    enabled: t.tgenabled,
+                    internal: t.tgisinternal,
+                    constraint: t.tgconstraint,
+                    constraint_table: t.tgconstrrelid,
+                }
+            })
+            .collect()
+    }
+}
+
 /// Our `updated_at` trigger, as `sql/schema.sql` creates it: BEFORE UPDATE, per row, calling
 /// `varel_session.sessions_set_updated_at()`.
-unsafe fn is_own_trigger(trigger: &pg_sys::Trigger) -> bool {
+///
+/// # Safety
+/// Looks up the catalogs (the trigger's function); call it on copied facts only.
+unsafe fn is_own_trigger(trigger: &TriggerFacts) -> bool {
     const BEFORE_UPDATE_ROW: i16 = (pg_sys::TRIGGER_TYPE_ROW
         | pg_sys::TRIGGER_TYPE_BEFORE
         | pg_sys::TRIGGER_TYPE_UPDATE) as i16;
-    // SAFETY: names from the relcache and the syscache, NUL-terminated.
+    if trigger.internal
+        || trigger.kind != BEFORE_UPDATE_ROW
+        || trigger.name.as_bytes() != OWN_TRIGGER.to_bytes()
+    {
+        return false;
+    }
+    // SAFETY: syscache lookups by OID; the names are NUL-terminated and palloc'd.
     unsafe {
-        let function = pg_sys::get_func_name(trigger.tgfoid);
-        let namespace = pg_sys::get_namespace_name(pg_sys::get_func_namespace(trigger.tgfoid));
-        !trigger.tgisinternal
-            && trigger.tgtype == BEFORE_UPDATE_ROW
-            && CStr::from_ptr(trigger.tgname) == OWN_TRIGGER
-            && !function.is_null()
+        let function = pg_sys::get_func_name(trigger.function);
+        let namespace = pg_sys::get_namespace_name(pg_sys::get_func_namespace(trigger.function));
+        !function.is_null()
             && CStr::from_ptr(function) == OWN_TRIGGER
             && !namespace.is_null()
             && CStr::from_ptr(namespace) == SCHEMA
@@ -610,6 +693,7 @@ pub unsafe fn refuse_writes(heap: Relation) -> ! {
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn forget_on_invalidation(_arg: pg_sys::Datum, relid: Oid) {
+    GENERATION.set(GENERATION.get().wrapping_add(1));
     if let Some(known) = KNOWN.get() {
         let ours = [
             known.relations.table,

@@ -204,7 +204,11 @@ unsafe fn store_row(
         // The tuplestore must outlive this call: it lives in the per-query context.
         let old = pg_sys::CurrentMemoryContext;
         pg_sys::CurrentMemoryContext = per_query;
-        let store = pg_sys::tuplestore_begin_heap(false, false, pg_sys::work_mem);
+        // Random access when the caller may need it (a SCROLL cursor), as InitMaterializedSRF.
+        let random_access = (*rsinfo).allowedModes
+            & pg_sys::SetFunctionReturnMode::SFRM_Materialize_Random as i32
+            != 0;
+        let store = pg_sys::tuplestore_begin_heap(random_access, false, pg_sys::work_mem);
         pg_sys::CurrentMemoryContext = old;
         if let Some((values, nulls)) = row {
             match positions {

@@ -280,7 +280,7 @@ unsafe fn has_key(object: *mut Jsonb, key: &[u8]) -> bool {
 }
 
 /// Calls `each(key, value)` for every top-level pair of an object; nested containers come as
-/// binary values, which the builder copies without unpacking them first.
+/// binary values (not walked here; the builder copies their contents when it takes them).
 ///
 /// # Safety
 /// `object` must be a detoasted jsonb object.

@@ -53,6 +53,12 @@ impl WriteSnapshot {
 
 impl Drop for WriteSnapshot {
     fn drop(&mut self) {
+        // While unwinding from an ERROR (or a panic), leave the clean-up to the transaction's
+        // abort: PostgreSQL's state may be mid-operation, and an ERROR raised here would abort
+        // the process.
+        if std::thread::panicking() {
+            return;
+        }
         // SAFETY: pops the snapshot `take` or `refresh` pushed.
         unsafe { pg_sys::PopActiveSnapshot() }
     }
@@ -63,4 +69,10 @@ impl Drop for WriteSnapshot {
 pub fn writes_forbidden() -> bool {
     // SAFETY: reads backend-global state.
     unsafe { pg_sys::XactReadOnly || pg_sys::RecoveryInProgress() }
+}
+
+/// Whether the transaction is SERIALIZABLE.
+pub fn serializable() -> bool {
+    // SAFETY: reads backend-global state.
+    unsafe { pg_sys::XactIsoLevel == pg_sys::XACT_SERIALIZABLE as i32 }
 }

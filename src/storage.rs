@@ -380,6 +380,12 @@ impl Table {
 
 impl Drop for Table {
     fn drop(&mut self) {
+        // While unwinding from an ERROR (or a panic), leave the clean-up to the transaction's
+        // abort: PostgreSQL's state may be mid-operation, and an ERROR raised here would abort
+        // the process.
+        if std::thread::panicking() {
+            return;
+        }
         // SAFETY: opened in `open`; the lock stays until the end of the transaction.
         unsafe {
             pg_sys::relation_close(self.pk, NO_LOCK);
@@ -414,6 +420,12 @@ impl ByUserIndex {
 
 impl Drop for ByUserIndex {
     fn drop(&mut self) {
+        // While unwinding from an ERROR (or a panic), leave the clean-up to the transaction's
+        // abort: PostgreSQL's state may be mid-operation, and an ERROR raised here would abort
+        // the process.
+        if std::thread::panicking() {
+            return;
+        }
         // SAFETY: opened in `open`; the lock stays until the end of the transaction.
         unsafe { pg_sys::relation_close(self.0, NO_LOCK) }
     }
@@ -511,6 +523,12 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        // While unwinding from an ERROR (or a panic), leave the clean-up to the transaction's
+        // abort: PostgreSQL's state may be mid-operation, and an ERROR raised here would abort
+        // the process.
+        if std::thread::panicking() {
+            return;
+        }
         // SAFETY: created by table_slot_create or MakeSingleTupleTableSlot, dropped once.
         unsafe { pg_sys::ExecDropSingleTupleTableSlot(self.raw) }
     }

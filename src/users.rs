@@ -86,6 +86,12 @@ impl LatestSnapshot {
 
 impl Drop for LatestSnapshot {
     fn drop(&mut self) {
+        // While unwinding from an ERROR (or a panic), leave the clean-up to the transaction's
+        // abort: PostgreSQL's state may be mid-operation, and an ERROR raised here would abort
+        // the process.
+        if std::thread::panicking() {
+            return;
+        }
         // SAFETY: registered in `take`, unregistered once.
         unsafe { pg_sys::UnregisterSnapshot(self.0) }
     }

@@ -47,11 +47,14 @@ sql_function!(
         let absolute = row::absolute_deadline(now);
         let expires = absolute.map_or(slid, |cap| slid.min(cap));
 
+        // The user's lock before the table's, in the same order as every log-in takes them.
         let mut snapshot = WriteSnapshot::take(c"session_new");
-        let table = Table::open(Access::Write);
         if let Some(user_id) = user_id {
             users::lock_user(user_id);
             snapshot.refresh();
+        }
+        let table = Table::open(Access::Write);
+        if let Some(user_id) = user_id {
             users::make_room(&table, user_id, None, snapshot.get(), now);
         }
 

@@ -88,7 +88,10 @@ sql_function!(
             return return_session(fcinfo, None);
         };
         let now = row::now();
-        let may_write = !snapshot::writes_forbidden();
+        // No slide where it cannot write (read-only, standby), nor under SERIALIZABLE, where
+        // even a skipped-when-busy write joins the transaction's read/write dependencies and
+        // could make it fail: a load must never fail because of its slide.
+        let may_write = !snapshot::writes_forbidden() && !snapshot::serializable();
         // The common case reads with the statement's snapshot and writes nothing.
         let table = Table::open(if may_write {
             Access::ReadThenMaybeWrite

@@ -34,7 +34,8 @@ CREATE FUNCTION model.get(tok text) RETURNS SETOF varel_session.session_row LANG
 $$;
 
 -- session_load: the read, plus the slide when less than 80% of max_age is left, skipped (not
--- waited for, not failed) when the row is locked or changed since the snapshot.
+-- waited for, not failed) when the row is locked or changed since the snapshot, and never
+-- attempted under SERIALIZABLE (where a write could make the reading transaction fail).
 CREATE FUNCTION model.load(tok text) RETURNS SETOF varel_session.session_row LANGUAGE plpgsql AS $$
 DECLARE
     r varel_session.session_row;
@@ -42,7 +43,8 @@ DECLARE
 BEGIN
     SELECT * INTO r FROM model.get(tok);
     IF NOT FOUND THEN RETURN; END IF;
-    IF (r.expires_at - now()) * 5 < ((now() + (SELECT max_age FROM model.sessions WHERE token_hash = model.h(tok))) - now()) * 4
+    IF current_setting('transaction_isolation') <> 'serializable'
+       AND (r.expires_at - now()) * 5 < ((now() + (SELECT max_age FROM model.sessions WHERE token_hash = model.h(tok))) - now()) * 4
        AND least(now() + (SELECT max_age FROM model.sessions WHERE token_hash = model.h(tok)),
                  coalesce(r.absolute_expires_at, 'infinity')) > r.expires_at THEN
         BEGIN

@@ -104,3 +104,11 @@ WHERE token_hash = varel_session.token_hash(:'s');
 SELECT varel_session.session_touch(:'s') IS NOT NULL AS touched;
 SELECT last_seen_at > now() - interval '1 minute' AS seen_by_touch FROM varel_session.sessions
 WHERE token_hash = varel_session.token_hash(:'s');
+
+-- session_get under a SCROLL cursor: its result can be read backwards too.
+BEGIN;
+DECLARE back SCROLL CURSOR FOR SELECT data FROM varel_session.session_get(:'s');
+FETCH NEXT FROM back;
+FETCH PRIOR FROM back;
+FETCH NEXT FROM back;
+COMMIT;

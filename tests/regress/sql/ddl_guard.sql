@@ -67,6 +67,10 @@ DROP INDEX varel_session.sessions_pkey;
 CREATE UNIQUE INDEX sessions_pkey ON varel_session.sessions (token_hash) WHERE user_id IS NOT NULL;
 SELECT count(*) FROM varel_session.session_get(:'t');
 DROP INDEX varel_session.sessions_pkey;
+-- Unique on (token_hash, handle) does not make token_hash unique.
+CREATE UNIQUE INDEX sessions_pkey ON varel_session.sessions (token_hash, handle);
+SELECT count(*) FROM varel_session.session_get(:'t');
+DROP INDEX varel_session.sessions_pkey;
 ALTER TABLE varel_session.sessions ADD CONSTRAINT sessions_pkey PRIMARY KEY (token_hash);
 SELECT data FROM varel_session.session_get(:'t');
 
