@@ -54,16 +54,33 @@ pub struct Layout {
     /// 0-based descriptor position of each column, in [`Col`] order; [`ABSENT`] for an
     /// optional column the table does not have (older SQL).
     pub position: [usize; NATTS],
+    /// Whether the descriptor is exactly the library's columns in order (the usual case,
+    /// which lets rows be copied in one block); worked out once, with the positions.
+    identity: bool,
 }
 
 /// The position of a column the table does not have.
 pub const ABSENT: usize = usize::MAX;
 
 impl Layout {
-    /// Whether the descriptor is exactly the library's columns in order (the usual case, which
-    /// lets rows be copied in one block).
+    /// A layout with each column at `position`, in a descriptor of `natts` attributes.
+    pub fn new(natts: usize, position: [usize; NATTS]) -> Layout {
+        let identity = natts == NATTS && position.iter().enumerate().all(|(i, p)| *p == i);
+        Layout {
+            natts,
+            position,
+            identity,
+        }
+    }
+
+    /// The columns in order and nothing else: a fresh install's table.
+    pub fn in_order() -> Layout {
+        Layout::new(NATTS, std::array::from_fn(|i| i))
+    }
+
+    /// Whether the descriptor is exactly the library's columns in order.
     pub fn is_identity(&self) -> bool {
-        self.natts == NATTS && self.position.iter().enumerate().all(|(i, p)| *p == i)
+        self.identity
     }
 }
 
@@ -391,7 +408,7 @@ unsafe fn check_columns(desc: pg_sys::TupleDesc) -> Layout {
             REINSTALL_HINT,
         );
     }
-    Layout { natts, position }
+    Layout::new(natts, position)
 }
 
 /// Checks that `index` is a valid, ready btree on `table` whose first key column is the one at

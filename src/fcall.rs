@@ -169,6 +169,11 @@ unsafe fn materialize_target(fcinfo: FunctionCallInfo) -> *mut pg_sys::ReturnSet
 
 /// `None` when the descriptor is exactly `columns` (the usual case); otherwise, for each of
 /// its attributes, the column it takes its value from (`None` for a dropped attribute).
+///
+/// The usual case is decided on types alone, which is what memory safety needs: a row type
+/// with no dropped attribute still has its attributes in creation order (ALTER TYPE cannot
+/// reorder them, only rename, drop and append), so equal count and types mean the same
+/// columns, at most renamed. Anything else is matched by name in `map_row_type`.
 unsafe fn row_positions(
     desc: pg_sys::TupleDesc,
     row_type: &str,
@@ -178,12 +183,9 @@ unsafe fn row_positions(
     unsafe {
         let natts = (*desc).natts as usize;
         let identity = natts == columns.len()
-            && columns.iter().enumerate().all(|(i, (name, type_oid))| {
+            && columns.iter().enumerate().all(|(i, (_, type_oid))| {
                 let attr = tuple_desc_attr(desc, i);
-                !attr.attisdropped
-                    && attr.atttypid == *type_oid
-                    && attr.atttypmod == -1
-                    && CStr::from_ptr(attr.attname.data.as_ptr()) == *name
+                !attr.attisdropped && attr.atttypid == *type_oid && attr.atttypmod == -1
             });
         (!identity).then(|| map_row_type(desc, row_type, columns))
     }

@@ -23,7 +23,7 @@
 use crate::catalog::{self, Layout, ABSENT};
 use crate::errors;
 use crate::pg_compat::{self, IndexUpdate};
-use crate::row::{Row, NATTS};
+use crate::row::Row;
 use crate::token::TokenHash;
 use pgrx::pg_sys::{self, Datum, ItemPointerData, Relation, Snapshot, TupleTableSlot};
 use pgrx::PgSqlErrorCode;
@@ -89,10 +89,7 @@ impl Table {
             let mut table = Table {
                 heap,
                 pk,
-                layout: Layout {
-                    natts: NATTS,
-                    position: std::array::from_fn(|i| i),
-                },
+                layout: Layout::in_order(),
             };
             // SAFETY: both relations are open and locked.
             let verdict = unsafe { catalog::verdict(relations, heap, pk) };
@@ -122,10 +119,7 @@ impl Table {
             Table {
                 heap: pg_sys::relation_open(relations.table, lock),
                 pk: pg_sys::relation_open(relations.primary_key, lock),
-                layout: Layout {
-                    natts: NATTS,
-                    position: std::array::from_fn(|i| i),
-                },
+                layout: Layout::in_order(),
             }
         }
     }
