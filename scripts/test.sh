@@ -3,7 +3,8 @@
 # test tier on every supported PostgreSQL major and fails if any fails. Its output ends with
 # the last test runner's summary line.
 #
-# Per major (15, 16, 17, 18; PG_MAJORS="15 17" runs a subset):
+# First, once: cargo fmt --check and cargo clippy -D warnings (with the unsafe lints of
+# Cargo.toml). Then per major (15, 16, 17, 18; PG_MAJORS_TO_TEST="15 17" runs a subset):
 #   tier 1  Rust unit tests and #[pg_test]s        cargo pgrx test (its own temporary server)
 #   tier 2  SQL regression tests, expected output  pg_regress against the test cluster
 #           concurrency specs                      pg_isolation_regress, same cluster
@@ -28,6 +29,11 @@ setup_apt
 setup_cargo_pgrx
 setup_pgspot
 cd "$REPO_ROOT"
+
+say "tier 0: formatting and lints (cargo fmt --check, cargo clippy -D warnings)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --color never -- -D warnings
+cargo clippy -p varel_session --lib --features bench_unchecked --color never -- -D warnings
 
 # run_suite TOOL DIR DB HOST PORT [pg_regress args]: a pg_regress-style suite (tests/DIR:
 # schedule, sql or specs, expected) against a running cluster; shows the differences and

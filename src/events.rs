@@ -8,10 +8,10 @@
 //! `{"event": "revoked", "handle": "9dc65400fad3dc0b", "user_id": 42, "at": "2026-11-27T14:00:00.000000Z"}`;
 //! the cleanup event has no handle and says how many sessions it `removed`.
 
-use crate::fcall;
+use crate::deadlines;
+use crate::fmgr;
 use crate::gucs;
-use crate::row;
-use pgrx::pg_sys::{self, Datum};
+use pgrx::pg_sys;
 
 /// What happened to a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,15 +64,15 @@ pub fn emit(event: Event, handle: Option<i64>, user_id: Option<i64>, removed: Op
     let Some(channel) = gucs::EVENTS_CHANNEL.get() else {
         return;
     };
-    let payload = payload(event, handle, user_id, removed, row::now());
-    let channel = fcall::new_varlena(channel.as_bytes());
-    let payload = fcall::new_varlena(payload.as_bytes());
+    let payload = payload(event, handle, user_id, removed, deadlines::now());
+    let channel = fmgr::new_varlena(channel.as_bytes());
+    let payload = fmgr::new_varlena(payload.as_bytes());
     // SAFETY: pg_notify(text, text) with two text datums; it queues the notification for the
     // end of the transaction, or raises an ERROR (bad channel name, payload too long).
     unsafe {
         pgrx::fcinfo::direct_function_call_as_datum(
             pg_sys::pg_notify,
-            &[Some(Datum::from(channel)), Some(Datum::from(payload))],
+            &[Some(channel), Some(payload)],
         );
     }
 }

@@ -7,9 +7,11 @@
 //! - [`token`]: session tokens (generation, parsing, hashing); pure Rust.
 //! - [`errors`]: programmer-mistake errors with specific SQLSTATEs.
 //! - [`catalog`]: where the sessions table and its indexes are, cached per backend.
-//! - [`fcall`]: the raw PostgreSQL calling convention the SQL-facing functions use.
+//! - [`fmgr`]: PostgreSQL's function-call interface, as typed arguments and results for the
+//!   SQL-facing functions (the only place their calls touch it).
 //! - [`pg_compat`]: what differs between PostgreSQL 15, 16, 17 and 18.
-//! - [`row`]: one sessions-table row as datums, and the deadline arithmetic on it.
+//! - [`row`]: one sessions-table row as datums, with typed accessors.
+//! - [`deadlines`]: the server's clock, interval arithmetic, idle and absolute deadlines.
 //! - [`snapshot`]: the snapshots reads and writes use.
 //! - [`storage`]: direct reads and writes of single rows through the table access method.
 //! - [`jsonb`]: the merge, set and remove operations on session data.
@@ -21,9 +23,10 @@ use pgrx::prelude::*;
 
 mod api;
 mod catalog;
+mod deadlines;
 mod errors;
 mod events;
-mod fcall;
+mod fmgr;
 mod gucs;
 mod jsonb;
 mod pg_compat;

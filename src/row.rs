@@ -1,10 +1,12 @@
-//! One row of `varel_session.sessions` as PostgreSQL stores it, and the deadline arithmetic
-//! done on it.
+//! One row of `varel_session.sessions` as PostgreSQL stores it.
 //!
 //! A `Row` holds the library's columns in [`Col`] order, whatever their positions in the table
 //! (`catalog::Layout` maps between the two, and `catalog` checks types and NOT NULL).
 
-use crate::gucs;
+use crate::deadlines::Interval;
+use crate::fmgr::{self, Stored};
+use crate::jsonb::Document;
+use crate::token::TokenHash;
 use pgrx::pg_sys::{self, Datum, Oid, TimestampTz};
 use std::ffi::CStr;
 
@@ -89,14 +91,26 @@ impl Col {
     pub fn index(self) -> usize {
         self as usize
     }
+
+    /// The column's type.
+    pub fn type_oid(self) -> Oid {
+        COLUMNS[self.index()].type_oid
+    }
+
+    /// Whether the column's values are passed by value (bigint, timestamptz).
+    fn by_value(self) -> bool {
+        matches!(self.type_oid(), pg_sys::INT8OID | pg_sys::TIMESTAMPTZOID)
+    }
 }
 
-/// A row's datums. By-reference datums point into whatever the row was read from (a pinned
-/// buffer, or memory the caller allocated), which must outlive the row's use.
+/// A row's datums. Each non-NULL one is a valid value of its column's type, by reference
+/// into whatever the row was read from (a buffer `storage` keeps pinned) or memory of the
+/// current call, and so valid for as long as the row is used: only `storage` makes a row from
+/// raw datums, and the setters take typed values.
 #[derive(Clone, Copy)]
 pub struct Row {
-    pub values: [Datum; NATTS],
-    pub nulls: [bool; NATTS],
+    values: [Datum; NATTS],
+    nulls: [bool; NATTS],
 }
 
 impl Row {
@@ -108,6 +122,18 @@ impl Row {
         }
     }
 
+    /// # Safety
+    /// Each non-NULL datum must be a valid value of its column's type that outlives the row's
+    /// use.
+    pub unsafe fn from_datums(values: [Datum; NATTS], nulls: [bool; NATTS]) -> Row {
+        Row { values, nulls }
+    }
+
+    /// The datums, for storing the row.
+    pub fn datums(&self) -> (&[Datum; NATTS], &[bool; NATTS]) {
+        (&self.values, &self.nulls)
+    }
+
     #[inline]
     pub fn get(&self, col: Col) -> Option<Datum> {
         let i = col.index();
@@ -115,19 +141,26 @@ impl Row {
     }
 
     #[inline]
-    pub fn set(&mut self, col: Col, value: Option<Datum>) {
+    fn set(&mut self, col: Col, value: Option<Datum>) {
         let i = col.index();
         self.nulls[i] = value.is_none();
         self.values[i] = value.unwrap_or(Datum::from(0usize));
     }
 
+    /// A bigint or timestamptz column.
     #[inline]
     pub fn int8(&self, col: Col) -> Option<i64> {
+        debug_assert!(col.by_value());
         self.get(col).map(|d| d.value() as i64)
     }
 
+    /// Sets a bigint or timestamptz column.
     #[inline]
     pub fn set_int8(&mut self, col: Col, value: Option<i64>) {
+        assert!(
+            col.by_value(),
+            "{col:?} is not a bigint or timestamptz column"
+        );
         self.set(col, value.map(Datum::from));
     }
 
@@ -139,6 +172,62 @@ impl Row {
         self.int8(Col::AbsoluteExpiresAt)
     }
 
+    /// The session's data.
+    pub fn data(&self) -> Option<Document> {
+        // SAFETY: a jsonb value valid while the row is used (the type's invariant).
+        self.get(Col::Data)
+            .map(|d| unsafe { Document::from_datum(d) })
+    }
+
+    pub fn set_data(&mut self, data: Document) {
+        self.set(Col::Data, Some(data.datum()));
+    }
+
+    /// The session's idle lifetime.
+    pub fn max_age(&self) -> Option<Interval> {
+        // SAFETY: an interval value valid while the row is used (the type's invariant).
+        self.get(Col::MaxAge)
+            .map(|d| unsafe { Interval::from_datum(d) })
+    }
+
+    pub fn set_max_age(&mut self, max_age: Interval) {
+        self.set(Col::MaxAge, Some(max_age.datum()));
+    }
+
+    /// The stored token hash.
+    pub fn token_hash(&self) -> Option<&[u8]> {
+        // SAFETY: a bytea value valid while the row is used (the type's invariant).
+        self.get(Col::TokenHash)
+            .map(|d| unsafe { fmgr::varlena_bytes(d) })
+    }
+
+    pub fn set_token_hash(&mut self, hash: &TokenHash) {
+        self.set(Col::TokenHash, Some(fmgr::new_varlena(hash)));
+    }
+
+    /// Stores an argument as it is ([`fmgr::Call::stored_as`]) into its column.
+    pub fn store(&mut self, col: Col, value: Option<Stored>) {
+        if let Some(value) = value {
+            assert_eq!(value.col, col, "an argument stored into another column");
+        }
+        self.set(col, value.map(|v| v.datum));
+    }
+
+    /// The value of `col` in a form that holds no pointer into the TOAST table (a value stored
+    /// out of line is fetched), when it differs from the stored datum.
+    pub fn inline_value(&self, col: Col) -> Option<Datum> {
+        if col.by_value() {
+            return None;
+        }
+        let value = self.get(col)?;
+        // SAFETY: a varlena value valid while the row is used (the type's invariant).
+        unsafe {
+            let ptr = value.cast_mut_ptr::<pg_sys::varlena>();
+            pgrx::varlena::varatt_is_1b_e(ptr)
+                .then(|| Datum::from(pg_sys::detoast_external_attr(ptr)))
+        }
+    }
+
     /// Live means both deadlines are still ahead of `now`: an expired session is invisible
     /// whether or not cleanup has removed it yet. A row missing a value the functions need
     /// (possible only if an administrator wrote one around the NOT NULL constraints) is not a
@@ -148,149 +237,5 @@ impl Row {
         REQUIRED.iter().all(|c| !self.nulls[c.index()])
             && self.expires_at() > now
             && self.absolute_expires_at().is_none_or(|cap| cap > now)
-    }
-
-    /// The stored token hash.
-    ///
-    /// # Safety
-    /// The row's datums must still be valid.
-    pub unsafe fn token_hash(&self) -> Option<&[u8]> {
-        self.get(Col::TokenHash)
-            // SAFETY: the caller's contract: the row's datums are still valid.
-            .map(|d| unsafe { crate::fcall::varlena_bytes(d) })
-    }
-}
-
-/// The transaction's start time: what `now()` returns, so every deadline in one transaction
-/// is computed from the same instant, on the server's clock.
-pub fn now() -> TimestampTz {
-    // SAFETY: reads a backend-local value.
-    unsafe { pg_sys::GetCurrentTransactionStartTimestamp() }
-}
-
-/// `ts + interval`, with SQL's calendar rules (months and days follow the session time zone).
-pub fn add_interval(ts: TimestampTz, interval: Datum) -> TimestampTz {
-    // SAFETY: `interval` is an Interval datum (by reference).
-    let span = unsafe { &*(interval.cast_mut_ptr::<pg_sys::Interval>()) };
-    // The usual lifetime is a plain duration: no calendar arithmetic needed.
-    if span.month == 0 && span.day == 0 {
-        if let Some(sum) = ts.checked_add(span.time).filter(|t| *t < END_OF_TIMESTAMPS) {
-            return sum;
-        }
-    }
-    // SAFETY: timestamptz_pl_interval takes a timestamptz and an Interval and returns a
-    // timestamptz or raises "timestamp out of range".
-    unsafe {
-        pgrx::fcinfo::direct_function_call_as_datum(
-            pg_sys::timestamptz_pl_interval,
-            &[Some(Datum::from(ts)), Some(interval)],
-        )
-        .expect("timestamptz_pl_interval returned NULL")
-        .value() as i64
-    }
-}
-
-/// PostgreSQL's END_TIMESTAMP: the first microsecond past the largest valid timestamp
-/// (294277-01-01 00:00:00 UTC, counted from 2000-01-01).
-const END_OF_TIMESTAMPS: i64 = 9_223_371_331_200_000_000;
-
-/// The hard cap for a session (re)starting at `now`, from `varel_session.absolute_timeout`.
-pub fn absolute_deadline(now: TimestampTz) -> Option<TimestampTz> {
-    match gucs::ABSOLUTE_TIMEOUT.get() {
-        0 => None,
-        seconds => Some(now.saturating_add(i64::from(seconds) * 1_000_000)),
-    }
-}
-
-/// The idle deadline for a session used at `now`: `now + max_age`, never past the cap.
-pub fn idle_deadline(
-    now: TimestampTz,
-    max_age: Datum,
-    absolute: Option<TimestampTz>,
-) -> TimestampTz {
-    let slid = add_interval(now, max_age);
-    absolute.map_or(slid, |cap| slid.min(cap))
-}
-
-/// Whether `session_load` should slide `row`'s idle deadline now.
-///
-/// A load writes only when less than 80% of the session's `max_age` is left, so a session used
-/// on every request is written at most once per fifth of its lifetime (every 4.8 hours for the
-/// 24-hour default) however many requests it serves, and a burst of loads writes once. The cost
-/// is that a session may end up to a fifth of `max_age` earlier than "max_age after its last
-/// request"; `session_touch` slides unconditionally for apps that need the exact deadline.
-pub fn refresh_due(row: &Row, now: TimestampTz) -> Option<TimestampTz> {
-    let max_age = row.get(Col::MaxAge)?;
-    let full_slide = add_interval(now, max_age);
-    let slid = row
-        .absolute_expires_at()
-        .map_or(full_slide, |cap| full_slide.min(cap));
-    let full = (full_slide as i128) - (now as i128);
-    let left = (row.expires_at() as i128) - (now as i128);
-    (slid > row.expires_at() && left * 5 < full * 4).then_some(slid)
-}
-
-#[cfg(any(test, feature = "pg_test"))]
-#[pgrx::pg_schema]
-mod tests {
-    use super::*;
-    use pgrx::prelude::*;
-
-    /// `add_interval` (with its fast path for plain durations) agrees with SQL's
-    /// `timestamptz + interval`, including calendar intervals across a DST change.
-    #[pg_test]
-    fn add_interval_agrees_with_sql() {
-        Spi::run("SET LOCAL TimeZone = 'Europe/Paris'").unwrap();
-        let cases = [
-            "1 second",
-            "24 hours",
-            "1 day",
-            "1 mon",
-            "1 year 2 days 03:04:05.678901",
-            "-2 hours",
-            "00:00:00.000001",
-            "30 days",
-        ];
-        for case in cases {
-            let (sum, ts, interval) = Spi::get_three::<i64, i64, pgrx::datum::Interval>(&format!(
-                "SELECT (extract(epoch FROM t + i) * 1000000)::int8, \
-                        (extract(epoch FROM t) * 1000000)::int8, i \
-                 FROM (SELECT '2026-03-28 12:00:00+01'::timestamptz AS t, '{case}'::interval AS i) x"
-            ))
-            .map(|(a, b, c)| (a.unwrap(), b.unwrap(), c.unwrap()))
-            .unwrap();
-            const UNIX_TO_PG_MICROS: i64 = 946_684_800_000_000;
-            let interval = interval.into_datum().unwrap();
-            let ours = add_interval(ts - UNIX_TO_PG_MICROS, interval) + UNIX_TO_PG_MICROS;
-            assert_eq!(ours, sum, "interval {case}");
-        }
-    }
-
-    #[pg_test]
-    fn refresh_is_due_only_after_a_fifth_of_max_age() {
-        let max_age: pgrx::datum::Interval = Spi::get_one("SELECT '100 seconds'::interval")
-            .unwrap()
-            .unwrap();
-        let max_age = max_age.into_datum().unwrap();
-        let at: i64 = 1_000_000_000_000;
-        let mut row = Row::empty();
-        row.set(Col::MaxAge, Some(max_age));
-        let second = 1_000_000;
-        for (left, due) in [
-            (100, false),
-            (81, false),
-            (80, false),
-            (79, true),
-            (1, true),
-        ] {
-            row.set_int8(Col::ExpiresAt, Some(at + left * second));
-            assert_eq!(refresh_due(&row, at).is_some(), due, "{left}s left");
-        }
-        // Never past the absolute deadline, and no write when the cap leaves nothing to slide.
-        row.set_int8(Col::ExpiresAt, Some(at + second));
-        row.set_int8(Col::AbsoluteExpiresAt, Some(at + 30 * second));
-        assert_eq!(refresh_due(&row, at), Some(at + 30 * second));
-        row.set_int8(Col::ExpiresAt, Some(at + 30 * second));
-        assert_eq!(refresh_due(&row, at), None);
     }
 }

@@ -76,3 +76,31 @@ pub fn serializable() -> bool {
     // SAFETY: reads backend-global state.
     unsafe { pg_sys::XactIsoLevel == pg_sys::XACT_SERIALIZABLE as i32 }
 }
+
+/// A snapshot of everything committed now, registered for as long as this value lives.
+pub struct LatestSnapshot(Snapshot);
+
+impl LatestSnapshot {
+    pub fn take() -> LatestSnapshot {
+        // SAFETY: GetLatestSnapshot returns a static snapshot that the next call overwrites;
+        // registering it makes a copy that stays valid until unregistered.
+        LatestSnapshot(unsafe { pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot()) })
+    }
+
+    pub fn get(&self) -> Snapshot {
+        self.0
+    }
+}
+
+impl Drop for LatestSnapshot {
+    fn drop(&mut self) {
+        // While unwinding from an ERROR (or a panic), leave the clean-up to the transaction's
+        // abort: PostgreSQL's state may be mid-operation, and an ERROR raised here would abort
+        // the process.
+        if std::thread::panicking() {
+            return;
+        }
+        // SAFETY: registered in `take`, unregistered once.
+        unsafe { pg_sys::UnregisterSnapshot(self.0) }
+    }
+}

@@ -23,7 +23,7 @@
 use crate::catalog::{self, Layout, ABSENT};
 use crate::errors;
 use crate::pg_compat::{self, IndexUpdate};
-use crate::row::Row;
+use crate::row::{Row, NATTS};
 use crate::token::TokenHash;
 use pgrx::pg_sys::{self, Datum, ItemPointerData, Relation, Snapshot, TupleTableSlot};
 use pgrx::PgSqlErrorCode;
@@ -468,16 +468,17 @@ impl Slot {
             pg_sys::ExecClearTuple(raw);
             let values = std::slice::from_raw_parts_mut((*raw).tts_values, layout.natts);
             let nulls = std::slice::from_raw_parts_mut((*raw).tts_isnull, layout.natts);
+            let (row_values, row_nulls) = row.datums();
             if layout.is_identity() {
-                values.copy_from_slice(&row.values);
-                nulls.copy_from_slice(&row.nulls);
+                values.copy_from_slice(row_values);
+                nulls.copy_from_slice(row_nulls);
             } else {
                 nulls.fill(true);
                 values.fill(Datum::from(0usize));
                 for (i, position) in layout.position.iter().enumerate() {
                     if *position != ABSENT {
-                        values[*position] = row.values[i];
-                        nulls[*position] = row.nulls[i];
+                        values[*position] = row_values[i];
+                        nulls[*position] = row_nulls[i];
                     }
                 }
             }
@@ -488,24 +489,27 @@ impl Slot {
 
     /// The row the slot holds; its datums stay valid while the slot lives.
     pub fn row(&self) -> Row {
-        // SAFETY: the slot holds a row of the sessions table, `layout.natts` attributes wide.
+        // SAFETY: the slot holds a row of the sessions table, `layout.natts` attributes wide,
+        // whose columns `catalog` checked to be of the library's types; the slot keeps the
+        // buffer pinned while the row is used (a `Row` never outlives the call).
         unsafe {
             pg_sys::slot_getallattrs(self.raw);
             let values = std::slice::from_raw_parts((*self.raw).tts_values, self.layout.natts);
             let nulls = std::slice::from_raw_parts((*self.raw).tts_isnull, self.layout.natts);
-            let mut row = Row::empty();
+            let mut row_values = [Datum::from(0usize); NATTS];
+            let mut row_nulls = [true; NATTS];
             if self.layout.is_identity() {
-                row.values.copy_from_slice(values);
-                row.nulls.copy_from_slice(nulls);
+                row_values.copy_from_slice(values);
+                row_nulls.copy_from_slice(nulls);
             } else {
                 for (i, position) in self.layout.position.iter().enumerate() {
                     if *position != ABSENT {
-                        row.values[i] = values[*position];
-                        row.nulls[i] = nulls[*position];
+                        row_values[i] = values[*position];
+                        row_nulls[i] = nulls[*position];
                     }
                 }
             }
-            row
+            Row::from_datums(row_values, row_nulls)
         }
     }
 

@@ -16,6 +16,7 @@
 use crate::events::{self, Event};
 use crate::gucs;
 use crate::row::{Col, Row};
+use crate::snapshot::LatestSnapshot;
 use crate::storage::{self, Table};
 use pgrx::pg_sys::{self, Snapshot};
 
@@ -61,7 +62,7 @@ pub fn require_complete_view(table: &Table, user_id: i64, snapshot: Snapshot, no
     }
     let latest = LatestSnapshot::take();
     let mut missed = false;
-    table.for_each_of_user(user_id, latest.0, |slot| {
+    table.for_each_of_user(user_id, latest.get(), |slot| {
         let row = slot.row();
         missed = row.int8(Col::UserId) == Some(user_id)
             && row.is_live(now)
@@ -70,30 +71,6 @@ pub fn require_complete_view(table: &Table, user_id: i64, snapshot: Snapshot, no
     });
     if missed {
         storage::serialization_failure("a concurrent change to the user's sessions");
-    }
-}
-
-/// A snapshot of everything committed now, registered for as long as this value lives.
-struct LatestSnapshot(Snapshot);
-
-impl LatestSnapshot {
-    fn take() -> LatestSnapshot {
-        // SAFETY: GetLatestSnapshot returns a static snapshot that the next call overwrites;
-        // registering it makes a copy that stays valid until unregistered.
-        LatestSnapshot(unsafe { pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot()) })
-    }
-}
-
-impl Drop for LatestSnapshot {
-    fn drop(&mut self) {
-        // While unwinding from an ERROR (or a panic), leave the clean-up to the transaction's
-        // abort: PostgreSQL's state may be mid-operation, and an ERROR raised here would abort
-        // the process.
-        if std::thread::panicking() {
-            return;
-        }
-        // SAFETY: registered in `take`, unregistered once.
-        unsafe { pg_sys::UnregisterSnapshot(self.0) }
     }
 }
 

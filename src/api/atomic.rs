@@ -6,10 +6,11 @@
 //! Like every write, they change only a live session (never create or revive one), respect
 //! `varel_session.max_data_bytes`, and name the key (never the token) in their errors.
 
-use super::required_arg;
+use super::create::checked_data;
+use super::required;
 use super::write::{change_data, check_size, DataChange};
 use crate::errors;
-use crate::fcall::{self, sql_function};
+use crate::fmgr::sql_function;
 use crate::jsonb::{self, NotAnInteger};
 use pgrx::pg_sys::Datum;
 use pgrx::PgSqlErrorCode;
@@ -19,11 +20,11 @@ sql_function!(
     /// the integer under `key` (a missing key counts as 0) and returns the new value.
     varel_session_incr,
     pg_finfo_varel_session_incr,
-    |fcinfo| {
-        let key = fcall::varlena_bytes(required_arg(fcinfo, 1, "key"));
-        let by = required_arg(fcinfo, 2, "by").value() as i64;
+    |call| {
+        let key = required(call.bytes(1), "key");
+        let by = required(call.int8(2), "by");
         check_key(key);
-        let sum = change_data(fcinfo, c"session_incr", |data| {
+        let sum = change_data(call, c"session_incr", |data| {
             let current = match jsonb::value_of(data, key) {
                 None => 0,
                 Some(value) => match jsonb::as_i64(&value) {
@@ -40,7 +41,7 @@ sql_function!(
         });
         match sum {
             Some(sum) => Datum::from(sum),
-            None => fcall::return_null(fcinfo),
+            None => call.null(),
         }
     }
 );
@@ -51,20 +52,20 @@ sql_function!(
     /// there is no such key or no live session.
     varel_session_take,
     pg_finfo_varel_session_take,
-    |fcinfo| {
-        let key = fcall::varlena_bytes(required_arg(fcinfo, 1, "key"));
-        let taken = change_data(fcinfo, c"session_take", |data| {
+    |call| {
+        let key = required(call.bytes(1), "key");
+        let taken = change_data(call, c"session_take", |data| {
             match jsonb::value_of(data, key) {
                 None => DataChange::Keep(None),
-                Some(mut value) => {
-                    let value = jsonb::to_jsonb(&mut value);
+                Some(value) => {
+                    let value = value.as_document();
                     DataChange::Replace(jsonb::without(data, key), Some(value))
                 }
             }
         });
         match taken.flatten() {
-            Some(value) => Datum::from(value),
-            None => fcall::return_null(fcinfo),
+            Some(value) => value.datum(),
+            None => call.null(),
         }
     }
 );
@@ -75,20 +76,20 @@ sql_function!(
     /// `max_items` when given, and returns the array's new length.
     varel_session_push,
     pg_finfo_varel_session_push,
-    |fcinfo| {
-        let key = fcall::varlena_bytes(required_arg(fcinfo, 1, "key"));
-        let value = jsonb::detoast(required_arg(fcinfo, 2, "value"));
-        let max_items = match fcall::arg(fcinfo, 3).map(|d| d.value() as i32) {
+    |call| {
+        let key = required(call.bytes(1), "key");
+        let value = required(call.jsonb(2), "value");
+        let max_items = match call.int4(3) {
             None => None,
             Some(n) if n > 0 => Some(n as usize),
             Some(_) => errors::invalid_argument("max_items must be a positive integer"),
         };
         check_key(key);
-        check_size(key.len() + jsonb::size(value));
-        let length = change_data(fcinfo, c"session_push", |data| {
+        check_size(key.len() + value.size());
+        let length = change_data(call, c"session_push", |data| {
             let existing = jsonb::value_of(data, key);
-            let mut item = jsonb::as_value(value);
-            let Some((mut array, length)) = jsonb::appended(existing.as_ref(), &mut item, max_items)
+            let item = value.as_value();
+            let Some((mut array, length)) = jsonb::appended(existing.as_ref(), &item, max_items)
             else {
                 errors::invalid_argument(format!(
                     "the value of key \"{}\" is not an array",
@@ -99,7 +100,7 @@ sql_function!(
         });
         match length {
             Some(length) => Datum::from(length as i32),
-            None => fcall::return_null(fcinfo),
+            None => call.null(),
         }
     }
 );
@@ -111,24 +112,24 @@ sql_function!(
     /// absent. True if it did, false if the value differed, NULL without a live session.
     varel_session_set_if,
     pg_finfo_varel_session_set_if,
-    |fcinfo| {
-        let key = fcall::varlena_bytes(required_arg(fcinfo, 1, "key"));
-        let expected = fcall::arg(fcinfo, 2).map(|d| jsonb::detoast(d));
-        let value = jsonb::detoast(required_arg(fcinfo, 3, "value"));
+    |call| {
+        let key = required(call.bytes(1), "key");
+        let expected = call.jsonb(2);
+        let value = required(call.jsonb(3), "value");
         check_key(key);
-        check_size(key.len() + jsonb::size(value));
-        let swapped = change_data(fcinfo, c"session_set_if", |data| {
+        check_size(key.len() + value.size());
+        let swapped = change_data(call, c"session_set_if", |data| {
             let current = jsonb::value_of(data, key);
             let matches = match (current, expected) {
                 (None, None) => true,
-                (Some(mut current), Some(expected)) => jsonb::equals(&mut current, expected),
+                (Some(current), Some(expected)) => current.equals(expected),
                 _ => false,
             };
             if !matches {
                 return DataChange::Keep(false);
             }
-            let mut new = jsonb::as_value(value);
-            let replaced = if new.type_ == pgrx::pg_sys::jbvType::jbvNull {
+            let mut new = value.as_value();
+            let replaced = if new.is_null() {
                 jsonb::without(data, key)
             } else {
                 jsonb::with_value(data, key, &mut new)
@@ -137,7 +138,7 @@ sql_function!(
         });
         match swapped {
             Some(swapped) => Datum::from(swapped),
-            None => fcall::return_null(fcinfo),
+            None => call.null(),
         }
     }
 );
@@ -147,13 +148,9 @@ sql_function!(
     /// data (what frameworks that save the whole session dict need), atomically.
     varel_session_set_data,
     pg_finfo_varel_session_set_data,
-    |fcinfo| {
-        let data = jsonb::detoast(required_arg(fcinfo, 1, "data"));
-        if !jsonb::is_object(data) {
-            errors::invalid_argument("data must be a JSON object");
-        }
-        check_size(jsonb::size(data));
-        let written = change_data(fcinfo, c"session_set_data", |_| DataChange::Replace(data, ()));
+    |call| {
+        let data = checked_data(required(call.jsonb(1), "data"));
+        let written = change_data(call, c"session_set_data", |_| DataChange::Replace(data, ()));
         Datum::from(written.is_some())
     }
 );

@@ -1,17 +1,17 @@
 //! Creating sessions.
 
-use super::{assign_token, fresh_identity};
+use super::{assign_token, fresh_identity, required};
+use crate::deadlines::{self, Interval};
 use crate::errors;
 use crate::events::{self, Event};
-use crate::fcall::{self, sql_function};
+use crate::fmgr::{self, sql_function};
 use crate::gucs;
-use crate::jsonb;
-use crate::row::{self, Col, Row};
+use crate::jsonb::Document;
+use crate::row::{Col, Row};
 use crate::snapshot::WriteSnapshot;
 use crate::storage::{Access, Table};
 use crate::token;
 use crate::users;
-use pgrx::pg_sys::{self, Datum};
 use pgrx::PgSqlErrorCode;
 
 sql_function!(
@@ -19,14 +19,14 @@ sql_function!(
     /// characters.
     varel_session_generate_id,
     pg_finfo_varel_session_generate_id,
-    |_fcinfo| {
+    |_call| {
         let raw = token::generate().unwrap_or_else(|_| {
             errors::raise(
                 PgSqlErrorCode::ERRCODE_SYSTEM_ERROR,
                 "could not read random bytes from the operating system",
             )
         });
-        Datum::from(fcall::new_varlena(token::encode(&raw).as_bytes()))
+        fmgr::new_varlena(token::encode(&raw).as_bytes())
     }
 );
 
@@ -35,17 +35,14 @@ sql_function!(
     /// RETURNS text`: creates a session and returns its token, the only time it is shown.
     varel_session_new,
     pg_finfo_varel_session_new,
-    |fcinfo| {
-        let now = row::now();
-        let max_age = fcall::arg(fcinfo, 0).unwrap_or_else(default_max_age);
-        let user_id = fcall::arg(fcinfo, 1).map(|d| d.value() as i64);
-        let data = checked_data(fcall::arg(fcinfo, 2));
-        let slid = row::add_interval(now, max_age);
-        if slid <= now {
-            errors::invalid_argument("max_age must be a positive interval");
-        }
-        let absolute = row::absolute_deadline(now);
-        let expires = absolute.map_or(slid, |cap| slid.min(cap));
+    |call| {
+        let now = deadlines::now();
+        let max_age = call.interval(0).unwrap_or_else(deadlines::default_max_age);
+        let user_id = call.int8(1);
+        let data = checked_data(required(call.jsonb(2), "data"));
+        let max_age = positive(max_age, now);
+        let absolute = deadlines::absolute_deadline(now);
+        let expires = deadlines::idle_deadline(now, max_age, absolute);
 
         // The user's lock before the table's, in the same order as every log-in takes them.
         let mut snapshot = WriteSnapshot::take(c"session_new");
@@ -67,10 +64,10 @@ sql_function!(
         new.set_int8(Col::UpdatedAt, Some(now));
         new.set_int8(Col::ExpiresAt, Some(expires));
         new.set_int8(Col::AbsoluteExpiresAt, absolute);
-        new.set(Col::MaxAge, Some(max_age));
-        new.set(Col::Data, Some(data));
-        new.set(Col::Ip, fcall::arg(fcinfo, 3));
-        new.set(Col::UserAgent, fcall::arg(fcinfo, 4));
+        new.set_max_age(max_age);
+        new.set_data(data);
+        new.store(Col::Ip, call.stored_as(3, Col::Ip));
+        new.store(Col::UserAgent, call.stored_as(4, Col::UserAgent));
         new.set_int8(Col::LastSeenAt, Some(now));
         drop(table.insert(&new));
         events::emit(Event::Created, Some(handle), user_id, None);
@@ -78,30 +75,22 @@ sql_function!(
     }
 );
 
-/// `varel_session.max_age` as an interval.
-pub(super) fn default_max_age() -> Datum {
-    // SAFETY: palloc0 returns a zeroed Interval-sized buffer or raises an ERROR.
-    unsafe {
-        let interval =
-            pg_sys::palloc0(std::mem::size_of::<pg_sys::Interval>()) as *mut pg_sys::Interval;
-        (*interval).time = i64::from(gucs::MAX_AGE.get()) * 1_000_000;
-        Datum::from(interval)
+/// `max_age`, which must be a positive interval (a programmer's mistake otherwise).
+pub(super) fn positive(max_age: Interval, now: i64) -> Interval {
+    if !max_age.is_positive_at(now) {
+        errors::invalid_argument("max_age must be a positive interval");
     }
+    max_age
 }
 
 /// The initial data: a JSON object within `varel_session.max_data_bytes`.
-fn checked_data(arg: Option<Datum>) -> Datum {
-    let datum = arg.unwrap_or_else(|| errors::null_argument("data"));
-    // SAFETY: a jsonb argument.
-    unsafe {
-        let data = jsonb::detoast(datum);
-        if !jsonb::is_object(data) {
-            errors::invalid_argument("data must be a JSON object");
-        }
-        let limit = gucs::MAX_DATA_BYTES.get();
-        if jsonb::size(data) > limit as usize {
-            errors::data_too_large(jsonb::size(data), limit);
-        }
-        Datum::from(data)
+pub(super) fn checked_data(data: Document) -> Document {
+    if !data.is_object() {
+        errors::invalid_argument("data must be a JSON object");
     }
+    let limit = gucs::MAX_DATA_BYTES.get();
+    if data.size() > limit as usize {
+        errors::data_too_large(data.size(), limit);
+    }
+    data
 }

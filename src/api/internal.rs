@@ -1,25 +1,23 @@
 //! Helpers for the SQL-language functions (`sql/users.sql`): they need the same token hashing
 //! and the same per-user lock as the Rust functions, and must not reimplement either.
 
-use super::token_arg;
+use crate::deadlines;
 use crate::errors;
 use crate::events::{self, Event};
-use crate::fcall::{self, sql_function};
-use crate::row;
+use crate::fmgr::{self, sql_function};
 use crate::snapshot;
 use crate::storage::{self, Access, Table};
 use crate::users;
-use pgrx::pg_sys::Datum;
 
 sql_function!(
     /// `varel_session.token_hash(id text) RETURNS bytea`: the stored form of a token, or NULL
     /// when `id` is not a well-formed token.
     varel_session_token_hash,
     pg_finfo_varel_session_token_hash,
-    |fcinfo| {
-        match token_arg(fcinfo, 0) {
-            Some(hash) => Datum::from(fcall::new_varlena(&hash)),
-            None => fcall::return_null(fcinfo),
+    |call| {
+        match call.token(0) {
+            Some(hash) => fmgr::new_varlena(&hash),
+            None => call.null(),
         }
     }
 );
@@ -31,17 +29,16 @@ sql_function!(
     /// every session committed before it at every isolation level.
     varel_session_lock_user,
     pg_finfo_varel_session_lock_user,
-    |fcinfo| {
-        if let Some(user_id) = fcall::arg(fcinfo, 0) {
-            let user_id = user_id.value() as i64;
+    |call| {
+        if let Some(user_id) = call.int8(0) {
             users::lock_user(user_id);
             if storage::uses_transaction_snapshot() {
                 let table = Table::open(Access::Read);
                 let snapshot = snapshot::read_snapshot();
-                users::require_complete_view(&table, user_id, snapshot, row::now());
+                users::require_complete_view(&table, user_id, snapshot, deadlines::now());
             }
         }
-        fcall::return_null(fcinfo)
+        call.null()
     }
 );
 
@@ -51,15 +48,12 @@ sql_function!(
     /// finished cleanup), sent the same way as the C functions' own (`events`).
     varel_session_notify_event,
     pg_finfo_varel_session_notify_event,
-    |fcinfo| {
-        let name = fcall::arg(fcinfo, 0).map(|d| String::from_utf8_lossy(fcall::varlena_bytes(d)));
+    |call| {
+        let name = call.bytes(0).map(String::from_utf8_lossy);
         let Some(event) = name.as_deref().and_then(Event::from_name) else {
             errors::invalid_argument("event must be the name of a session event");
         };
-        let handle = fcall::arg(fcinfo, 1).map(|d| d.value() as i64);
-        let user_id = fcall::arg(fcinfo, 2).map(|d| d.value() as i64);
-        let count = fcall::arg(fcinfo, 3).map(|d| d.value() as i64);
-        events::emit(event, handle, user_id, count);
-        fcall::return_null(fcinfo)
+        events::emit(event, call.int8(1), call.int8(2), call.int8(3));
+        call.null()
     }
 );

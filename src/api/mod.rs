@@ -25,29 +25,20 @@ mod session_write;
 mod write;
 
 use crate::errors;
-use crate::fcall;
-use crate::row::{Col, Row};
+use crate::row::Row;
 use crate::token::{self, RawToken, TokenHash};
-use pgrx::pg_sys::{Datum, FunctionCallInfo};
+use pgrx::pg_sys::Datum;
 use pgrx::PgSqlErrorCode;
 
-/// The hash of the token in argument `n`, or `None` when it is NULL or not a token.
-unsafe fn token_arg(fcinfo: FunctionCallInfo, n: usize) -> Option<TokenHash> {
-    // SAFETY: the caller's live fcinfo; argument n is a text datum when present.
-    unsafe { fcall::arg(fcinfo, n).and_then(|d| token::hash_text(fcall::varlena_bytes(d))) }
-}
-
-/// Argument `n`, which the caller must not pass as NULL.
-unsafe fn required_arg(fcinfo: FunctionCallInfo, n: usize, name: &str) -> Datum {
-    // SAFETY: the caller's live fcinfo.
-    unsafe { fcall::arg(fcinfo, n) }.unwrap_or_else(|| errors::null_argument(name))
+/// An argument the caller must not pass as NULL: a programmer's mistake, whatever the token.
+fn required<T>(arg: Option<T>, name: &str) -> T {
+    arg.unwrap_or_else(|| errors::null_argument(name))
 }
 
 /// Whether a row (possibly a newer version found after a concurrent update) is still the
 /// session the caller's token names: a regenerate in between gives it another token.
 fn same_token(hash: &TokenHash) -> impl Fn(&Row) -> bool + '_ {
-    // SAFETY: the row comes from a slot the caller still holds, so its datums are valid.
-    move |row: &Row| unsafe { row.token_hash() } == Some(&hash[..])
+    move |row: &Row| row.token_hash() == Some(&hash[..])
 }
 
 /// A new token and a new handle, from one read of the OS CSPRNG.
@@ -68,7 +59,6 @@ fn fresh_identity() -> (RawToken, i64) {
 /// Gives `row` the token `raw` (a new session's first, or a rotation's next): stores its hash,
 /// and returns the token's text form for the caller.
 fn assign_token(row: &mut Row, raw: &RawToken) -> Datum {
-    let hash = token::hash(raw);
-    row.set(Col::TokenHash, Some(Datum::from(fcall::new_varlena(&hash))));
-    Datum::from(fcall::new_varlena(token::encode(raw).as_bytes()))
+    row.set_token_hash(&token::hash(raw));
+    crate::fmgr::new_varlena(token::encode(raw).as_bytes())
 }

@@ -1,20 +1,20 @@
 //! Test builds only: proves that a Rust panic inside one of these functions becomes an ERROR
 //! that rolls back what the function wrote, and leaves the backend running.
 
-use super::{assign_token, create, fresh_identity};
-use crate::fcall::sql_function;
+use super::{assign_token, fresh_identity};
+use crate::deadlines;
+use crate::fmgr::sql_function;
 use crate::jsonb;
-use crate::row::{self, Col, Row};
+use crate::row::{Col, Row};
 use crate::snapshot::WriteSnapshot;
 use crate::storage::{Access, Table};
-use pgrx::pg_sys::Datum;
 
 sql_function!(
     /// `varel_session.test_write_then_panic()`: inserts a session, then panics.
     varel_session_test_write_then_panic,
     pg_finfo_varel_session_test_write_then_panic,
-    |_fcinfo| {
-        let now = row::now();
+    |_call| {
+        let now = deadlines::now();
         let _snapshot = WriteSnapshot::take(c"test_write_then_panic");
         let table = Table::open(Access::Write);
         let (raw, handle) = fresh_identity();
@@ -24,8 +24,8 @@ sql_function!(
         new.set_int8(Col::CreatedAt, Some(now));
         new.set_int8(Col::UpdatedAt, Some(now));
         new.set_int8(Col::ExpiresAt, Some(now + 60_000_000));
-        new.set(Col::MaxAge, Some(create::default_max_age()));
-        new.set(Col::Data, Some(Datum::from(jsonb::empty_object())));
+        new.set_max_age(deadlines::default_max_age());
+        new.set_data(jsonb::empty_object());
         drop(table.insert(&new));
         panic!("deliberate panic after a write");
     }

@@ -1,38 +1,38 @@
 //! Reading sessions: what an app does on every request.
 
+use super::required;
 use super::session_write::SessionWrite;
-use super::{required_arg, token_arg};
-use crate::fcall::{self, sql_function};
+use crate::deadlines;
+use crate::fmgr::{sql_function, Call, ResultColumn};
 use crate::jsonb;
-use crate::row::{self, Col, Row};
+use crate::row::{Col, Row};
 use crate::snapshot;
-use crate::storage::{Access, Decision, Table, Written};
+use crate::storage::{Access, Decision, Slot, Table, Written};
 use crate::token::TokenHash;
-use pgrx::pg_sys::{self, Datum, FunctionCallInfo};
-use std::ffi::CStr;
+use pgrx::pg_sys::{self, Datum};
 
 sql_function!(
     /// `session_get(id text) RETURNS SETOF varel_session.session_row`: the live session or no
     /// row. Writes nothing.
     varel_session_get,
     pg_finfo_varel_session_get,
-    |fcinfo| {
-        let Some(hash) = token_arg(fcinfo, 0) else {
-            return return_session(fcinfo, None);
+    |call| {
+        let Some(hash) = call.token(0) else {
+            return return_session(call, None);
         };
         let table = Table::open(Access::Read);
         let slot = table.slot();
         let found = live_session(&table, &hash, &slot);
-        return_session(fcinfo, found.as_ref())
+        return_session(call, found.as_ref())
     }
 );
 
 /// The live session `hash` names, as the statement's snapshot sees it, read into `slot`.
-fn live_session(table: &Table, hash: &TokenHash, slot: &crate::storage::Slot) -> Option<Row> {
+fn live_session(table: &Table, hash: &TokenHash, slot: &Slot) -> Option<Row> {
     table
         .fetch(hash, snapshot::read_snapshot(), slot)
         .then(|| slot.row())
-        .filter(|session| session.is_live(row::now()))
+        .filter(|session| session.is_live(deadlines::now()))
 }
 
 #[cfg(feature = "bench_unchecked")]
@@ -41,17 +41,14 @@ sql_function!(
     /// in the benchmark (bench/design_alternatives.sql). Not part of the extension.
     varel_session_get_unchecked,
     pg_finfo_varel_session_get_unchecked,
-    |fcinfo| {
-        let Some(hash) = token_arg(fcinfo, 0) else {
-            return fcall::return_rows_unchecked(fcinfo, None);
+    |call| {
+        let Some(hash) = call.token(0) else {
+            return call.rows_unchecked(&SESSION_ROW, None);
         };
         let table = Table::open_unchecked();
         let slot = table.slot();
-        let Some(session) = live_session(&table, &hash, &slot) else {
-            return fcall::return_rows_unchecked(fcinfo, None);
-        };
-        let (values, nulls) = session_row_values(&session);
-        fcall::return_rows_unchecked(fcinfo, Some((&values, &nulls)))
+        let found = live_session(&table, &hash, &slot);
+        call.rows_unchecked(&SESSION_ROW, found.as_ref())
     }
 );
 
@@ -59,35 +56,29 @@ sql_function!(
     /// `session_get(id text, key text) RETURNS text`: `data ->> key` of the live session.
     varel_session_get_key,
     pg_finfo_varel_session_get_key,
-    |fcinfo| {
-        let key = required_arg(fcinfo, 1, "key");
-        let Some(hash) = token_arg(fcinfo, 0) else {
-            return fcall::return_null(fcinfo);
+    |call| {
+        let key = required(call.bytes(1), "key");
+        let Some(hash) = call.token(0) else {
+            return call.null();
         };
         let table = Table::open(Access::Read);
         let slot = table.slot();
-        if !table.fetch(&hash, snapshot::read_snapshot(), &slot) {
-            return fcall::return_null(fcinfo);
-        }
-        let found = slot.row();
-        let value = found
-            .is_live(row::now())
-            .then(|| jsonb::get_text(found.get(Col::Data).unwrap(), key))
-            .flatten();
-        value.unwrap_or_else(|| fcall::return_null(fcinfo))
+        let value = live_session(&table, &hash, &slot)
+            .and_then(|session| jsonb::get_text(session.data().unwrap(), key));
+        value.unwrap_or_else(|| call.null())
     }
 );
 
 sql_function!(
     /// `session_load(id text)`: `session_get`, plus sliding the idle deadline when at least a
-    /// fifth of `max_age` has passed since it was last slid (see `row::refresh_due`).
+    /// fifth of `max_age` has passed since it was last slid (see `deadlines::refresh_due`).
     varel_session_load,
     pg_finfo_varel_session_load,
-    |fcinfo| {
-        let Some(hash) = token_arg(fcinfo, 0) else {
-            return return_session(fcinfo, None);
+    |call| {
+        let Some(hash) = call.token(0) else {
+            return return_session(call, None);
         };
-        let now = row::now();
+        let now = deadlines::now();
         // No slide where it cannot write (read-only, standby), nor under SERIALIZABLE, where
         // even a skipped-when-busy write joins the transaction's read/write dependencies and
         // could make it fail: a load must never fail because of its slide.
@@ -100,17 +91,17 @@ sql_function!(
         });
         let slot = table.slot();
         if !table.fetch(&hash, snapshot::read_snapshot(), &slot) {
-            return return_session(fcinfo, None);
+            return return_session(call, None);
         }
         let found = slot.row();
         if !found.is_live(now) {
-            return return_session(fcinfo, None);
+            return return_session(call, None);
         }
-        if row::refresh_due(&found, now).is_none() || !may_write {
-            return return_session(fcinfo, Some(&found));
+        if deadlines::refresh_due(&found, now).is_none() || !may_write {
+            return return_session(call, Some(&found));
         }
         let slid = slide(&hash, now);
-        return_session(fcinfo, Some(slid.as_ref().map_or(&found, |w| &w.row)))
+        return_session(call, Some(slid.as_ref().map_or(&found, |w| &w.row)))
     }
 );
 
@@ -125,7 +116,7 @@ fn slide(hash: &TokenHash, now: i64) -> Option<Written> {
         if !current.is_live(now) {
             return Decision::NoSession;
         }
-        match row::refresh_due(current, now) {
+        match deadlines::refresh_due(current, now) {
             None => Decision::Keep,
             Some(deadline) => {
                 let mut slid = *current;
@@ -137,8 +128,8 @@ fn slide(hash: &TokenHash, now: i64) -> Option<Written> {
     })
 }
 
-/// The attributes of `varel_session.session_row`, and the columns they come from.
-const SESSION_ROW: [(&CStr, pg_sys::Oid, Col); 6] = [
+/// The attributes of `varel_session.session_row`, their types, and the columns they come from.
+const SESSION_ROW: [ResultColumn; 6] = [
     (c"data", pg_sys::JSONBOID, Col::Data),
     (c"user_id", pg_sys::INT8OID, Col::UserId),
     (c"created_at", pg_sys::TIMESTAMPTZOID, Col::CreatedAt),
@@ -152,47 +143,6 @@ const SESSION_ROW: [(&CStr, pg_sys::Oid, Col); 6] = [
 ];
 
 /// Returns a `varel_session.session_row`, or no row when `session` is `None`.
-unsafe fn return_session(fcinfo: FunctionCallInfo, session: Option<&Row>) -> Datum {
-    const COLUMNS: [(&CStr, pg_sys::Oid); 6] = {
-        let mut columns = [(c"", pg_sys::InvalidOid); 6];
-        let mut i = 0;
-        while i < 6 {
-            columns[i] = (SESSION_ROW[i].0, SESSION_ROW[i].1);
-            i += 1;
-        }
-        columns
-    };
-    let Some(session) = session else {
-        // SAFETY: the caller's live fcinfo of a function returning SETOF session_row.
-        return unsafe { fcall::return_rows(fcinfo, ROW_TYPE, &COLUMNS, None) };
-    };
-    let (values, nulls) = session_row_values(session);
-    // SAFETY: as above; the values come from a row whose slot the caller still holds.
-    unsafe { fcall::return_rows(fcinfo, ROW_TYPE, &COLUMNS, Some((&values, &nulls))) }
+fn return_session(call: &Call, session: Option<&Row>) -> Datum {
+    call.rows("varel_session.session_row", &SESSION_ROW, session)
 }
-
-/// The values of a `session_row` from a sessions row.
-fn session_row_values(session: &Row) -> ([Datum; 6], [bool; 6]) {
-    let mut values = [Datum::from(0usize); 6];
-    let mut nulls = [true; 6];
-    for (i, (.., col)) in SESSION_ROW.iter().enumerate() {
-        if let Some(value) = session.get(*col) {
-            values[i] = value;
-            nulls[i] = false;
-        }
-    }
-    // Large data is stored out of line; fetch it now so the result does not hold a pointer
-    // into the TOAST table.
-    if !nulls[0] {
-        // SAFETY: a non-NULL jsonb datum from the row.
-        unsafe {
-            let data = values[0].cast_mut_ptr::<pg_sys::varlena>();
-            if pgrx::varlena::varatt_is_1b_e(data) {
-                values[0] = Datum::from(pg_sys::detoast_external_attr(data));
-            }
-        }
-    }
-    (values, nulls)
-}
-
-const ROW_TYPE: &str = "varel_session.session_row";

@@ -3,27 +3,28 @@
 //! one token exactly one succeeds: the others follow the update, find a different token on the
 //! newest version, and report "no session".
 
+use super::create::positive;
 use super::session_write::SessionWrite;
-use super::{assign_token, fresh_identity, required_arg, token_arg};
-use crate::errors;
+use super::{assign_token, fresh_identity, required};
+use crate::deadlines;
 use crate::events::{self, Event};
-use crate::fcall::{self, sql_function};
-use crate::row::{self, Col, Row};
+use crate::fmgr::{sql_function, Call};
+use crate::row::{Col, Row};
 use crate::storage::Decision;
 use crate::token::TokenHash;
 use crate::users;
-use pgrx::pg_sys::{Datum, FunctionCallInfo};
+use pgrx::pg_sys::Datum;
 use std::ffi::CStr;
 
 sql_function!(
     /// `session_regenerate(id text) RETURNS text`: same session, new token.
     varel_session_regenerate,
     pg_finfo_varel_session_regenerate,
-    |fcinfo| {
-        let Some(hash) = token_arg(fcinfo, 0) else {
-            return fcall::return_null(fcinfo);
+    |call| {
+        let Some(hash) = call.token(0) else {
+            return call.null();
         };
-        rotate(fcinfo, c"session_regenerate", &hash, None, Event::Rotated, |_, _| {})
+        rotate(call, c"session_regenerate", &hash, None, Event::Rotated, |_, _| {})
     }
 );
 
@@ -34,35 +35,30 @@ sql_function!(
     /// lifetime ("remember me"), with `ip` and `user_agent` records the client of this log-in.
     varel_session_set_user,
     pg_finfo_varel_session_set_user,
-    |fcinfo| {
-        let user_id = required_arg(fcinfo, 1, "user_id").value() as i64;
-        let new_max_age = fcall::arg(fcinfo, 2);
-        if let Some(max_age) = new_max_age {
-            let now = row::now();
-            if row::add_interval(now, max_age) <= now {
-                errors::invalid_argument("max_age must be a positive interval");
-            }
-        }
-        let (ip, user_agent) = (fcall::arg(fcinfo, 3), fcall::arg(fcinfo, 4));
-        let Some(hash) = token_arg(fcinfo, 0) else {
-            return fcall::return_null(fcinfo);
+    |call| {
+        let user_id = required(call.int8(1), "user_id");
+        let new_max_age = call.interval(2).map(|max_age| positive(max_age, deadlines::now()));
+        let ip = call.stored_as(3, Col::Ip);
+        let user_agent = call.stored_as(4, Col::UserAgent);
+        let Some(hash) = call.token(0) else {
+            return call.null();
         };
-        rotate(fcinfo, c"session_set_user", &hash, Some(user_id), Event::LoggedIn, |next, now| {
+        rotate(call, c"session_set_user", &hash, Some(user_id), Event::LoggedIn, |next, now| {
             if next.int8(Col::UserId) != Some(user_id) {
                 next.set_int8(Col::UserId, Some(user_id));
                 next.set_int8(Col::UpdatedAt, Some(now));
             }
             if let Some(max_age) = new_max_age {
-                next.set(Col::MaxAge, Some(max_age));
+                next.set_max_age(max_age);
             }
             if ip.is_some() || user_agent.is_some() {
-                next.set(Col::Ip, ip);
-                next.set(Col::UserAgent, user_agent);
+                next.store(Col::Ip, ip);
+                next.store(Col::UserAgent, user_agent);
             }
-            let absolute = row::absolute_deadline(now);
-            let max_age = next.get(Col::MaxAge).unwrap();
+            let absolute = deadlines::absolute_deadline(now);
+            let max_age = next.max_age().unwrap();
             next.set_int8(Col::AbsoluteExpiresAt, absolute);
-            next.set_int8(Col::ExpiresAt, Some(row::idle_deadline(now, max_age, absolute)));
+            next.set_int8(Col::ExpiresAt, Some(deadlines::idle_deadline(now, max_age, absolute)));
         })
     }
 );
@@ -71,11 +67,11 @@ sql_function!(
     /// `session_clear_user(id text) RETURNS text`: log out but keep the session's data.
     varel_session_clear_user,
     pg_finfo_varel_session_clear_user,
-    |fcinfo| {
-        let Some(hash) = token_arg(fcinfo, 0) else {
-            return fcall::return_null(fcinfo);
+    |call| {
+        let Some(hash) = call.token(0) else {
+            return call.null();
         };
-        rotate(fcinfo, c"session_clear_user", &hash, None, Event::LoggedOut, |next, now| {
+        rotate(call, c"session_clear_user", &hash, None, Event::LoggedOut, |next, now| {
             if next.int8(Col::UserId).is_some() {
                 next.set_int8(Col::UserId, None);
                 next.set_int8(Col::UpdatedAt, Some(now));
@@ -88,15 +84,15 @@ sql_function!(
 /// returns the token. With `joining_user` (a log-in), takes that user's lock first and, once
 /// the session is the user's, makes room under the sessions-per-user cap: only after the
 /// rotation succeeded, so a log-in that returns NULL has ended no other session.
-unsafe fn rotate(
-    fcinfo: FunctionCallInfo,
+fn rotate(
+    call: &Call,
     function: &CStr,
     hash: &TokenHash,
     joining_user: Option<i64>,
     event: Event,
     also: impl Fn(&mut Row, i64),
 ) -> Datum {
-    let now = row::now();
+    let now = deadlines::now();
     let mut write = match joining_user {
         Some(user_id) => SessionWrite::begin_user_lock_first(function, hash, user_id),
         None => SessionWrite::begin(function, hash),
@@ -114,8 +110,7 @@ unsafe fn rotate(
         Decision::Write(next)
     });
     let (Some(written), Some(token)) = (written, token) else {
-        // SAFETY: the caller's live fcinfo.
-        return unsafe { fcall::return_null(fcinfo) };
+        return call.null();
     };
     let handle = written.row.int8(Col::Handle);
     if let Some(user_id) = joining_user {

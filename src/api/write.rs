@@ -3,16 +3,18 @@
 //! A write changes the live session it finds and nothing else: it never creates a row, and a
 //! session destroyed, revoked or expired before the write commits stays gone (`storage`).
 
+use super::create::positive;
+use super::required;
 use super::session_write::SessionWrite;
-use super::{required_arg, token_arg};
+use crate::deadlines;
 use crate::errors;
 use crate::events::{self, Event};
-use crate::fcall::{self, sql_function};
+use crate::fmgr::{sql_function, Call};
 use crate::gucs;
-use crate::jsonb;
-use crate::row::{self, Col};
+use crate::jsonb::{self, Document};
+use crate::row::Col;
 use crate::storage::Decision;
-use pgrx::pg_sys::{Datum, FunctionCallInfo, Jsonb};
+use pgrx::pg_sys::Datum;
 use std::ffi::CStr;
 
 sql_function!(
@@ -20,11 +22,11 @@ sql_function!(
     /// string.
     varel_session_set_key,
     pg_finfo_varel_session_set_key,
-    |fcinfo| {
-        let key = fcall::varlena_bytes(required_arg(fcinfo, 1, "key"));
-        let value = fcall::varlena_bytes(required_arg(fcinfo, 2, "value"));
+    |call| {
+        let key = required(call.bytes(1), "key");
+        let value = required(call.bytes(2), "value");
         check_size(key.len() + value.len());
-        write_data(fcinfo, c"session_set", |data| jsonb::with_string(data, key, value))
+        write_data(call, c"session_set", |data| jsonb::with_string(data, key, value))
     }
 );
 
@@ -32,13 +34,13 @@ sql_function!(
     /// `session_set(id text, patch jsonb) RETURNS boolean`: a top-level merge patch.
     varel_session_set_patch,
     pg_finfo_varel_session_set_patch,
-    |fcinfo| {
-        let patch = jsonb::detoast(required_arg(fcinfo, 1, "patch"));
-        if !jsonb::is_object(patch) {
+    |call| {
+        let patch = required(call.jsonb(1), "patch");
+        if !patch.is_object() {
             errors::invalid_argument("patch must be a JSON object");
         }
-        check_size(jsonb::size(patch));
-        write_data(fcinfo, c"session_set", |data| jsonb::merge_patch(data, patch))
+        check_size(patch.size());
+        write_data(call, c"session_set", |data| jsonb::merge_patch(data, patch))
     }
 );
 
@@ -46,9 +48,9 @@ sql_function!(
     /// `session_unset(id text, key text) RETURNS boolean`: removes one key.
     varel_session_unset,
     pg_finfo_varel_session_unset,
-    |fcinfo| {
-        let key = fcall::varlena_bytes(required_arg(fcinfo, 1, "key"));
-        write_data(fcinfo, c"session_unset", |data| jsonb::without(data, key))
+    |call| {
+        let key = required(call.bytes(1), "key");
+        write_data(call, c"session_unset", |data| jsonb::without(data, key))
     }
 );
 
@@ -56,8 +58,8 @@ sql_function!(
     /// `session_clear(id text) RETURNS boolean`: empties the data.
     varel_session_clear,
     pg_finfo_varel_session_clear,
-    |fcinfo| {
-        write_data(fcinfo, c"session_clear", |_| jsonb::empty_object())
+    |call| {
+        write_data(call, c"session_clear", |_| jsonb::empty_object())
     }
 );
 
@@ -66,17 +68,17 @@ sql_function!(
     /// `session_load`'s throttle; returns the new deadline.
     varel_session_touch,
     pg_finfo_varel_session_touch,
-    |fcinfo| {
-        let Some(hash) = token_arg(fcinfo, 0) else {
-            return fcall::return_null(fcinfo);
+    |call| {
+        let Some(hash) = call.token(0) else {
+            return call.null();
         };
-        let now = row::now();
+        let now = deadlines::now();
         let written = SessionWrite::begin(c"session_touch", &hash).update(|current| {
             if !current.is_live(now) {
                 return Decision::NoSession;
             }
-            let max_age = current.get(Col::MaxAge).unwrap();
-            let deadline = row::idle_deadline(now, max_age, current.absolute_expires_at());
+            let max_age = current.max_age().unwrap();
+            let deadline = deadlines::idle_deadline(now, max_age, current.absolute_expires_at());
             if deadline == current.expires_at() {
                 return Decision::Keep;
             }
@@ -87,7 +89,7 @@ sql_function!(
         });
         match written {
             Some(w) => Datum::from(w.row.expires_at()),
-            None => fcall::return_null(fcinfo),
+            None => call.null(),
         }
     }
 );
@@ -98,29 +100,26 @@ sql_function!(
     /// deadline slid to now() + max_age, never past the absolute deadline.
     varel_session_set_max_age,
     pg_finfo_varel_session_set_max_age,
-    |fcinfo| {
-        let max_age = required_arg(fcinfo, 1, "max_age");
-        let now = row::now();
-        if row::add_interval(now, max_age) <= now {
-            errors::invalid_argument("max_age must be a positive interval");
-        }
-        let Some(hash) = token_arg(fcinfo, 0) else {
-            return fcall::return_null(fcinfo);
+    |call| {
+        let now = deadlines::now();
+        let max_age = positive(required(call.interval(1), "max_age"), now);
+        let Some(hash) = call.token(0) else {
+            return call.null();
         };
         let written = SessionWrite::begin(c"session_set_max_age", &hash).update(|current| {
             if !current.is_live(now) {
                 return Decision::NoSession;
             }
             let mut next = *current;
-            next.set(Col::MaxAge, Some(max_age));
-            let deadline = row::idle_deadline(now, max_age, current.absolute_expires_at());
+            next.set_max_age(max_age);
+            let deadline = deadlines::idle_deadline(now, max_age, current.absolute_expires_at());
             next.set_int8(Col::ExpiresAt, Some(deadline));
             next.set_int8(Col::LastSeenAt, Some(now));
             Decision::Write(next)
         });
         match written {
             Some(w) => Datum::from(w.row.expires_at()),
-            None => fcall::return_null(fcinfo),
+            None => call.null(),
         }
     }
 );
@@ -129,11 +128,11 @@ sql_function!(
     /// `session_destroy(id text) RETURNS boolean`: deletes the live session.
     varel_session_destroy,
     pg_finfo_varel_session_destroy,
-    |fcinfo| {
-        let Some(hash) = token_arg(fcinfo, 0) else {
+    |call| {
+        let Some(hash) = call.token(0) else {
             return Datum::from(false);
         };
-        let now = row::now();
+        let now = deadlines::now();
         let write = SessionWrite::begin(c"session_destroy", &hash);
         // The row as last seen by the delete (the newest version, after a concurrent update).
         let ended = std::cell::Cell::new(None);
@@ -162,69 +161,56 @@ pub(super) enum DataChange<T> {
     /// Leave the data as it is (writes nothing).
     Keep(T),
     /// Replace it with this (a write, unless it is byte for byte the same).
-    Replace(*mut Jsonb, T),
+    Replace(Document, T),
 }
 
 /// Applies `change` to the data of the live session named by argument 0, in one row update
 /// that also sets `updated_at` and `last_seen_at` when the data changes; `change` may run more
 /// than once (again on the newest version after a concurrent update), and its last result is
 /// returned. `None` when there is no live session. Checks the size limit on the new data.
-pub(super) unsafe fn change_data<T>(
-    fcinfo: FunctionCallInfo,
+pub(super) fn change_data<T>(
+    call: &Call,
     function: &CStr,
-    mut change: impl FnMut(*mut Jsonb) -> DataChange<T>,
+    mut change: impl FnMut(Document) -> DataChange<T>,
 ) -> Option<T> {
-    // SAFETY: the caller's live fcinfo.
-    let hash = unsafe { token_arg(fcinfo, 0) }?;
-    let now = row::now();
+    let hash = call.token(0)?;
+    let now = deadlines::now();
     let limit = gucs::MAX_DATA_BYTES.get();
     let mut result = None;
     let written = SessionWrite::begin(function, &hash).update(|current| {
         if !current.is_live(now) {
             return Decision::NoSession;
         }
-        // SAFETY: `data` is a jsonb object (NOT NULL, checked by is_live, and only objects are
-        // ever written).
-        unsafe {
-            let old = jsonb::detoast(current.get(Col::Data).unwrap());
-            let new = match change(old) {
-                DataChange::Keep(out) => {
-                    result = Some(out);
-                    return Decision::Keep;
-                }
-                DataChange::Replace(new, out) => {
-                    result = Some(out);
-                    new
-                }
-            };
-            if jsonb::same_bytes(old, new) {
+        // Never NULL in a live session (is_live), and only objects are ever written.
+        let old = current.data().unwrap();
+        let new = match change(old) {
+            DataChange::Keep(out) => {
+                result = Some(out);
                 return Decision::Keep;
             }
-            if jsonb::size(new) > limit as usize {
-                errors::data_too_large(jsonb::size(new), limit);
+            DataChange::Replace(new, out) => {
+                result = Some(out);
+                new
             }
-            let mut next = *current;
-            next.set(Col::Data, Some(Datum::from(new)));
-            next.set_int8(Col::UpdatedAt, Some(now));
-            next.set_int8(Col::LastSeenAt, Some(now));
-            Decision::Write(next)
+        };
+        if old.same_bytes(new) {
+            return Decision::Keep;
         }
+        if new.size() > limit as usize {
+            errors::data_too_large(new.size(), limit);
+        }
+        let mut next = *current;
+        next.set_data(new);
+        next.set_int8(Col::UpdatedAt, Some(now));
+        next.set_int8(Col::LastSeenAt, Some(now));
+        Decision::Write(next)
     });
     written.and(result)
 }
 
 /// Replaces the live session's data with `change(data)`; returns whether there was a live
 /// session. Unchanged data writes nothing.
-unsafe fn write_data(
-    fcinfo: FunctionCallInfo,
-    function: &CStr,
-    change: impl Fn(*mut Jsonb) -> *mut Jsonb,
-) -> Datum {
-    // SAFETY: the caller's live fcinfo.
-    let written = unsafe {
-        change_data(fcinfo, function, |data| {
-            DataChange::Replace(change(data), ())
-        })
-    };
+fn write_data(call: &Call, function: &CStr, change: impl Fn(Document) -> Document) -> Datum {
+    let written = change_data(call, function, |data| DataChange::Replace(change(data), ()));
     Datum::from(written.is_some())
 }
