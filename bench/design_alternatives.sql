@@ -9,7 +9,7 @@ CREATE FUNCTION bench_alt.get_sql_pinned(id text) RETURNS SETOF varel_session.se
 AS $$
     SELECT s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at
     FROM varel_session.sessions AS s
-    WHERE s.token_hash = varel_session.token_hash($1)
+    WHERE s.token_hash = varel_session_internal.token_hash($1)
       AND s.expires_at > pg_catalog.now()
       AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now())
 $$;
@@ -20,7 +20,7 @@ CREATE FUNCTION bench_alt.get_sql_definer(id text) RETURNS SETOF varel_session.s
 AS $$
     SELECT s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at
     FROM varel_session.sessions AS s
-    WHERE s.token_hash = varel_session.token_hash($1)
+    WHERE s.token_hash = varel_session_internal.token_hash($1)
       AND s.expires_at > pg_catalog.now()
       AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now())
 $$;
@@ -44,7 +44,7 @@ AS $$
     WITH changed AS (
         UPDATE varel_session.sessions AS s
         SET data = s.data || pg_catalog.jsonb_build_object($2, $3), updated_at = pg_catalog.now()
-        WHERE s.token_hash = varel_session.token_hash($1)
+        WHERE s.token_hash = varel_session_internal.token_hash($1)
           AND s.expires_at > pg_catalog.now()
           AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now())
         RETURNING 1

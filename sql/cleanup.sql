@@ -12,7 +12,7 @@
 -- reads take no row locks, and writes ignore expired rows.
 
 -- How to split the table into batches of about batch_size rows.
-CREATE FUNCTION varel_session.cleanup_plan(batch_size integer,
+CREATE FUNCTION varel_session_internal.cleanup_plan(batch_size integer,
     OUT block_count bigint, OUT blocks_per_batch integer)
     LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -35,11 +35,11 @@ BEGIN
         pg_catalog.ceil(batch_size / coalesce(rows_per_block, 45))))::integer;
 END
 $$;
-COMMENT ON FUNCTION varel_session.cleanup_plan(integer) IS
+COMMENT ON FUNCTION varel_session_internal.cleanup_plan(integer) IS
     'internal: table size in blocks, and how many blocks hold about batch_size rows';
 
 -- One batch: the expired sessions stored in blocks [first_block, first_block + blocks).
-CREATE FUNCTION varel_session.cleanup_blocks(first_block bigint, blocks integer) RETURNS bigint
+CREATE FUNCTION varel_session_internal.cleanup_blocks(first_block bigint, blocks integer) RETURNS bigint
     LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -48,17 +48,17 @@ AS $$
         FROM varel_session.sessions AS s
         WHERE s.ctid >= pg_catalog.format('(%s,0)', $1)::pg_catalog.tid
           AND s.ctid < pg_catalog.format('(%s,0)', $1 + $2)::pg_catalog.tid
-          AND (s.expires_at <= pg_catalog.now() OR s.absolute_expires_at <= pg_catalog.now())
+          AND NOT varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
         FOR UPDATE SKIP LOCKED
     ), gone AS (
         DELETE FROM varel_session.sessions AS s
         WHERE s.ctid = ANY (ARRAY (SELECT d.ctid FROM doomed AS d))
-          AND (s.expires_at <= pg_catalog.now() OR s.absolute_expires_at <= pg_catalog.now())
+          AND NOT varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
         RETURNING 1
     )
     SELECT count(*) FROM gone
 $$;
-COMMENT ON FUNCTION varel_session.cleanup_blocks(bigint, integer) IS
+COMMENT ON FUNCTION varel_session_internal.cleanup_blocks(bigint, integer) IS
     'internal: deletes the expired sessions stored in a range of blocks; returns how many';
 
 CREATE FUNCTION varel_session.session_cleanup(batch_size integer DEFAULT 10000) RETURNS bigint
@@ -70,12 +70,12 @@ DECLARE
     next_block bigint := 0;
     deleted bigint := 0;
 BEGIN
-    plan := varel_session.cleanup_plan(batch_size);
+    plan := varel_session_internal.cleanup_plan(batch_size);
     WHILE next_block < plan.block_count LOOP
-        deleted := deleted + varel_session.cleanup_blocks(next_block, plan.blocks_per_batch);
+        deleted := deleted + varel_session_internal.cleanup_blocks(next_block, plan.blocks_per_batch);
         next_block := next_block + plan.blocks_per_batch;
     END LOOP;
-    PERFORM varel_session.cleanup_finished(deleted);
+    PERFORM varel_session_internal.cleanup_finished(deleted);
     RETURN deleted;
 END
 $$;
@@ -83,14 +83,14 @@ COMMENT ON FUNCTION varel_session.session_cleanup(integer) IS
     'deletes every expired session, in batches of about batch_size rows, in one transaction; returns how many';
 
 -- Records a finished run for session_stats() and announces it (one event per run).
-CREATE FUNCTION varel_session.cleanup_finished(removed bigint) RETURNS void
+CREATE FUNCTION varel_session_internal.cleanup_finished(removed bigint) RETURNS void
     LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     UPDATE varel_session.cleanup_log SET finished_at = pg_catalog.now(), removed = $1;
-    SELECT varel_session.notify_event('cleanup', NULL, NULL, $1);
+    SELECT varel_session_internal.notify_event('cleanup', NULL, NULL, $1);
 $$;
-COMMENT ON FUNCTION varel_session.cleanup_finished(bigint) IS
+COMMENT ON FUNCTION varel_session_internal.cleanup_finished(bigint) IS
     'internal: records when cleanup finished and how many sessions it removed, and announces it';
 
 -- The same, committing after every batch, so that a run over millions of rows never holds one
@@ -112,17 +112,17 @@ DECLARE
     next_block bigint := 0;
 BEGIN
     deleted := 0;
-    plan := varel_session.cleanup_plan(batch_size);
+    plan := varel_session_internal.cleanup_plan(batch_size);
     WHILE next_block OPERATOR(pg_catalog.<) plan.block_count LOOP
         deleted := deleted OPERATOR(pg_catalog.+)
-            varel_session.cleanup_blocks(next_block, plan.blocks_per_batch);
+            varel_session_internal.cleanup_blocks(next_block, plan.blocks_per_batch);
         next_block := next_block OPERATOR(pg_catalog.+) plan.blocks_per_batch;
         COMMIT;
         IF pause OPERATOR(pg_catalog.>) '0'::pg_catalog.interval THEN
             PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', pause));
         END IF;
     END LOOP;
-    PERFORM varel_session.cleanup_finished(deleted);
+    PERFORM varel_session_internal.cleanup_finished(deleted);
 END
 $$;
 COMMENT ON PROCEDURE varel_session.session_cleanup_run(integer, interval, bigint) IS

@@ -5,7 +5,7 @@
 -- caller's own pg_cron rights, and the job runs as the caller. The job has a fixed name, so
 -- scheduling again updates it (pg_cron upserts by name and user) instead of adding another.
 
-CREATE FUNCTION varel_session.require_pg_cron() RETURNS void
+CREATE FUNCTION varel_session_internal.require_pg_cron() RETURNS void
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -21,7 +21,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION varel_session.require_pg_cron() IS
+COMMENT ON FUNCTION varel_session_internal.require_pg_cron() IS
     'internal: raises a clear error, with a hint, when pg_cron is not installed here';
 
 CREATE FUNCTION varel_session.session_schedule_cleanup(schedule text DEFAULT '*/5 * * * *')
@@ -30,7 +30,7 @@ CREATE FUNCTION varel_session.session_schedule_cleanup(schedule text DEFAULT '*/
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM varel_session.require_pg_cron();
+    PERFORM varel_session_internal.require_pg_cron();
     RETURN cron.schedule('varel_session_cleanup', $1, 'CALL varel_session.session_cleanup_run()');
 END
 $$;
@@ -42,7 +42,7 @@ CREATE FUNCTION varel_session.session_unschedule_cleanup() RETURNS boolean
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM varel_session.require_pg_cron();
+    PERFORM varel_session_internal.require_pg_cron();
     IF NOT EXISTS (SELECT 1 FROM cron.job
                    WHERE jobname = 'varel_session_cleanup' AND username = current_user) THEN
         RETURN false;

@@ -166,21 +166,21 @@ COMMENT ON FUNCTION varel_session.session_set_max_age(text, interval) IS
 
 -- Helpers for the SQL-language functions, so that hashing and per-user locking have one
 -- implementation.
-CREATE FUNCTION varel_session.token_hash(id text) RETURNS bytea
+CREATE FUNCTION varel_session_internal.token_hash(id text) RETURNS bytea
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'varel_session_token_hash';
-COMMENT ON FUNCTION varel_session.token_hash(text) IS
+COMMENT ON FUNCTION varel_session_internal.token_hash(text) IS
     'the stored form of a token (SHA-256 of its 32 bytes), or NULL when id is not a token';
 
-CREATE FUNCTION varel_session.lock_user(user_id bigint) RETURNS void
+CREATE FUNCTION varel_session_internal.lock_user(user_id bigint) RETURNS void
     LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
     AS 'MODULE_PATHNAME', 'varel_session_lock_user';
-COMMENT ON FUNCTION varel_session.lock_user(bigint) IS
+COMMENT ON FUNCTION varel_session_internal.lock_user(bigint) IS
     'the per-user transaction lock that serialises log-ins, caps and revocations of one user';
 
-CREATE FUNCTION varel_session.notify_event(event text, handle bigint, user_id bigint,
+CREATE FUNCTION varel_session_internal.notify_event(event text, handle bigint, user_id bigint,
                                            count bigint DEFAULT NULL) RETURNS void
     LANGUAGE c VOLATILE PARALLEL UNSAFE
     AS 'MODULE_PATHNAME', 'varel_session_notify_event';
-COMMENT ON FUNCTION varel_session.notify_event(text, bigint, bigint, bigint) IS
+COMMENT ON FUNCTION varel_session_internal.notify_event(text, bigint, bigint, bigint) IS
     'internal: sends a session event (NOTIFY) when varel_session.events is on';

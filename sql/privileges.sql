@@ -2,12 +2,15 @@
 -- (README, "Security model"):
 --     GRANT USAGE ON SCHEMA varel_session TO app;
 --     GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA varel_session TO app;
--- Procedures (the pg_cron cleanup) are not functions and stay with the administrator.
+-- which grant exactly the API: the extension's own helpers are in varel_session_internal,
+-- which only its owner uses. Procedures (the pg_cron cleanup) are not functions and stay with
+-- the administrator.
 
+REVOKE ALL ON SCHEMA varel_session_internal FROM PUBLIC;
 REVOKE ALL ON TABLE varel_session.sessions FROM PUBLIC;
 REVOKE ALL ON TABLE varel_session.cleanup_log FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION varel_session.sessions_set_updated_at() FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.sessions_set_updated_at() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_generate_id() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_new(interval, bigint, jsonb, inet, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_get(text) FROM PUBLIC;
@@ -27,20 +30,21 @@ REVOKE ALL ON FUNCTION varel_session.session_push(text, text, jsonb, integer) FR
 REVOKE ALL ON FUNCTION varel_session.session_set_if(text, text, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_set_data(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_set_max_age(text, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.notify_event(text, bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.notify_event(text, bigint, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_stats() FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.cleanup_finished(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.cleanup_finished(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_clear_user(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.token_hash(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.lock_user(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.token_hash(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.lock_user(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_user_sessions(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_handle(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_revoke(bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_user_revoke(bigint, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.cleanup_plan(integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.cleanup_blocks(bigint, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.cleanup_plan(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.cleanup_blocks(bigint, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_cleanup(integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE varel_session.session_cleanup_run(integer, interval, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.require_pg_cron() FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.require_pg_cron() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_schedule_cleanup(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_unschedule_cleanup() FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.is_live(timestamptz, timestamptz) FROM PUBLIC;

@@ -1,5 +1,13 @@
 \echo Use "CREATE EXTENSION varel_session" to load this file. \quit
 
+-- What the extension calls itself (helpers of the SQL-language functions, the trigger
+-- function, the cleanup batches) lives apart from the API, so that granting an application
+-- every function in varel_session gives it exactly the API. Nobody but the owner may use it;
+-- the API functions that call into it are SECURITY DEFINER.
+CREATE SCHEMA varel_session_internal;
+COMMENT ON SCHEMA varel_session_internal IS
+    'varel_session''s internal helpers: not for applications (the API is in schema varel_session)';
+
 -- The sessions table. Applications never touch it directly: every access goes through the
 -- functions in this schema, and PUBLIC has no privileges on it (sql/privileges.sql).
 --
@@ -72,7 +80,7 @@ COMMENT ON TABLE varel_session.cleanup_log IS
 -- updated_at follows changes to data or user_id, including an administrator's direct UPDATE;
 -- an UPDATE that only slides expires_at leaves it alone. (The API functions write rows through
 -- the table access method and set updated_at themselves; see src/storage.rs.)
-CREATE FUNCTION varel_session.sessions_set_updated_at() RETURNS trigger
+CREATE FUNCTION varel_session_internal.sessions_set_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -86,4 +94,18 @@ $$;
 
 CREATE TRIGGER sessions_set_updated_at
     BEFORE UPDATE OF data, user_id ON varel_session.sessions
-    FOR EACH ROW EXECUTE FUNCTION varel_session.sessions_set_updated_at();
+    FOR EACH ROW EXECUTE FUNCTION varel_session_internal.sessions_set_updated_at();
+
+-- Whether a row is a live session: both deadlines still ahead of now(). The one definition the
+-- SQL-language functions use (src/row.rs has the C functions' own, Row::is_live). Plain SQL
+-- with no SET clause, so the planner inlines it into each query, as if written out there.
+CREATE FUNCTION varel_session_internal.is_live(expires_at timestamptz,
+                                               absolute_expires_at timestamptz)
+    RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT $1 OPERATOR(pg_catalog.>) pg_catalog.now()
+       AND ($2 IS NULL OR $2 OPERATOR(pg_catalog.>) pg_catalog.now())
+$$;
+COMMENT ON FUNCTION varel_session_internal.is_live(timestamptz, timestamptz) IS
+    'internal: whether a session with these deadlines is live (both still ahead of now())';

@@ -6,7 +6,7 @@
 -- characters of a random 64-bit number chosen at creation, unrelated to the token, so nothing
 -- returned here lets anyone derive a token or its hash.
 --
--- Ending a user's sessions takes the per-user lock (varel_session.lock_user) first, like
+-- Ending a user's sessions takes the per-user lock (varel_session_internal.lock_user) first, like
 -- logging in does, so a revoke and a concurrent log-in of the same user happen one after the
 -- other: the new session is either ended by the revoke or created after it.
 
@@ -29,8 +29,7 @@ AS $$
            s.last_seen_at
     FROM varel_session.sessions AS s
     WHERE s.user_id = $1
-      AND s.expires_at > pg_catalog.now()
-      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now())
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
     ORDER BY s.created_at DESC, s.handle DESC
 $$;
 COMMENT ON FUNCTION varel_session.session_user_sessions(bigint) IS
@@ -42,9 +41,8 @@ CREATE FUNCTION varel_session.session_handle(id text) RETURNS text
 AS $$
     SELECT pg_catalog.lpad(pg_catalog.to_hex(s.handle), 16, '0')
     FROM varel_session.sessions AS s
-    WHERE s.token_hash = varel_session.token_hash($1)
-      AND s.expires_at > pg_catalog.now()
-      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now())
+    WHERE s.token_hash = varel_session_internal.token_hash($1)
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
 $$;
 COMMENT ON FUNCTION varel_session.session_handle(text) IS
     'the handle of the live session named by the token ("this device" in session_user_sessions), or NULL';
@@ -64,15 +62,14 @@ BEGIN
         RETURN false;
     END IF;
     wanted := ('x' || pg_catalog.lower($2))::pg_catalog.bit(64)::bigint;
-    PERFORM varel_session.lock_user($1);
+    PERFORM varel_session_internal.lock_user($1);
     DELETE FROM varel_session.sessions AS s
     WHERE s.user_id = $1 AND s.handle = wanted
-      AND s.expires_at > pg_catalog.now()
-      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now());
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at);
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    PERFORM varel_session.notify_event('revoked', wanted, $1);
+    PERFORM varel_session_internal.notify_event('revoked', wanted, $1);
     RETURN true;
 END
 $$;
@@ -90,17 +87,16 @@ BEGIN
     IF $1 IS NULL THEN
         RAISE EXCEPTION 'user_id must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM varel_session.lock_user($1);
+    PERFORM varel_session_internal.lock_user($1);
     -- token_hash() is NULL for a NULL or malformed except_id: then nothing is excepted.
     WITH gone AS (
         DELETE FROM varel_session.sessions AS s
         WHERE s.user_id = $1
-          AND s.token_hash IS DISTINCT FROM varel_session.token_hash($2)
-        RETURNING s.handle, s.expires_at > pg_catalog.now()
-                  AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now())
-                  AS was_live
+          AND s.token_hash IS DISTINCT FROM varel_session_internal.token_hash($2)
+        RETURNING s.handle,
+                  varel_session_internal.is_live(s.expires_at, s.absolute_expires_at) AS was_live
     ), announced AS (
-        SELECT g.was_live, varel_session.notify_event('revoked', g.handle, $1)
+        SELECT g.was_live, varel_session_internal.notify_event('revoked', g.handle, $1)
         FROM gone AS g WHERE g.was_live
     )
     SELECT count(*) INTO ended FROM announced;

@@ -7,6 +7,87 @@
 -- database with pg_dump/pg_restore logs nobody out.
 SELECT pg_catalog.pg_extension_config_dump('varel_session.sessions', '');
 
+-- The extension's own helpers move out of the API's schema, so that granting an application
+-- every function in varel_session gives it exactly the API; the functions that call them are
+-- re-created below with the new names, and "live" gets one definition (is_live).
+CREATE SCHEMA varel_session_internal;
+COMMENT ON SCHEMA varel_session_internal IS
+    'varel_session''s internal helpers: not for applications (the API is in schema varel_session)';
+REVOKE ALL ON SCHEMA varel_session_internal FROM PUBLIC;
+ALTER FUNCTION varel_session.token_hash(text) SET SCHEMA varel_session_internal;
+ALTER FUNCTION varel_session.lock_user(bigint) SET SCHEMA varel_session_internal;
+ALTER FUNCTION varel_session.cleanup_plan(integer) SET SCHEMA varel_session_internal;
+ALTER FUNCTION varel_session.cleanup_blocks(bigint, integer) SET SCHEMA varel_session_internal;
+ALTER FUNCTION varel_session.require_pg_cron() SET SCHEMA varel_session_internal;
+ALTER FUNCTION varel_session.sessions_set_updated_at() SET SCHEMA varel_session_internal;
+
+CREATE FUNCTION varel_session_internal.is_live(expires_at timestamptz,
+                                               absolute_expires_at timestamptz)
+    RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT $1 OPERATOR(pg_catalog.>) pg_catalog.now()
+       AND ($2 IS NULL OR $2 OPERATOR(pg_catalog.>) pg_catalog.now())
+$$;
+COMMENT ON FUNCTION varel_session_internal.is_live(timestamptz, timestamptz) IS
+    'internal: whether a session with these deadlines is live (both still ahead of now())';
+REVOKE ALL ON FUNCTION varel_session_internal.is_live(timestamptz, timestamptz) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION varel_session.session_handle(id text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.lpad(pg_catalog.to_hex(s.handle), 16, '0')
+    FROM varel_session.sessions AS s
+    WHERE s.token_hash = varel_session_internal.token_hash($1)
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+$$;
+
+CREATE OR REPLACE FUNCTION varel_session_internal.cleanup_blocks(first_block bigint, blocks integer) RETURNS bigint
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH doomed AS (
+        SELECT s.ctid
+        FROM varel_session.sessions AS s
+        WHERE s.ctid >= pg_catalog.format('(%s,0)', $1)::pg_catalog.tid
+          AND s.ctid < pg_catalog.format('(%s,0)', $1 + $2)::pg_catalog.tid
+          AND NOT varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+        FOR UPDATE SKIP LOCKED
+    ), gone AS (
+        DELETE FROM varel_session.sessions AS s
+        WHERE s.ctid = ANY (ARRAY (SELECT d.ctid FROM doomed AS d))
+          AND NOT varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone
+$$;
+
+CREATE OR REPLACE FUNCTION varel_session.session_schedule_cleanup(schedule text DEFAULT '*/5 * * * *')
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM varel_session_internal.require_pg_cron();
+    RETURN cron.schedule('varel_session_cleanup', $1, 'CALL varel_session.session_cleanup_run()');
+END
+$$;
+
+CREATE OR REPLACE FUNCTION varel_session.session_unschedule_cleanup() RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM varel_session_internal.require_pg_cron();
+    IF NOT EXISTS (SELECT 1 FROM cron.job
+                   WHERE jobname = 'varel_session_cleanup' AND username = current_user) THEN
+        RETURN false;
+    END IF;
+    RETURN cron.unschedule('varel_session_cleanup');
+END
+$$;
+
 -- "Last seen", and what ip and user_agent mean now (the client of the last log-in). Existing
 -- sessions get NULL (unknown) until their next write or slide: no table rewrite.
 ALTER TABLE varel_session.sessions ADD COLUMN last_seen_at timestamptz;
@@ -81,11 +162,11 @@ CREATE FUNCTION varel_session.session_set_max_age(id text, max_age interval) RET
 COMMENT ON FUNCTION varel_session.session_set_max_age(text, interval) IS
     'changes the session''s idle lifetime and slides its idle deadline to now() + max_age (never past the absolute deadline); the new expires_at, or NULL';
 
-CREATE FUNCTION varel_session.notify_event(event text, handle bigint, user_id bigint,
+CREATE FUNCTION varel_session_internal.notify_event(event text, handle bigint, user_id bigint,
                                            count bigint DEFAULT NULL) RETURNS void
     LANGUAGE c VOLATILE PARALLEL UNSAFE
     AS 'MODULE_PATHNAME', 'varel_session_notify_event';
-COMMENT ON FUNCTION varel_session.notify_event(text, bigint, bigint, bigint) IS
+COMMENT ON FUNCTION varel_session_internal.notify_event(text, bigint, bigint, bigint) IS
     'internal: sends a session event (NOTIFY) when varel_session.events is on';
 
 -- session_user_sessions gains last_seen_at; the revocations announce events.
@@ -109,8 +190,7 @@ AS $$
            s.last_seen_at
     FROM varel_session.sessions AS s
     WHERE s.user_id = $1
-      AND s.expires_at > pg_catalog.now()
-      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now())
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
     ORDER BY s.created_at DESC, s.handle DESC
 $$;
 COMMENT ON FUNCTION varel_session.session_user_sessions(bigint) IS
@@ -131,15 +211,14 @@ BEGIN
         RETURN false;
     END IF;
     wanted := ('x' || pg_catalog.lower($2))::pg_catalog.bit(64)::bigint;
-    PERFORM varel_session.lock_user($1);
+    PERFORM varel_session_internal.lock_user($1);
     DELETE FROM varel_session.sessions AS s
     WHERE s.user_id = $1 AND s.handle = wanted
-      AND s.expires_at > pg_catalog.now()
-      AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now());
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at);
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    PERFORM varel_session.notify_event('revoked', wanted, $1);
+    PERFORM varel_session_internal.notify_event('revoked', wanted, $1);
     RETURN true;
 END
 $$;
@@ -157,17 +236,16 @@ BEGIN
     IF $1 IS NULL THEN
         RAISE EXCEPTION 'user_id must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM varel_session.lock_user($1);
+    PERFORM varel_session_internal.lock_user($1);
     -- token_hash() is NULL for a NULL or malformed except_id: then nothing is excepted.
     WITH gone AS (
         DELETE FROM varel_session.sessions AS s
         WHERE s.user_id = $1
-          AND s.token_hash IS DISTINCT FROM varel_session.token_hash($2)
-        RETURNING s.handle, s.expires_at > pg_catalog.now()
-                  AND (s.absolute_expires_at IS NULL OR s.absolute_expires_at > pg_catalog.now())
-                  AS was_live
+          AND s.token_hash IS DISTINCT FROM varel_session_internal.token_hash($2)
+        RETURNING s.handle,
+                  varel_session_internal.is_live(s.expires_at, s.absolute_expires_at) AS was_live
     ), announced AS (
-        SELECT g.was_live, varel_session.notify_event('revoked', g.handle, $1)
+        SELECT g.was_live, varel_session_internal.notify_event('revoked', g.handle, $1)
         FROM gone AS g WHERE g.was_live
     )
     SELECT count(*) INTO ended FROM announced;
@@ -187,12 +265,12 @@ DECLARE
     next_block bigint := 0;
     deleted bigint := 0;
 BEGIN
-    plan := varel_session.cleanup_plan(batch_size);
+    plan := varel_session_internal.cleanup_plan(batch_size);
     WHILE next_block < plan.block_count LOOP
-        deleted := deleted + varel_session.cleanup_blocks(next_block, plan.blocks_per_batch);
+        deleted := deleted + varel_session_internal.cleanup_blocks(next_block, plan.blocks_per_batch);
         next_block := next_block + plan.blocks_per_batch;
     END LOOP;
-    PERFORM varel_session.cleanup_finished(deleted);
+    PERFORM varel_session_internal.cleanup_finished(deleted);
     RETURN deleted;
 END
 $$;
@@ -200,14 +278,14 @@ COMMENT ON FUNCTION varel_session.session_cleanup(integer) IS
     'deletes every expired session, in batches of about batch_size rows, in one transaction; returns how many';
 
 -- Records a finished run for session_stats() and announces it (one event per run).
-CREATE FUNCTION varel_session.cleanup_finished(removed bigint) RETURNS void
+CREATE FUNCTION varel_session_internal.cleanup_finished(removed bigint) RETURNS void
     LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     UPDATE varel_session.cleanup_log SET finished_at = pg_catalog.now(), removed = $1;
-    SELECT varel_session.notify_event('cleanup', NULL, NULL, $1);
+    SELECT varel_session_internal.notify_event('cleanup', NULL, NULL, $1);
 $$;
-COMMENT ON FUNCTION varel_session.cleanup_finished(bigint) IS
+COMMENT ON FUNCTION varel_session_internal.cleanup_finished(bigint) IS
     'internal: records when cleanup finished and how many sessions it removed, and announces it';
 
 CREATE OR REPLACE PROCEDURE varel_session.session_cleanup_run(
@@ -222,17 +300,17 @@ DECLARE
     next_block bigint := 0;
 BEGIN
     deleted := 0;
-    plan := varel_session.cleanup_plan(batch_size);
+    plan := varel_session_internal.cleanup_plan(batch_size);
     WHILE next_block OPERATOR(pg_catalog.<) plan.block_count LOOP
         deleted := deleted OPERATOR(pg_catalog.+)
-            varel_session.cleanup_blocks(next_block, plan.blocks_per_batch);
+            varel_session_internal.cleanup_blocks(next_block, plan.blocks_per_batch);
         next_block := next_block OPERATOR(pg_catalog.+) plan.blocks_per_batch;
         COMMIT;
         IF pause OPERATOR(pg_catalog.>) '0'::pg_catalog.interval THEN
             PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', pause));
         END IF;
     END LOOP;
-    PERFORM varel_session.cleanup_finished(deleted);
+    PERFORM varel_session_internal.cleanup_finished(deleted);
 END
 $$;
 COMMENT ON PROCEDURE varel_session.session_cleanup_run(integer, interval, bigint) IS
@@ -331,7 +409,7 @@ REVOKE ALL ON FUNCTION varel_session.session_push(text, text, jsonb, integer) FR
 REVOKE ALL ON FUNCTION varel_session.session_set_if(text, text, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_set_data(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_set_max_age(text, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.notify_event(text, bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.notify_event(text, bigint, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_user_sessions(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_stats() FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.cleanup_finished(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.cleanup_finished(bigint) FROM PUBLIC;

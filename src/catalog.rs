@@ -26,6 +26,7 @@ use std::cell::Cell;
 use std::ffi::CStr;
 
 const SCHEMA: &CStr = c"varel_session";
+const INTERNAL_SCHEMA: &CStr = c"varel_session_internal";
 const TABLE: &CStr = c"sessions";
 const PRIMARY_KEY: &CStr = c"sessions_pkey";
 const BY_USER: &CStr = c"sessions_user_id_idx";
@@ -611,7 +612,8 @@ unsafe fn copy_triggers(heap: Relation) -> Vec<TriggerFacts> {
 }
 
 /// Our `updated_at` trigger, as `sql/schema.sql` creates it: BEFORE UPDATE, per row, calling
-/// `varel_session.sessions_set_updated_at()`.
+/// `varel_session_internal.sessions_set_updated_at()` (in `varel_session` before 0.2.0, whose
+/// SQL this library may meet until `ALTER EXTENSION ... UPDATE`).
 ///
 /// # Safety
 /// Looks up the catalogs (the trigger's function); call it on copied facts only.
@@ -632,7 +634,7 @@ unsafe fn is_own_trigger(trigger: &TriggerFacts) -> bool {
         !function.is_null()
             && CStr::from_ptr(function) == OWN_TRIGGER
             && !namespace.is_null()
-            && CStr::from_ptr(namespace) == SCHEMA
+            && [INTERNAL_SCHEMA, SCHEMA].contains(&CStr::from_ptr(namespace))
     }
 }
 

@@ -75,9 +75,11 @@ mod tests {
             .unwrap();
         assert_eq!(in_sql, hash(&raw));
         let upper = text.to_ascii_uppercase();
-        let helper: Vec<u8> = Spi::get_one(&format!("SELECT varel_session.token_hash('{upper}')"))
-            .unwrap()
-            .unwrap();
+        let helper: Vec<u8> = Spi::get_one(&format!(
+            "SELECT varel_session_internal.token_hash('{upper}')"
+        ))
+        .unwrap()
+        .unwrap();
         assert_eq!(helper, in_sql);
     }
 

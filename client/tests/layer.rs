@@ -84,7 +84,7 @@ async fn row_version(store: &PostgresStore, token: &str) -> Option<String> {
     let client = store.pool().get().await.unwrap();
     client
         .query_opt(
-            "SELECT xmin::text FROM varel_session.sessions WHERE token_hash = varel_session.token_hash($1)",
+            "SELECT xmin::text FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash($1)",
             &[&token],
         )
         .await

@@ -244,7 +244,7 @@ async fn cleanup_removes_expired_sessions() {
     assert!(store.cleanup().await.unwrap() >= 1);
     let left: i64 = scalar(
         &store,
-        "SELECT count(*) FROM varel_session.sessions WHERE token_hash = varel_session.token_hash($1)",
+        "SELECT count(*) FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash($1)",
         &[&token],
     )
     .await;

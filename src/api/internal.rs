@@ -10,7 +10,7 @@ use crate::storage::{self, Access, Table};
 use crate::users;
 
 sql_function!(
-    /// `varel_session.token_hash(id text) RETURNS bytea`: the stored form of a token, or NULL
+    /// `varel_session_internal.token_hash(id text) RETURNS bytea`: the stored form of a token, or NULL
     /// when `id` is not a well-formed token.
     varel_session_token_hash,
     pg_finfo_varel_session_token_hash,
@@ -23,7 +23,7 @@ sql_function!(
 );
 
 sql_function!(
-    /// `varel_session.lock_user(user_id bigint) RETURNS void`: the per-user lock, taken before
+    /// `varel_session_internal.lock_user(user_id bigint) RETURNS void`: the per-user lock, taken before
     /// a revoke; under REPEATABLE READ or SERIALIZABLE also the check that the transaction's
     /// snapshot sees every live session of the user (40001 otherwise), so that a revoke ends
     /// every session committed before it at every isolation level.
@@ -43,7 +43,7 @@ sql_function!(
 );
 
 sql_function!(
-    /// `varel_session.notify_event(event text, handle bigint, user_id bigint, count bigint)
+    /// `varel_session_internal.notify_event(event text, handle bigint, user_id bigint, count bigint)
     /// RETURNS void`: the session event the SQL-language functions announce (revocations, a
     /// finished cleanup), sent the same way as the C functions' own (`events`).
     varel_session_notify_event,

@@ -55,7 +55,7 @@ pub async fn move_deadline(store: &PostgresStore, token: &str, offset: &str) {
     let moved = client
         .execute(
             "UPDATE varel_session.sessions SET expires_at = now() + $2::text::interval
-             WHERE token_hash = varel_session.token_hash($1)",
+             WHERE token_hash = varel_session_internal.token_hash($1)",
             &[&token, &offset],
         )
         .await

@@ -221,7 +221,7 @@ async fn events_arrive_on_commit_with_handles_never_tokens() {
     assert_eq!(got[3]["user_id"], serde_json::Value::Null);
     // Not the token's hash either.
     let hash: Vec<u8> = app
-        .query_one("SELECT varel_session.token_hash($1)", &[&token])
+        .query_one("SELECT varel_session_internal.token_hash($1)", &[&token])
         .await
         .unwrap()
         .get(0);

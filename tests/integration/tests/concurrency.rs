@@ -168,7 +168,7 @@ async fn a_set_racing_a_destroy_never_revives_the_session() {
     assert!(!set, "a set after a committed destroy must return false");
     let count: i64 = admin
         .query_one(
-            "SELECT count(*) FROM varel_session.sessions WHERE token_hash = varel_session.token_hash($1)",
+            "SELECT count(*) FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash($1)",
             &[&token],
         )
         .await
@@ -229,7 +229,7 @@ async fn a_burst_of_loads_writes_at_most_once() {
         admin
             .execute(
                 "UPDATE varel_session.sessions SET expires_at = now() + interval '10 minutes'
-                 WHERE token_hash = varel_session.token_hash($1)",
+                 WHERE token_hash = varel_session_internal.token_hash($1)",
                 &[&token],
             )
             .await

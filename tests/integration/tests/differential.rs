@@ -46,7 +46,7 @@ async fn observe(observer: &Client, token: &str) -> String {
     one(
         observer,
         "SELECT (SELECT ctid::text || xmin::text FROM varel_session.sessions \
-                 WHERE token_hash = varel_session.token_hash($1)), \
+                 WHERE token_hash = varel_session_internal.token_hash($1)), \
                 (SELECT ctid::text || xmin::text FROM model.sessions \
                  WHERE token_hash = model.h($1))",
         &[&token],
@@ -209,7 +209,7 @@ async fn create(client: &Client, max_age: &str, user: Option<i64>) -> String {
     client
         .query_one(
             "SELECT model.new($1, (SELECT handle FROM varel_session.sessions \
-                                   WHERE token_hash = varel_session.token_hash($1)), \
+                                   WHERE token_hash = varel_session_internal.token_hash($1)), \
                               $2::text::interval, $3, $4::text::jsonb)",
             &[&token, &max_age, &user, &data],
         )

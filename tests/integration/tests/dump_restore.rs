@@ -52,7 +52,7 @@ async fn dump_and_restore_keep_every_session() {
     client
         .execute(
             "UPDATE varel_session.sessions SET expires_at = now() - interval '1 minute' \
-             WHERE token_hash = varel_session.token_hash($1)",
+             WHERE token_hash = varel_session_internal.token_hash($1)",
             &[&expired],
         )
         .await

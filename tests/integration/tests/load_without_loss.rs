@@ -254,7 +254,7 @@ async fn sixteen_clients_for_a_minute_lose_nothing() {
         }
         for token in &model.dead {
             let rows: i64 = one(&admin,
-                "SELECT count(*) FROM varel_session.sessions WHERE token_hash = varel_session.token_hash($1)",
+                "SELECT count(*) FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash($1)",
                 &[token]).await.get(0);
             assert_eq!(
                 rows, 0,

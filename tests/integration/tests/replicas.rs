@@ -74,7 +74,7 @@ async fn a_streaming_standby_serves_reads_and_never_slides() {
     primary
         .execute(
             "UPDATE varel_session.sessions SET expires_at = now() + interval '10 minutes' \
-             WHERE token_hash = varel_session.token_hash($1)",
+             WHERE token_hash = varel_session_internal.token_hash($1)",
             &[&token],
         )
         .await

@@ -71,7 +71,7 @@ RESET varel_session.max_data_bytes;
 -- the absolute deadline.
 SELECT varel_session.session_new(max_age => '30 minutes') AS m \gset
 SELECT varel_session.session_set_max_age(:'m', '14 days') - now() AS remember_me;
-SELECT max_age FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'m');
+SELECT max_age FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'m');
 SELECT varel_session.session_set_max_age(:'m', '400 days') = absolute_expires_at AS capped_at_absolute
 FROM varel_session.session_get(:'m');
 SELECT varel_session.session_set_max_age(:'m', '0');
@@ -95,15 +95,15 @@ SELECT varel_session.session_set_user(:'l', 77, max_age => '-1 day');
 -- last_seen_at: set at creation, by every write and by slides.
 SELECT varel_session.session_new() AS s \gset
 UPDATE varel_session.sessions SET last_seen_at = now() - interval '1 hour'
-WHERE token_hash = varel_session.token_hash(:'s');
+WHERE token_hash = varel_session_internal.token_hash(:'s');
 SELECT varel_session.session_incr(:'s', 'n') AS n;
 SELECT last_seen_at > now() - interval '1 minute' AS seen_by_write FROM varel_session.sessions
-WHERE token_hash = varel_session.token_hash(:'s');
+WHERE token_hash = varel_session_internal.token_hash(:'s');
 UPDATE varel_session.sessions SET last_seen_at = NULL
-WHERE token_hash = varel_session.token_hash(:'s');
+WHERE token_hash = varel_session_internal.token_hash(:'s');
 SELECT varel_session.session_touch(:'s') IS NOT NULL AS touched;
 SELECT last_seen_at > now() - interval '1 minute' AS seen_by_touch FROM varel_session.sessions
-WHERE token_hash = varel_session.token_hash(:'s');
+WHERE token_hash = varel_session_internal.token_hash(:'s');
 
 -- session_get under a SCROLL cursor: its result can be read backwards too.
 BEGIN;

@@ -3,11 +3,11 @@
 -- administrator could, instead of waiting.)
 CREATE FUNCTION pg_temp.expire_idle(token text) RETURNS void LANGUAGE sql AS $$
     UPDATE varel_session.sessions SET expires_at = now() - interval '1 second'
-    WHERE token_hash = varel_session.token_hash(token)
+    WHERE token_hash = varel_session_internal.token_hash(token)
 $$;
 CREATE FUNCTION pg_temp.expire_absolute(token text) RETURNS void LANGUAGE sql AS $$
     UPDATE varel_session.sessions SET absolute_expires_at = now() - interval '1 second'
-    WHERE token_hash = varel_session.token_hash(token)
+    WHERE token_hash = varel_session_internal.token_hash(token)
 $$;
 CREATE FUNCTION pg_temp.everything(token text) RETURNS TABLE (fn text, result text) LANGUAGE sql AS $$
     VALUES ('get',        (SELECT count(*) FROM varel_session.session_get(token))::text),
@@ -30,20 +30,20 @@ SELECT pg_temp.expire_idle(:'idle');
 SELECT * FROM pg_temp.everything(:'idle');
 -- Still in the table (cleanup has not run), unchanged by any of the writes above.
 SELECT data, expires_at < now() AS still_expired FROM varel_session.sessions
-WHERE token_hash = varel_session.token_hash(:'idle');
+WHERE token_hash = varel_session_internal.token_hash(:'idle');
 
 -- Absolute deadline passed, idle deadline still ahead.
 SELECT varel_session.session_new(data => '{"k": "before"}') AS hard \gset
 SELECT pg_temp.expire_absolute(:'hard');
 SELECT * FROM pg_temp.everything(:'hard');
 SELECT data, expires_at > now() AS idle_ahead FROM varel_session.sessions
-WHERE token_hash = varel_session.token_hash(:'hard');
+WHERE token_hash = varel_session_internal.token_hash(:'hard');
 
 -- The idle deadline never slides past the absolute one.
 SELECT varel_session.session_new() AS capped \gset
 UPDATE varel_session.sessions SET absolute_expires_at = now() + interval '10 minutes',
                                   expires_at = now() + interval '1 minute'
-WHERE token_hash = varel_session.token_hash(:'capped');
+WHERE token_hash = varel_session_internal.token_hash(:'capped');
 SELECT varel_session.session_touch(:'capped') = absolute_expires_at AS touch_capped,
        expires_at = absolute_expires_at AS load_capped
 FROM varel_session.session_load(:'capped');
@@ -77,27 +77,27 @@ SHOW varel_session.max_sessions_per_user;
 -- A write shows as a new row version (a new ctid).
 SELECT varel_session.session_new(max_age => '100 minutes') AS l \gset
 CREATE TEMP TABLE versions AS
-    SELECT 'created' AS step, ctid AS version FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'l');
+    SELECT 'created' AS step, ctid AS version FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'l');
 SELECT count(*) FROM varel_session.session_load(:'l');
-INSERT INTO versions SELECT 'load, 100% left', ctid FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'l');
-UPDATE varel_session.sessions SET expires_at = now() + interval '81 minutes' WHERE token_hash = varel_session.token_hash(:'l');
-INSERT INTO versions SELECT 'set to 81% left', ctid FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'l');
+INSERT INTO versions SELECT 'load, 100% left', ctid FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'l');
+UPDATE varel_session.sessions SET expires_at = now() + interval '81 minutes' WHERE token_hash = varel_session_internal.token_hash(:'l');
+INSERT INTO versions SELECT 'set to 81% left', ctid FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'l');
 SELECT count(*) FROM varel_session.session_load(:'l');
-INSERT INTO versions SELECT 'load, 81% left', ctid FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'l');
-UPDATE varel_session.sessions SET expires_at = now() + interval '79 minutes' WHERE token_hash = varel_session.token_hash(:'l');
-INSERT INTO versions SELECT 'set to 79% left', ctid FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'l');
+INSERT INTO versions SELECT 'load, 81% left', ctid FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'l');
+UPDATE varel_session.sessions SET expires_at = now() + interval '79 minutes' WHERE token_hash = varel_session_internal.token_hash(:'l');
+INSERT INTO versions SELECT 'set to 79% left', ctid FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'l');
 SELECT expires_at - now() AS slid_to FROM varel_session.session_load(:'l');
-INSERT INTO versions SELECT 'load, 79% left', ctid FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'l');
+INSERT INTO versions SELECT 'load, 79% left', ctid FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'l');
 -- A burst of loads right after: no further write.
 SELECT count(*) FROM varel_session.session_load(:'l'), generate_series(1, 50);
-INSERT INTO versions SELECT 'after 50 more loads', ctid FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'l');
+INSERT INTO versions SELECT 'after 50 more loads', ctid FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'l');
 SELECT step, version = lag(version) OVER () AS same_version_as_before FROM versions;
 
 -- session_get never writes, even when a refresh is due.
-UPDATE varel_session.sessions SET expires_at = now() + interval '1 minute' WHERE token_hash = varel_session.token_hash(:'l');
-SELECT ctid AS before FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'l') \gset
+UPDATE varel_session.sessions SET expires_at = now() + interval '1 minute' WHERE token_hash = varel_session_internal.token_hash(:'l');
+SELECT ctid AS before FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'l') \gset
 SELECT count(*) FROM varel_session.session_get(:'l');
-SELECT ctid = :'before' AS unchanged FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'l');
+SELECT ctid = :'before' AS unchanged FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'l');
 
 -- In a read-only transaction, session_load still reads (and skips its refresh); writes refuse.
 BEGIN TRANSACTION READ ONLY;

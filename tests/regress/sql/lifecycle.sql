@@ -12,7 +12,7 @@ FROM varel_session.session_get(:'t');
 SELECT varel_session.session_new(max_age => '30 minutes', user_id => 7,
     data => '{"theme": "dark"}', ip => '192.0.2.1', user_agent => 'regress/1.0') AS u \gset
 SELECT data, user_id, expires_at - created_at AS idle_lifetime FROM varel_session.session_get(:'u');
-SELECT ip, user_agent, max_age FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'u');
+SELECT ip, user_agent, max_age FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'u');
 
 -- The token is 64 lowercase hex characters; only its SHA-256 is stored.
 SELECT :'t' ~ '^[0-9a-f]{64}$' AS token_is_hex,
@@ -62,7 +62,7 @@ SELECT (SELECT row(g.*)::text FROM varel_session.session_get(:'t') g)
      = (SELECT row(l.*)::text FROM varel_session.session_load(:'t') l) AS load_equals_get;
 
 -- session_touch slides the idle deadline to now() + max_age and returns it.
-UPDATE varel_session.sessions SET expires_at = now() + interval '1 hour' WHERE token_hash = varel_session.token_hash(:'t');
+UPDATE varel_session.sessions SET expires_at = now() + interval '1 hour' WHERE token_hash = varel_session_internal.token_hash(:'t');
 SELECT varel_session.session_touch(:'t') - now() AS slid_to;
 SELECT expires_at - now() BETWEEN interval '23:59' AND interval '24:00' AS about_a_day_left
 FROM varel_session.session_get(:'t');
@@ -77,7 +77,7 @@ SELECT varel_session.session_set(:'t', 'x', 'y') AS set_with_old_token,
 
 -- session_set_user: log in. New token, user set, absolute deadline restarted.
 UPDATE varel_session.sessions SET absolute_expires_at = now() + interval '1 hour'
-WHERE token_hash = varel_session.token_hash(:'t2');
+WHERE token_hash = varel_session_internal.token_hash(:'t2');
 SELECT varel_session.session_set_user(:'t2', 42) AS t3 \gset
 SELECT count(*) AS old_token_rows FROM varel_session.session_get(:'t2');
 SELECT user_id, data,
@@ -96,6 +96,6 @@ SELECT count(*) AS rows FROM varel_session.session_get(:'t4');
 SELECT varel_session.session_set(:'t4', 'k', 'v') AS set_after_destroy,
        varel_session.session_touch(:'t4') AS touch_after_destroy,
        varel_session.session_set_user(:'t4', 1) AS login_after_destroy;
-SELECT count(*) AS revived FROM varel_session.sessions WHERE token_hash = varel_session.token_hash(:'t4');
+SELECT count(*) AS revived FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash(:'t4');
 
 SELECT varel_session.session_destroy(:'u');

@@ -26,7 +26,7 @@ SELECT label,
        varel_session.session_regenerate(token) AS regenerate,
        varel_session.session_set_user(token, 1) AS set_user,
        varel_session.session_clear_user(token) AS clear_user,
-       varel_session.token_hash(token) AS hash
+       varel_session_internal.token_hash(token) AS hash
 FROM bad_tokens ORDER BY label;
 
 -- None of that created a row.

@@ -1,7 +1,7 @@
 -- updated_at follows data and user_id changes, including an administrator's direct UPDATE,
 -- but not an UPDATE that only slides the expiry.
 SELECT varel_session.session_new() AS token \gset
-SELECT varel_session.token_hash(:'token') AS hash \gset
+SELECT varel_session_internal.token_hash(:'token') AS hash \gset
 
 -- Pretend the session was written an hour ago, so any refresh of updated_at is visible.
 ALTER TABLE varel_session.sessions DISABLE TRIGGER sessions_set_updated_at;

@@ -63,7 +63,7 @@ SELECT user_agent FROM varel_session.session_user_sessions(300);
 SELECT varel_session.session_set_user(:'c4', 300) AS c4 \gset
 SELECT user_agent FROM varel_session.session_user_sessions(300);
 -- Expired sessions do not count against the cap.
-UPDATE varel_session.sessions SET expires_at = now() - interval '1 second' WHERE token_hash = varel_session.token_hash(:'c3');
+UPDATE varel_session.sessions SET expires_at = now() - interval '1 second' WHERE token_hash = varel_session_internal.token_hash(:'c3');
 SELECT varel_session.session_new(user_id => 300, user_agent => 'fifth') AS c5 \gset
 SELECT user_agent FROM varel_session.session_user_sessions(300);
 RESET varel_session.max_sessions_per_user;
