@@ -649,7 +649,13 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a smoke run: small and short")
     parser.add_argument("--port", type=int, default=int(os.environ.get("VAREL_BENCH_PORT", 54323)))
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    parser.add_argument("--pairs", dest="pairs_override", type=int,
+                        help="back-to-back pairs per ratio (default 12)")
+    parser.add_argument("--only", choices=["main", "release", "scale", "cleanup"],
+                        help="run one group of workloads (implies --no-write)")
     args = parser.parse_args()
+    if args.only:
+        args.no_write = True
     if args.quick:
         args.sessions, args.rounds, args.seconds = 100_000, 1, 3
         args.pairs, args.pair_seconds = 2, 2
@@ -662,18 +668,26 @@ def main():
         args.scale = (100_000, 10_000_000)
         args.cleanup_sessions, args.cleanup_pauses = 1_000_000, ["0", "20ms", "50ms"]
         args.shared_buffers = "6GB"
+    if args.pairs_override:
+        args.pairs = args.pairs_override
 
     cluster = Cluster(args.port)
     log(f"starting the benchmark cluster on port {args.port}")
     cluster.start(args.shared_buffers)
     results = Results()
     try:
-        main_workloads(cluster, args, results)
-        release_comparison(cluster, args, results)
-        scale_workloads(cluster, args, results)
-        cleanup_workload(cluster, args, results)
+        groups = {"main": main_workloads, "release": release_comparison,
+                  "scale": scale_workloads, "cleanup": cleanup_workload}
+        for name, run in groups.items():
+            if args.only in (None, name):
+                run(cluster, args, results)
     finally:
         cluster.stop()
+    if args.only:
+        for name, values in results.tps.items():
+            print(f"{name}: median {statistics.median(values):.3f}, "
+                  f"spread {min(values):.3f}-{max(values):.3f}, {len(values)} values")
+        return
     table = report(args, results)
     print(table)
     if not args.no_write:

@@ -14,11 +14,18 @@ setup_all
 # The previous release's library, built from its commit, installed beside this one as
 # $libdir/varel_session_previous (bench/run.py compares session_get, session_load and
 # session_set with it). Skipped when the checkout has no history (a shallow clone).
+# VAREL_BENCH_PREVIOUS=<commit> compares with that commit's build instead (a refactoring
+# against the commit before it, `--only release`); its functions are then declared by this
+# build's install script, since the compared functions keep their symbols and signatures.
 PREVIOUS_RELEASE=0.1.0
-PREVIOUS_COMMIT=fd91db40a380587b405af48a9c7a2f130e05be69
+PREVIOUS_COMMIT=${VAREL_BENCH_PREVIOUS:-fd91db40a380587b405af48a9c7a2f130e05be69}
+previous_sql=$REPO_ROOT/sql/versions/varel_session--$PREVIOUS_RELEASE.sql
+if [[ -n ${VAREL_BENCH_PREVIOUS:-} ]]; then
+    previous_sql=$("$PG_CONFIG" --sharedir)/extension/varel_session--$(extension_version).sql
+fi
 if git -C "$REPO_ROOT" cat-file -e "$PREVIOUS_COMMIT" 2>/dev/null; then
-    say "building the previous release ($PREVIOUS_RELEASE) for the comparison"
-    previous_tree=$REPO_ROOT/target/previous-release
+    say "building the previous build (${PREVIOUS_COMMIT:0:12}) for the comparison"
+    previous_tree=$REPO_ROOT/target/previous-${PREVIOUS_COMMIT:0:12}
     if [[ ! -d $previous_tree ]]; then
         git -C "$REPO_ROOT" worktree add --detach "$previous_tree" "$PREVIOUS_COMMIT" >/dev/null
     fi
@@ -27,7 +34,7 @@ if git -C "$REPO_ROOT" cat-file -e "$PREVIOUS_COMMIT" 2>/dev/null; then
     as_root cp "$previous_tree/package$("$PG_CONFIG" --pkglibdir)/varel_session.so" \
         "$("$PG_CONFIG" --pkglibdir)/varel_session_previous.so"
     export VAREL_BENCH_PREVIOUS_LIBRARY=varel_session_previous
-    export VAREL_BENCH_PREVIOUS_SQL=$REPO_ROOT/sql/versions/varel_session--$PREVIOUS_RELEASE.sql
+    export VAREL_BENCH_PREVIOUS_SQL=$previous_sql
 fi
 
 say "building the client benchmark"

@@ -158,12 +158,15 @@ for major in "${PG_MAJORS[@]}"; do
 
     if [[ $major == 15 ]]; then
         say "tier 2: pgspot lint of the installed extension script"
-        # One object is allowed no search_path: the cleanup procedure commits after each
+        # Two objects are allowed no search_path: the cleanup procedure commits after each
         # batch, and PostgreSQL refuses COMMIT in a procedure that has SET options; it runs
         # with its caller's rights and only calls schema-qualified SECURITY DEFINER functions
-        # (sql/cleanup.sql).
+        # (sql/cleanup.sql). And is_live, which the planner inlines only without SET options;
+        # it is SECURITY INVOKER and names only pg_catalog objects, schema-qualified.
         pgspot --proc-without-search-path \
             'varel_session.session_cleanup_run(batch_size integer,pause interval,INOUT deleted bigint)' \
+            --proc-without-search-path \
+            'varel_session_internal.is_live(expires_at timestamptz,absolute_expires_at timestamptz)' \
             "$("$PG_CONFIG" --sharedir)/extension/varel_session--$(extension_version).sql"
     fi
 

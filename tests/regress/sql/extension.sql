@@ -32,17 +32,19 @@ SELECT reloptions FROM pg_class WHERE oid = 'varel_session.sessions'::regclass;
 SELECT tgname, pg_get_triggerdef(oid) AS definition FROM pg_trigger
 WHERE tgrelid = 'varel_session.sessions'::regclass AND NOT tgisinternal;
 
--- Every function: language, volatility, security, and its pinned settings.
+-- Every function, the API's and the internal helpers': language, volatility, security, and
+-- its pinned settings.
 SELECT p.oid::regprocedure AS function, l.lanname AS language, p.provolatile AS volatility,
        p.proparallel AS parallel, p.prosecdef AS security_definer, p.proconfig AS settings
 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-WHERE p.pronamespace = 'varel_session'::regnamespace
-ORDER BY p.proname, p.oid::regprocedure::text;
+WHERE p.pronamespace IN ('varel_session'::regnamespace, 'varel_session_internal'::regnamespace)
+ORDER BY p.pronamespace::regnamespace::text, p.proname, p.oid::regprocedure::text;
 
 -- Every SECURITY DEFINER function pins search_path.
 SELECT p.oid::regprocedure AS unpinned_definer
 FROM pg_proc p
-WHERE p.pronamespace = 'varel_session'::regnamespace AND p.prosecdef
+WHERE p.pronamespace IN ('varel_session'::regnamespace, 'varel_session_internal'::regnamespace)
+  AND p.prosecdef
   AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false);
 
 -- session_get and session_load return varel_session.session_row, whose columns are these.
