@@ -294,7 +294,9 @@ def release_comparison(cluster, args, results):
     # The previous release's install script run as plain SQL against its own library: the
     # objects are the ones that release created, in a database of their own.
     sql = Path(script).read_text()
-    sql = "\n".join(l for l in sql.splitlines() if not l.startswith("\\echo"))
+    # Only CREATE EXTENSION may mark a configuration table; as plain SQL that line is dropped.
+    sql = "\n".join(l for l in sql.splitlines()
+                    if not l.startswith("\\echo") and "pg_extension_config_dump" not in l)
     sql = sql.replace("MODULE_PATHNAME", f"$libdir/{library}")
     load_sessions(cluster, "bench_previous", n, with_cps=False, schema_sql="CREATE SCHEMA varel_session;\n" + sql)
     load_sessions(cluster, "bench_current", n, with_cps=False)

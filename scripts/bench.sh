@@ -15,14 +15,10 @@ setup_all
 # $libdir/varel_session_previous (bench/run.py compares session_get, session_load and
 # session_set with it). Skipped when the checkout has no history (a shallow clone).
 # VAREL_BENCH_PREVIOUS=<commit> compares with that commit's build instead (a refactoring
-# against the commit before it, `--only release`); its functions are then declared by this
-# build's install script, since the compared functions keep their symbols and signatures.
+# against the commit before it, `--only release`), declared by that build's own install script.
 PREVIOUS_RELEASE=0.1.0
 PREVIOUS_COMMIT=${VAREL_BENCH_PREVIOUS:-fd91db40a380587b405af48a9c7a2f130e05be69}
 previous_sql=$REPO_ROOT/sql/versions/varel_session--$PREVIOUS_RELEASE.sql
-if [[ -n ${VAREL_BENCH_PREVIOUS:-} ]]; then
-    previous_sql=$("$PG_CONFIG" --sharedir)/extension/varel_session--$(extension_version).sql
-fi
 if git -C "$REPO_ROOT" cat-file -e "$PREVIOUS_COMMIT" 2>/dev/null; then
     say "building the previous build (${PREVIOUS_COMMIT:0:12}) for the comparison"
     previous_tree=$REPO_ROOT/target/previous-${PREVIOUS_COMMIT:0:12}
@@ -33,6 +29,9 @@ if git -C "$REPO_ROOT" cat-file -e "$PREVIOUS_COMMIT" 2>/dev/null; then
         cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$previous_tree/package" >/dev/null)
     as_root cp "$previous_tree/package$("$PG_CONFIG" --pkglibdir)/varel_session.so" \
         "$("$PG_CONFIG" --pkglibdir)/varel_session_previous.so"
+    if [[ -n ${VAREL_BENCH_PREVIOUS:-} ]]; then
+        previous_sql=$(find "$previous_tree/package" -regex '.*/varel_session--[0-9.]*\.sql')
+    fi
     export VAREL_BENCH_PREVIOUS_LIBRARY=varel_session_previous
     export VAREL_BENCH_PREVIOUS_SQL=$previous_sql
 fi

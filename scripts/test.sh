@@ -9,7 +9,8 @@
 #   tier 2  SQL regression tests, expected output  pg_regress against the test cluster
 #           concurrency specs                      pg_isolation_regress, same cluster
 #           upgrade from every released version    tests/upgrade, same cluster
-#   tier 3  integration tests (extension, client)  cargo nextest against the test cluster, its
+#   tier 3  the Django and Express adapters         their test suites (unittest, node --test)
+#           integration tests (extension, client)  cargo nextest against the test cluster, its
 #                                                  standby, a subscriber cluster, a crash
 #                                                  cluster
 # PostgreSQL 15 (Debian's) keeps every tier and also runs what needs Debian's packages: the
@@ -28,6 +29,7 @@ read -r -a PG_MAJORS <<<"${PG_MAJORS_TO_TEST:-${SUPPORTED_MAJORS[*]}}"
 setup_apt
 setup_cargo_pgrx
 setup_pgspot
+setup_adapters
 cd "$REPO_ROOT"
 
 say "tier 0: formatting and lints (cargo fmt --check, cargo clippy -D warnings)"
@@ -170,7 +172,16 @@ for major in "${PG_MAJORS[@]}"; do
             "$("$PG_CONFIG" --sharedir)/extension/varel_session--$(extension_version).sql"
     fi
 
+    say "PostgreSQL $major, tier 3: the Django and Express adapters"
+    cluster_psql "$TEST_CLUSTER" "$TEST_PORT" postgres -c "DROP DATABASE IF EXISTS varel_adapters" \
+        -c "CREATE DATABASE varel_adapters TEMPLATE varel_template"
+    (cd adapters/django && VAREL_DJANGO_DSN="host=$TEST_HOST port=$TEST_PORT dbname=varel_adapters user=postgres" \
+        "$VAREL_PYTHON" tests/run.py)
+    (cd adapters/express && VAREL_EXPRESS_DATABASE_URL="postgresql://postgres@/varel_adapters?host=$TEST_HOST&port=$TEST_PORT" \
+        node --test --test-concurrency=1 --test-reporter=spec test/)
+
     say "PostgreSQL $major, tier 3: integration tests (extension and client crate)"
+    export VAREL_PYTHON
     export VAREL_TEST_HOST=$TEST_HOST
     export VAREL_TEST_PORT=$TEST_PORT
     export VAREL_TEST_LOG=$TEST_HOST/server.log

@@ -9,6 +9,7 @@
 use crate::gucs;
 use crate::row::Row;
 use pgrx::pg_sys::{self, Datum, TimestampTz};
+use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 /// The transaction's start time: what `now()` returns, so every deadline in one transaction
@@ -18,27 +19,31 @@ pub fn now() -> TimestampTz {
     unsafe { pg_sys::GetCurrentTransactionStartTimestamp() }
 }
 
-/// An `interval` value (a session's `max_age`), in memory that stays valid for the rest of the
-/// current call: an argument, a row the call holds, or built here. Never kept past the call.
+/// An `interval` value (a session's `max_age`), valid for `'a`: borrowed from a row (the slot
+/// that pins its buffer), or an argument or a value built here, in memory of the current call
+/// (`'static` in Rust's terms; never keep one across calls).
 #[derive(Clone, Copy)]
-pub struct Interval(NonNull<pg_sys::Interval>);
+pub struct Interval<'a>(NonNull<pg_sys::Interval>, PhantomData<&'a pg_sys::Interval>);
 
-impl Interval {
+impl<'a> Interval<'a> {
     /// # Safety
-    /// `datum` must be an interval datum that stays valid for the rest of the call.
-    pub unsafe fn from_datum(datum: Datum) -> Interval {
+    /// `datum` must be an interval datum that stays valid for `'a`.
+    pub unsafe fn from_datum(datum: Datum) -> Interval<'a> {
         // SAFETY: the caller's contract: interval is a by-reference type, never NULL here.
-        Interval(unsafe { NonNull::new_unchecked(datum.cast_mut_ptr()) })
+        Interval(
+            unsafe { NonNull::new_unchecked(datum.cast_mut_ptr()) },
+            PhantomData,
+        )
     }
 
     /// A plain duration of `seconds`.
-    pub fn seconds(seconds: i32) -> Interval {
+    pub fn seconds(seconds: i32) -> Interval<'static> {
         // SAFETY: palloc0 returns a zeroed Interval-sized buffer or raises an ERROR.
         unsafe {
             let interval =
                 pg_sys::palloc0(std::mem::size_of::<pg_sys::Interval>()) as *mut pg_sys::Interval;
             (*interval).time = i64::from(seconds) * 1_000_000;
-            Interval(NonNull::new_unchecked(interval))
+            Interval(NonNull::new_unchecked(interval), PhantomData)
         }
     }
 
@@ -81,7 +86,7 @@ impl Interval {
 const END_OF_TIMESTAMPS: i64 = 9_223_371_331_200_000_000;
 
 /// `varel_session.max_age`, the lifetime of a session created without one.
-pub fn default_max_age() -> Interval {
+pub fn default_max_age() -> Interval<'static> {
     Interval::seconds(gucs::MAX_AGE.get())
 }
 
@@ -102,7 +107,7 @@ pub fn cap(deadline: TimestampTz, absolute: Option<TimestampTz>) -> TimestampTz 
 /// deadline.
 pub fn idle_deadline(
     now: TimestampTz,
-    max_age: Interval,
+    max_age: Interval<'_>,
     absolute: Option<TimestampTz>,
 ) -> TimestampTz {
     cap(max_age.after(now), absolute)
@@ -115,7 +120,7 @@ pub fn idle_deadline(
 /// 24-hour default) however many requests it serves, and a burst of loads writes once. The cost
 /// is that a session may end up to a fifth of `max_age` earlier than "max_age after its last
 /// request"; `session_touch` slides unconditionally for apps that need the exact deadline.
-pub fn refresh_due(row: &Row, now: TimestampTz) -> Option<TimestampTz> {
+pub fn refresh_due(row: &Row<'_>, now: TimestampTz) -> Option<TimestampTz> {
     let full_slide = row.max_age()?.after(now);
     let slid = cap(full_slide, row.absolute_expires_at());
     let full = (full_slide as i128) - (now as i128);

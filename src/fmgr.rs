@@ -20,11 +20,12 @@ use std::ffi::CStr;
 use std::marker::PhantomData;
 
 /// Declares `fn $symbol(fcinfo) -> Datum` callable from SQL, with its `pg_finfo_$symbol`
-/// record. The body is a safe function of the call ([`Call`]): no `unsafe` reaches it. It runs
-/// under pgrx's guard: a Rust panic becomes an ERROR, and a PostgreSQL ERROR raised inside
+/// record. The body is a safe function of the call ([`Call`]), in a module of its own where
+/// `src/api/`'s `deny(unsafe_code)` applies: no `unsafe` reaches it. It runs under pgrx's guard: a Rust panic becomes an ERROR, and a PostgreSQL ERROR raised inside
 /// unwinds through Rust frames (running their destructors) first.
 macro_rules! sql_function {
     ($(#[$doc:meta])* $symbol:ident, $finfo:ident, |$call:ident| $body:block) => {
+        #[allow(unsafe_code)]
         #[unsafe(no_mangle)]
         #[doc(hidden)]
         pub extern "C" fn $finfo() -> &'static pgrx::pg_sys::Pg_finfo_record {
@@ -32,19 +33,29 @@ macro_rules! sql_function {
             &V1
         }
 
+        // The body, in a module of its own beside the C symbol: outside any unsafe block, and
+        // under the `deny(unsafe_code)` of `src/api/`, which the symbol below is exempt from.
+        #[doc(hidden)]
+        mod $symbol {
+            #[allow(unused_imports)]
+            use super::*;
+
+            pub fn body($call: &$crate::fmgr::Call<'_>) -> pgrx::pg_sys::Datum $body
+        }
+
         $(#[$doc])*
+        #[allow(unsafe_code)]
         #[unsafe(no_mangle)]
         pub unsafe extern "C-unwind" fn $symbol(fcinfo: pgrx::pg_sys::FunctionCallInfo) -> pgrx::pg_sys::Datum {
-            // An item of its own, so the body is not inside the unsafe block below.
-            fn body($call: &$crate::fmgr::Call<'_>) -> pgrx::pg_sys::Datum $body
             // SAFETY: PostgreSQL calls the symbol with the live fcinfo of the function that
-            // sql/ declares with it, whose argument types are the ones the body reads; the
+            // sql/ declares with it, whose argument types are the ones the body reads (what
+            // `Call::new` requires; debug builds check every read against the call); the
             // guard (what `#[pg_guard]` expands to, spelled out because the attribute's hygiene
             // does not see an argument named inside a macro_rules body) turns a panic into an
             // ERROR and lets an ERROR unwind through Rust frames.
             unsafe {
                 pgrx::pg_sys::submodules::panic::pgrx_extern_c_guard(move || {
-                    body(&$crate::fmgr::Call::new(fcinfo))
+                    $symbol::body(&$crate::fmgr::Call::new(fcinfo))
                 })
             }
         }
@@ -53,8 +64,12 @@ macro_rules! sql_function {
 pub(crate) use sql_function;
 
 /// The live call of a SQL-facing function: its arguments, read as the types its SQL
-/// declaration gives them, and its result. Values read through it stay valid for the rest of
-/// the call (they are the call's own arguments, or copies in its memory context).
+/// declaration gives them (checked against the call's argument expressions in debug builds,
+/// which `make test` runs on three majors), and its result.
+///
+/// Argument values are in memory that stays valid for the rest of the call, so they come as
+/// `'static` handles in Rust's terms, like everything the call allocates: never keep one
+/// across calls.
 ///
 /// A missing argument reads as NULL: a function declared by an older version of the
 /// extension's SQL may have fewer arguments than this library knows (`session_set_user`
@@ -75,47 +90,65 @@ impl Call<'_> {
         }
     }
 
-    /// Argument `n`'s datum, `None` when it is NULL or not passed.
-    fn datum(&self, n: usize) -> Option<Datum> {
+    /// Argument `n`'s datum, `None` when it is NULL or not passed; `types` are the SQL types
+    /// the caller reads it as.
+    fn datum(&self, n: usize, types: &[Oid]) -> Option<Datum> {
         // SAFETY: a live fcinfo (`new`'s contract); `n` is checked against the argument count.
-        unsafe {
+        let value = unsafe {
             let args = (*self.fcinfo).args.as_slice((*self.fcinfo).nargs as usize);
             args.get(n).filter(|a| !a.isnull).map(|a| a.value)
+        };
+        if cfg!(debug_assertions) && value.is_some() {
+            // SAFETY: a live fcinfo; get_fn_expr_argtype reads the call's expression tree and
+            // returns InvalidOid when there is none (a direct call from C).
+            let declared = unsafe { pg_sys::get_fn_expr_argtype((*self.fcinfo).flinfo, n as i32) };
+            assert!(
+                declared == pg_sys::InvalidOid || types.contains(&declared),
+                "argument {n} is of type {declared:?}, read as one of {types:?}"
+            );
         }
+        value
     }
 
     /// A `bigint` argument.
     pub fn int8(&self, n: usize) -> Option<i64> {
-        self.datum(n).map(|d| d.value() as i64)
+        self.datum(n, &[pg_sys::INT8OID]).map(|d| d.value() as i64)
     }
 
     /// An `integer` argument.
     pub fn int4(&self, n: usize) -> Option<i32> {
-        self.datum(n).map(|d| d.value() as i32)
+        self.datum(n, &[pg_sys::INT4OID]).map(|d| d.value() as i32)
     }
 
     /// The bytes of a `text` or `bytea` argument.
-    pub fn bytes(&self, n: usize) -> Option<&[u8]> {
+    pub fn bytes(&self, n: usize) -> Option<&'static [u8]> {
+        let types = [pg_sys::TEXTOID, pg_sys::BYTEAOID];
         // SAFETY: a text or bytea argument (`new`'s contract), valid for the call.
-        self.datum(n).map(|d| unsafe { varlena_bytes(d) })
+        self.datum(n, &types).map(|d| unsafe { varlena_bytes(d) })
     }
 
     /// A `jsonb` argument.
-    pub fn jsonb(&self, n: usize) -> Option<Document> {
+    pub fn jsonb(&self, n: usize) -> Option<Document<'static>> {
         // SAFETY: a jsonb argument (`new`'s contract), valid for the call.
-        self.datum(n).map(|d| unsafe { Document::from_datum(d) })
+        self.datum(n, &[pg_sys::JSONBOID])
+            .map(|d| unsafe { Document::from_datum(d) })
     }
 
     /// An `interval` argument.
-    pub fn interval(&self, n: usize) -> Option<Interval> {
+    pub fn interval(&self, n: usize) -> Option<Interval<'static>> {
         // SAFETY: an interval argument (`new`'s contract), valid for the call.
-        self.datum(n).map(|d| unsafe { Interval::from_datum(d) })
+        self.datum(n, &[pg_sys::INTERVALOID])
+            .map(|d| unsafe { Interval::from_datum(d) })
     }
 
     /// An argument stored into column `col` as it is, unread (the client's `ip` and
-    /// `user_agent`): its declared type must be the column's.
-    pub fn stored_as(&self, n: usize, col: Col) -> Option<Stored> {
-        self.datum(n).map(|datum| Stored { datum, col })
+    /// `user_agent`): its declared type is the column's.
+    pub fn stored_as(&self, n: usize, col: Col) -> Option<Stored<'static>> {
+        self.datum(n, &[col.type_oid()]).map(|datum| Stored {
+            datum,
+            col,
+            _call: PhantomData,
+        })
     }
 
     /// The hash of the token in argument `n`, or `None` when it is NULL or not a token: an
@@ -141,10 +174,10 @@ impl Call<'_> {
     /// (`ALTER TYPE ... ADD ATTRIBUTE`), so it is checked on every call: attributes dropped
     /// since creation are returned as NULL, anything else that differs is an ERROR 55000
     /// rather than a row built from the wrong number of values.
-    pub fn rows(&self, row_type: &str, columns: &[ResultColumn], row: Option<&Row>) -> Datum {
+    pub fn rows(&self, row_type: &str, columns: &[ResultColumn], row: Option<&Row<'_>>) -> Datum {
         let values = row.map(|row| result_values(columns, row));
-        // SAFETY: a live fcinfo (`new`'s contract); the values come from a `Row`, valid for
-        // the call, in `columns`' order and of their types.
+        // SAFETY: a live fcinfo (`new`'s contract); the values come from a `Row` the caller
+        // holds, in `columns`' order and of their types; the tuplestore copies them.
         unsafe {
             let rsinfo = materialize_target(self.fcinfo);
             let positions = row_positions((*rsinfo).expectedDesc, row_type, columns);
@@ -156,18 +189,30 @@ impl Call<'_> {
     /// the checks (`bench/design_alternatives.sql`), never declared by the extension, whose
     /// row type must then be exactly `columns`.
     #[cfg(feature = "bench_unchecked")]
-    pub fn rows_unchecked(&self, columns: &[ResultColumn], row: Option<&Row>) -> Datum {
+    pub fn rows_unchecked(&self, columns: &[ResultColumn], row: Option<&Row<'_>>) -> Datum {
         let values = row.map(|row| result_values(columns, row));
         // SAFETY: as in `rows`, and the benchmark declares the row type as `columns`.
         unsafe { store_row(materialize_target(self.fcinfo), None, values.as_ref()) }
     }
 }
 
-/// An argument on its way into a column ([`Call::stored_as`]).
+/// An argument on its way into a column of its type ([`Call::stored_as`], the only way to make
+/// one).
 #[derive(Clone, Copy)]
-pub struct Stored {
-    pub(crate) datum: Datum,
-    pub(crate) col: Col,
+pub struct Stored<'a> {
+    datum: Datum,
+    col: Col,
+    _call: PhantomData<&'a Datum>,
+}
+
+impl Stored<'_> {
+    pub fn datum(&self) -> Datum {
+        self.datum
+    }
+
+    pub fn col(&self) -> Col {
+        self.col
+    }
 }
 
 /// One attribute of a returned row type: its name, its type, and the column it comes from.
@@ -175,7 +220,7 @@ pub type ResultColumn = (&'static CStr, Oid, Col);
 
 /// The values and nulls of `columns`, from `row`. Large data is stored out of line: it is
 /// fetched now, so the result does not hold a pointer into the TOAST table.
-fn result_values(columns: &[ResultColumn], row: &Row) -> (Vec<Datum>, Vec<bool>) {
+fn result_values(columns: &[ResultColumn], row: &Row<'_>) -> (Vec<Datum>, Vec<bool>) {
     let mut values = Vec::with_capacity(columns.len());
     let mut nulls = Vec::with_capacity(columns.len());
     for (_, type_oid, col) in columns {

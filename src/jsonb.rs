@@ -5,29 +5,26 @@
 //! rebuilds from the first writer's committed version (see `storage`).
 
 use pgrx::pg_sys::{self, Datum, Jsonb, JsonbIteratorToken as Token, JsonbValue};
+use std::marker::PhantomData;
 use std::ptr::{null_mut, NonNull};
 
-/// A jsonb document in its plain (detoasted, 4-byte header) form, in memory that stays valid
-/// for the rest of the current call: an argument, a row the call holds, or built here (palloc'd
-/// in the call's memory context). Never kept past the call.
+/// A jsonb document in its plain (detoasted, 4-byte header) form, valid for `'a`: borrowed
+/// from a row (`'a` is then the borrow of the slot that pins its buffer), or an argument or a
+/// document built here, in memory of the current call (`'static` in Rust's terms: it lives
+/// until PostgreSQL resets the call's memory context; never keep one across calls).
 #[derive(Clone, Copy)]
-pub struct Document(NonNull<Jsonb>);
+pub struct Document<'a>(NonNull<Jsonb>, PhantomData<&'a Jsonb>);
 
-impl Document {
+impl<'a> Document<'a> {
     /// # Safety
-    /// `datum` must be a valid jsonb datum that stays valid for the rest of the call.
-    pub unsafe fn from_datum(datum: Datum) -> Document {
+    /// `datum` must be a valid jsonb datum that stays valid for `'a`.
+    pub unsafe fn from_datum(datum: Datum) -> Document<'a> {
         // SAFETY: the caller's contract; pg_detoast_datum returns the datum itself or a
         // palloc'd plain copy, never NULL.
         unsafe {
             let plain = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut Jsonb;
-            Document(NonNull::new_unchecked(plain))
+            Document(NonNull::new_unchecked(plain), PhantomData)
         }
-    }
-
-    /// From a jsonb PostgreSQL just built.
-    fn built(jb: *mut Jsonb) -> Document {
-        Document(NonNull::new(jb).expect("PostgreSQL built a NULL jsonb"))
     }
 
     pub fn datum(self) -> Datum {
@@ -52,7 +49,7 @@ impl Document {
 
     /// Whether two documents are byte-for-byte equal (jsonb's binary form is canonical, so
     /// equal bytes mean equal documents; unequal bytes are treated as a change).
-    pub fn same_bytes(self, other: Document) -> bool {
+    pub fn same_bytes(self, other: Document<'_>) -> bool {
         let (len_a, len_b) = (self.size(), other.size());
         // SAFETY: both valid for their sizes (the type's invariant).
         len_a == len_b
@@ -62,9 +59,9 @@ impl Document {
             }
     }
 
-    /// The document's value: its scalar, or its container as a binary value.
-    pub fn as_value(self) -> Value {
-        // SAFETY: a valid detoasted jsonb (the type's invariant) that outlives the value.
+    /// The document's value: its scalar, or its container as a binary value pointing into it.
+    pub fn as_value(self) -> Value<'a> {
+        // SAFETY: a valid detoasted jsonb (the type's invariant), which the value borrows.
         unsafe {
             let jb = self.ptr();
             let mut value: JsonbValue = std::mem::zeroed();
@@ -73,31 +70,40 @@ impl Document {
                 value.val.binary.data = &mut (*jb).root;
                 value.val.binary.len = (self.size() - pg_sys::VARHDRSZ) as i32;
             }
-            Value(value)
+            Value(value, PhantomData)
         }
     }
 }
 
-/// A JSON value: a scalar, or a container as a binary value, pointing into a [`Document`] or
-/// into memory built for it, valid for the rest of the call like a `Document`.
-pub struct Value(JsonbValue);
+/// From a jsonb PostgreSQL just built in the call's memory.
+fn built(jb: *mut Jsonb) -> Document<'static> {
+    Document(
+        NonNull::new(jb).expect("PostgreSQL built a NULL jsonb"),
+        PhantomData,
+    )
+}
 
-impl Value {
+/// A JSON value: a scalar, or a container as a binary value, whose data (strings, numbers,
+/// containers) is valid for `'a`, like a [`Document`]'s.
+#[derive(Clone, Copy)]
+pub struct Value<'a>(JsonbValue, PhantomData<&'a Jsonb>);
+
+impl Value<'_> {
     /// Whether this is JSON `null`.
     pub fn is_null(&self) -> bool {
         self.0.type_ == pg_sys::jbvType::jbvNull
     }
 
     /// The value as a document of its own.
-    pub fn as_document(&self) -> Document {
+    pub fn as_document(&self) -> Document<'static> {
         // PostgreSQL's signature takes a mutable pointer; it only reads the value.
         let mut value = self.0;
-        // SAFETY: a valid value (the type's invariant).
-        Document::built(unsafe { pg_sys::JsonbValueToJsonb(&mut value) })
+        // SAFETY: a valid value (the type's invariant); the new jsonb is a copy.
+        built(unsafe { pg_sys::JsonbValueToJsonb(&mut value) })
     }
 
     /// Whether the value equals `expected`, by jsonb's own equality (`=`).
-    pub fn equals(&self, expected: Document) -> bool {
+    pub fn equals(&self, expected: Document<'_>) -> bool {
         let own = self.as_document();
         // SAFETY: two valid documents.
         unsafe {
@@ -107,32 +113,36 @@ impl Value {
 }
 
 /// `{}`.
-pub fn empty_object() -> Document {
+pub fn empty_object() -> Document<'static> {
     Builder::object().finish()
 }
 
 /// `base` (an object) with `key` set to the JSON string `value`.
-pub fn with_string(base: Document, key: &[u8], value: &[u8]) -> Document {
-    with_value(base, key, &mut string_value(value))
+pub fn with_string(base: Document<'_>, key: &[u8], value: &[u8]) -> Document<'static> {
+    with_value(base, key, &string_value(value))
 }
 
 /// `base` (an object) with `key` set to `value`.
-pub fn with_value(base: Document, key: &[u8], value: &mut Value) -> Document {
+pub fn with_value(base: Document<'_>, key: &[u8], value: &Value<'_>) -> Document<'static> {
     let mut out = Builder::object();
     for_each_pair(base, |k, v| {
         if k != key {
             out.pair(k, v);
         }
     });
-    out.pair(key, &mut value.0);
+    out.pair(key, value);
     out.finish()
 }
 
 /// The value under `key` in the object, if any: a scalar, or a container as a binary value
-/// pointing into `object`.
-pub fn value_of(object: Document, key: &[u8]) -> Option<Value> {
-    // SAFETY: a valid document (the type's invariant); the key's bytes are read during the
-    // call only.
+/// pointing into `object`. `None` also when the document is not an object (data only an
+/// administrator could have written): PostgreSQL's lookup is for objects only.
+pub fn value_of<'a>(object: Document<'a>, key: &[u8]) -> Option<Value<'a>> {
+    if !object.is_object() {
+        return None;
+    }
+    // SAFETY: a valid document that is an object (checked above); the key's bytes are read
+    // during the call only.
     unsafe {
         let mut found: JsonbValue = std::mem::zeroed();
         let value = pg_sys::getKeyJsonValueFromContainer(
@@ -141,7 +151,7 @@ pub fn value_of(object: Document, key: &[u8]) -> Option<Value> {
             key.len() as i32,
             &mut found,
         );
-        (!value.is_null()).then_some(Value(found))
+        (!value.is_null()).then_some(Value(found, PhantomData))
     }
 }
 
@@ -154,7 +164,7 @@ pub enum NotAnInteger {
 }
 
 /// The value as a bigint, if it is a whole JSON number within bigint's range.
-pub fn as_i64(value: &Value) -> Result<i64, NotAnInteger> {
+pub fn as_i64(value: &Value<'_>) -> Result<i64, NotAnInteger> {
     if value.0.type_ != pg_sys::jbvType::jbvNumeric {
         return Err(NotAnInteger::WrongType);
     }
@@ -178,13 +188,13 @@ pub fn as_i64(value: &Value) -> Result<i64, NotAnInteger> {
 }
 
 /// A JSON number.
-pub fn number(n: i64) -> Value {
+pub fn number(n: i64) -> Value<'static> {
     // SAFETY: a zeroed JsonbValue made a numeric; int64_to_numeric pallocs the number.
     unsafe {
         let mut value: JsonbValue = std::mem::zeroed();
         value.type_ = pg_sys::jbvType::jbvNumeric;
         value.val.numeric = pg_sys::int64_to_numeric(n);
-        Value(value)
+        Value(value, PhantomData)
     }
 }
 
@@ -192,15 +202,15 @@ pub fn number(n: i64) -> Value {
 /// `max_items` when given; `None` when `existing` is not an array. Returns the array as a
 /// binary value of a new jsonb, and its length.
 pub fn appended(
-    existing: Option<&Value>,
-    item: &Value,
+    existing: Option<&Value<'_>>,
+    item: &Value<'_>,
     max_items: Option<usize>,
-) -> Option<(Value, usize)> {
+) -> Option<(Value<'static>, usize)> {
     // SAFETY: valid values (the type's invariant); the iterator walks `existing`'s container
     // only when it is an array, and the pushed elements point into memory valid for the call.
     unsafe {
         let mut elements: Vec<JsonbValue> = Vec::new();
-        if let Some(Value(existing)) = existing {
+        if let Some(Value(existing, _)) = existing {
             let container = existing.val.binary.data;
             let is_array = existing.type_ == pg_sys::jbvType::jbvBinary
                 && (*container).header & pg_sys::JB_FARRAY != 0
@@ -227,15 +237,12 @@ pub fn appended(
             pg_sys::pushJsonbValue(&mut state, Token::WJB_ELEM, element);
         }
         let array = pg_sys::pushJsonbValue(&mut state, Token::WJB_END_ARRAY, null_mut());
-        Some((
-            Document::built(pg_sys::JsonbValueToJsonb(array)).as_value(),
-            keep,
-        ))
+        Some((built(pg_sys::JsonbValueToJsonb(array)).as_value(), keep))
     }
 }
 
 /// `base` (an object) with `key` removed.
-pub fn without(base: Document, key: &[u8]) -> Document {
+pub fn without(base: Document<'_>, key: &[u8]) -> Document<'static> {
     let mut out = Builder::object();
     for_each_pair(base, |k, v| {
         if k != key {
@@ -247,7 +254,7 @@ pub fn without(base: Document, key: &[u8]) -> Document {
 
 /// A top-level JSON merge patch (RFC 7396, one level deep) of two objects: keys of `patch` are
 /// set in `base`, keys whose value in `patch` is JSON `null` are removed, other keys are kept.
-pub fn merge_patch(base: Document, patch: Document) -> Document {
+pub fn merge_patch(base: Document<'_>, patch: Document<'_>) -> Document<'static> {
     let mut out = Builder::object();
     for_each_pair(base, |k, v| {
         if value_of(patch, k).is_none() {
@@ -255,7 +262,7 @@ pub fn merge_patch(base: Document, patch: Document) -> Document {
         }
     });
     for_each_pair(patch, |k, v| {
-        if v.type_ != pg_sys::jbvType::jbvNull {
+        if !v.is_null() {
             out.pair(k, v);
         }
     });
@@ -264,7 +271,7 @@ pub fn merge_patch(base: Document, patch: Document) -> Document {
 
 /// `object ->> key`: the value as text (strings unquoted), or `None` when the key is absent or
 /// its value is JSON `null`.
-pub fn get_text(object: Document, key: &[u8]) -> Option<Datum> {
+pub fn get_text(object: Document<'_>, key: &[u8]) -> Option<Datum> {
     let key = crate::fmgr::new_varlena(key);
     // SAFETY: a valid jsonb (the type's invariant) and a text datum.
     unsafe {
@@ -275,11 +282,15 @@ pub fn get_text(object: Document, key: &[u8]) -> Option<Datum> {
     }
 }
 
-/// Calls `each(key, value)` for every top-level pair of an object; nested containers come as
-/// binary values (not walked here; the builder copies their contents when it takes them).
-fn for_each_pair(object: Document, mut each: impl FnMut(&[u8], &mut JsonbValue)) {
-    debug_assert!(object.is_object());
-    // SAFETY: a valid document (the type's invariant); an object's keys are strings.
+/// Calls `each(key, value)` for every top-level pair of an object (none for a document that is
+/// not an object); nested containers come as binary values (not walked here; the builder
+/// copies their contents when it takes them).
+fn for_each_pair<'a>(object: Document<'a>, mut each: impl FnMut(&'a [u8], &Value<'a>)) {
+    if !object.is_object() {
+        return;
+    }
+    // SAFETY: a valid document that is an object (checked above); its keys are strings whose
+    // bytes live in the document, for 'a.
     unsafe {
         let mut it = pg_sys::JsonbIteratorInit(&mut (*object.ptr()).root);
         let mut key: JsonbValue = std::mem::zeroed();
@@ -292,7 +303,7 @@ fn for_each_pair(object: Document, mut each: impl FnMut(&[u8], &mut JsonbValue))
                     let s = key.val.string;
                     each(
                         std::slice::from_raw_parts(s.val as *const u8, s.len as usize),
-                        &mut value,
+                        &Value(value, PhantomData),
                     );
                 }
                 Token::WJB_DONE => break,
@@ -302,48 +313,54 @@ fn for_each_pair(object: Document, mut each: impl FnMut(&[u8], &mut JsonbValue))
     }
 }
 
-/// A JSON string value pointing at `bytes`, which must outlive its use.
-fn string_value(bytes: &[u8]) -> Value {
-    // SAFETY: a zeroed JsonbValue is a valid null value; we set the string variant.
+/// A JSON string value pointing at `bytes`.
+fn string_value(bytes: &[u8]) -> Value<'_> {
+    // SAFETY: a zeroed JsonbValue is a valid null value; we set the string variant, whose
+    // bytes the lifetime ties to `bytes`.
     unsafe {
         let mut value: JsonbValue = std::mem::zeroed();
         value.type_ = pg_sys::jbvType::jbvString;
         value.val.string.len = bytes.len() as i32;
         value.val.string.val = bytes.as_ptr() as *mut std::ffi::c_char;
-        Value(value)
+        Value(value, PhantomData)
     }
 }
 
-/// Builds one jsonb object. Pairs may come in any order: `finish` sorts keys into jsonb's
-/// canonical order (and would keep the last of two equal keys).
-struct Builder {
+/// Builds one jsonb object from keys and values valid for `'a`: PostgreSQL keeps pointers to
+/// them until `finish` copies them into the new jsonb. Pairs may come in any order: `finish`
+/// sorts keys into jsonb's canonical order (and would keep the last of two equal keys).
+struct Builder<'a> {
     state: *mut pg_sys::JsonbParseState,
+    _data: PhantomData<&'a [u8]>,
 }
 
-impl Builder {
-    fn object() -> Builder {
-        let mut builder = Builder { state: null_mut() };
+impl<'a> Builder<'a> {
+    fn object() -> Builder<'a> {
+        let mut builder = Builder {
+            state: null_mut(),
+            _data: PhantomData,
+        };
         // SAFETY: starts a fresh parse state.
         unsafe { pg_sys::pushJsonbValue(&mut builder.state, Token::WJB_BEGIN_OBJECT, null_mut()) };
         builder
     }
 
-    fn pair(&mut self, key: &[u8], value: &mut JsonbValue) {
-        let mut key = string_value(key);
-        // SAFETY: inside an object; the key's and value's data outlive `finish`, which copies
-        // them into the new jsonb.
+    fn pair(&mut self, key: &'a [u8], value: &Value<'a>) {
+        let mut key = string_value(key).0;
+        let mut value = value.0;
+        // SAFETY: inside an object; the key's and value's data live for 'a, past `finish`.
         unsafe {
-            pg_sys::pushJsonbValue(&mut self.state, Token::WJB_KEY, &mut key.0);
-            pg_sys::pushJsonbValue(&mut self.state, Token::WJB_VALUE, value);
+            pg_sys::pushJsonbValue(&mut self.state, Token::WJB_KEY, &mut key);
+            pg_sys::pushJsonbValue(&mut self.state, Token::WJB_VALUE, &mut value);
         }
     }
 
-    fn finish(mut self) -> Document {
-        // SAFETY: closes the object begun in `object`.
+    fn finish(mut self) -> Document<'static> {
+        // SAFETY: closes the object begun in `object`; the new jsonb copies every pair.
         let jb = unsafe {
             let value = pg_sys::pushJsonbValue(&mut self.state, Token::WJB_END_OBJECT, null_mut());
             pg_sys::JsonbValueToJsonb(value)
         };
-        Document::built(jb)
+        built(jb)
     }
 }

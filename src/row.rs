@@ -9,6 +9,7 @@ use crate::jsonb::Document;
 use crate::token::TokenHash;
 use pgrx::pg_sys::{self, Datum, Oid, TimestampTz};
 use std::ffi::CStr;
+use std::marker::PhantomData;
 
 /// The sessions table's columns, in physical order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,32 +102,60 @@ impl Col {
     fn by_value(self) -> bool {
         matches!(self.type_oid(), pg_sys::INT8OID | pg_sys::TIMESTAMPTZOID)
     }
+
+    /// Whether the column's values are varlenas (jsonb, bytea, text, inet), which may be
+    /// stored out of line; an interval is by reference but of fixed size.
+    fn is_varlena(self) -> bool {
+        matches!(
+            self.type_oid(),
+            pg_sys::JSONBOID | pg_sys::BYTEAOID | pg_sys::TEXTOID | pg_sys::INETOID
+        )
+    }
 }
 
-/// A row's datums. Each non-NULL one is a valid value of its column's type, by reference
-/// into whatever the row was read from (a buffer `storage` keeps pinned) or memory of the
-/// current call, and so valid for as long as the row is used: only `storage` makes a row from
-/// raw datums, and the setters take typed values.
+/// A row's datums, valid for `'a`. Each non-NULL one is a valid value of its column's type,
+/// by reference into what the row was read from (a buffer the slot it borrows keeps pinned:
+/// `'a` is that borrow) or into memory of the current call. Only `storage` makes a row from raw
+/// datums; the setters take typed values of at least the row's lifetime.
 #[derive(Clone, Copy)]
-pub struct Row {
+pub struct Row<'a> {
     values: [Datum; NATTS],
     nulls: [bool; NATTS],
+    _data: PhantomData<&'a Datum>,
 }
 
-impl Row {
+impl<'a> Row<'a> {
     /// A row with every column NULL.
-    pub fn empty() -> Row {
+    pub fn empty() -> Row<'a> {
         Row {
             values: [Datum::from(0usize); NATTS],
             nulls: [true; NATTS],
+            _data: PhantomData,
         }
     }
 
     /// # Safety
-    /// Each non-NULL datum must be a valid value of its column's type that outlives the row's
-    /// use.
-    pub unsafe fn from_datums(values: [Datum; NATTS], nulls: [bool; NATTS]) -> Row {
-        Row { values, nulls }
+    /// Each non-NULL datum must be a valid value of its column's type that stays valid for
+    /// `'a`.
+    pub unsafe fn from_datums(values: [Datum; NATTS], nulls: [bool; NATTS]) -> Row<'a> {
+        Row {
+            values,
+            nulls,
+            _data: PhantomData,
+        }
+    }
+
+    /// The same row with its lifetime unbound, for a value that keeps the row beside what it
+    /// borrows (`storage::Written`).
+    ///
+    /// # Safety
+    /// What the row borrows must outlive every use of the result.
+    pub unsafe fn unbound(self) -> Row<'static> {
+        Row {
+            values: self.values,
+            nulls: self.nulls,
+            _data: PhantomData,
+        }
     }
 
     /// The datums, for storing the row.
@@ -173,30 +202,30 @@ impl Row {
     }
 
     /// The session's data.
-    pub fn data(&self) -> Option<Document> {
-        // SAFETY: a jsonb value valid while the row is used (the type's invariant).
+    pub fn data(&self) -> Option<Document<'a>> {
+        // SAFETY: a jsonb value valid for 'a (the type's invariant).
         self.get(Col::Data)
             .map(|d| unsafe { Document::from_datum(d) })
     }
 
-    pub fn set_data(&mut self, data: Document) {
+    pub fn set_data(&mut self, data: Document<'a>) {
         self.set(Col::Data, Some(data.datum()));
     }
 
     /// The session's idle lifetime.
-    pub fn max_age(&self) -> Option<Interval> {
-        // SAFETY: an interval value valid while the row is used (the type's invariant).
+    pub fn max_age(&self) -> Option<Interval<'a>> {
+        // SAFETY: an interval value valid for 'a (the type's invariant).
         self.get(Col::MaxAge)
             .map(|d| unsafe { Interval::from_datum(d) })
     }
 
-    pub fn set_max_age(&mut self, max_age: Interval) {
+    pub fn set_max_age(&mut self, max_age: Interval<'a>) {
         self.set(Col::MaxAge, Some(max_age.datum()));
     }
 
     /// The stored token hash.
-    pub fn token_hash(&self) -> Option<&[u8]> {
-        // SAFETY: a bytea value valid while the row is used (the type's invariant).
+    pub fn token_hash(&self) -> Option<&'a [u8]> {
+        // SAFETY: a bytea value valid for 'a (the type's invariant).
         self.get(Col::TokenHash)
             .map(|d| unsafe { fmgr::varlena_bytes(d) })
     }
@@ -206,21 +235,21 @@ impl Row {
     }
 
     /// Stores an argument as it is ([`fmgr::Call::stored_as`]) into its column.
-    pub fn store(&mut self, col: Col, value: Option<Stored>) {
+    pub fn store(&mut self, col: Col, value: Option<Stored<'a>>) {
         if let Some(value) = value {
-            assert_eq!(value.col, col, "an argument stored into another column");
+            assert_eq!(value.col(), col, "an argument stored into another column");
         }
-        self.set(col, value.map(|v| v.datum));
+        self.set(col, value.map(|v| v.datum()));
     }
 
     /// The value of `col` in a form that holds no pointer into the TOAST table (a value stored
     /// out of line is fetched), when it differs from the stored datum.
     pub fn inline_value(&self, col: Col) -> Option<Datum> {
-        if col.by_value() {
+        if !col.is_varlena() {
             return None;
         }
         let value = self.get(col)?;
-        // SAFETY: a varlena value valid while the row is used (the type's invariant).
+        // SAFETY: a varlena value (checked above) valid for 'a (the type's invariant).
         unsafe {
             let ptr = value.cast_mut_ptr::<pg_sys::varlena>();
             pgrx::varlena::varatt_is_1b_e(ptr)

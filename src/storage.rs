@@ -207,7 +207,7 @@ impl Table {
     }
 
     /// Inserts `row` and its index entries; returns the slot holding the stored row.
-    pub fn insert(&self, row: &Row) -> Slot {
+    pub fn insert(&self, row: &Row<'_>) -> Slot {
         let slot = Slot::for_new_row(self.heap, self.layout, row);
         // SAFETY: heap open with RowExclusiveLock; the slot matches its descriptor.
         unsafe {
@@ -228,8 +228,8 @@ impl Table {
         found: Slot,
         snapshot: Snapshot,
         on_conflict: OnConflict,
-        same_session: impl Fn(&Row) -> bool,
-        mut decide: impl FnMut(&Row) -> Decision,
+        same_session: impl Fn(&Row<'_>) -> bool,
+        mut decide: impl for<'r> FnMut(&Row<'r>) -> Decision<'r>,
     ) -> Option<Written> {
         let wait = on_conflict == OnConflict::Follow;
         // SAFETY: relations open with RowExclusiveLock; `found` holds a row of this table.
@@ -241,9 +241,10 @@ impl Table {
                     Decision::NoSession => return None,
                     Decision::Keep => {
                         return Some(Written {
-                            row: current,
+                            // SAFETY: `found`, which the row borrows, moves in beside it.
+                            row: current.unbound(),
                             _slots: (found, None),
-                        })
+                        });
                     }
                     Decision::Write(row) => row,
                 };
@@ -268,9 +269,9 @@ impl Table {
                             let summarizing = index_update == IndexUpdate::SummarizingOnly;
                             insert_index_entries(self.heap, new.raw, summarizing);
                         }
-                        let row = new.row();
                         return Some(Written {
-                            row,
+                            // SAFETY: `new`, which the row borrows, moves in beside it.
+                            row: new.row().unbound(),
                             _slots: (found, Some(new)),
                         });
                     }
@@ -297,7 +298,7 @@ impl Table {
         &self,
         found: &Slot,
         snapshot: Snapshot,
-        still_wanted: impl Fn(&Row) -> bool,
+        still_wanted: impl Fn(&Row<'_>) -> bool,
     ) -> bool {
         // SAFETY: as for `update`.
         unsafe {
@@ -346,7 +347,7 @@ impl Table {
         snapshot: Snapshot,
         cid: pg_sys::CommandId,
         mode: pg_sys::LockTupleMode::Type,
-        same_session: &impl Fn(&Row) -> bool,
+        same_session: &impl Fn(&Row<'_>) -> bool,
     ) -> bool {
         // SAFETY: the caller's contract: the table is open for writing, the slot holds a row.
         unsafe {
@@ -436,19 +437,26 @@ pub enum OnConflict {
 }
 
 /// What a write wants to do with the live row it was given.
-pub enum Decision {
+pub enum Decision<'a> {
     /// The row is not a live session: report "no session".
     NoSession,
     /// Nothing to change: report the row as it is.
     Keep,
-    /// Replace the row with this one.
-    Write(Row),
+    /// Replace the row with this one (its datums valid for as long as the row it was given).
+    Write(Row<'a>),
 }
 
 /// A row after a write, with the slots its datums point into.
 pub struct Written {
-    pub row: Row,
+    row: Row<'static>,
     _slots: (Slot, Option<Slot>),
+}
+
+impl Written {
+    /// The row, for as long as this value (and so its slots) lives.
+    pub fn row(&self) -> Row<'_> {
+        self.row
+    }
 }
 
 /// A tuple slot of the sessions table, dropped (and its buffer pin released) with this value.
@@ -460,7 +468,7 @@ pub struct Slot {
 impl Slot {
     /// A virtual slot holding `row`, ready to be stored into `heap`: the library's columns at
     /// their positions, dropped attributes NULL.
-    fn for_new_row(heap: Relation, layout: Layout, row: &Row) -> Slot {
+    fn for_new_row(heap: Relation, layout: Layout, row: &Row<'_>) -> Slot {
         // SAFETY: the slot is created for the heap's own descriptor, whose `natts` the layout
         // was computed from (`catalog` re-checks it after every change).
         unsafe {
@@ -488,10 +496,10 @@ impl Slot {
     }
 
     /// The row the slot holds; its datums stay valid while the slot lives.
-    pub fn row(&self) -> Row {
+    pub fn row(&self) -> Row<'_> {
         // SAFETY: the slot holds a row of the sessions table, `layout.natts` attributes wide,
         // whose columns `catalog` checked to be of the library's types; the slot keeps the
-        // buffer pinned while the row is used (a `Row` never outlives the call).
+        // buffer pinned for as long as the row borrows it.
         unsafe {
             pg_sys::slot_getallattrs(self.raw);
             let values = std::slice::from_raw_parts((*self.raw).tts_values, self.layout.natts);

@@ -96,7 +96,7 @@ pub fn make_room(
     let mut ended = 0;
     let slot = table.slot();
     for victim in others.iter().take(excess) {
-        let still_theirs = |row: &Row| row.int8(Col::UserId) == Some(user_id);
+        let still_theirs = |row: &Row<'_>| row.int8(Col::UserId) == Some(user_id);
         if table.fetch_version(victim.tid, snapshot, &slot)
             && table.delete(&slot, snapshot, still_theirs)
         {

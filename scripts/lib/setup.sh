@@ -91,6 +91,27 @@ setup_pgspot() {
 }
 
 # The extension's version, as Cargo.toml gives it (the control file's default_version).
+# The framework adapters' test dependencies, pinned: Django and psycopg in a venv
+# (target/venv; VAREL_PYTHON is its python), express, express-session and pg from
+# adapters/express/package-lock.json. Each is reinstalled only when its pin file changed.
+VAREL_PYTHON=$REPO_ROOT/target/venv/bin/python
+setup_adapters() {
+    local requirements=$REPO_ROOT/adapters/django/requirements.txt
+    local stamp=$REPO_ROOT/target/venv/.requirements
+    if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
+        say "installing the Django adapter's test dependencies (target/venv)"
+        python3 -m venv "$REPO_ROOT/target/venv"
+        "$VAREL_PYTHON" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+        cp "$requirements" "$stamp"
+    fi
+    local lock=$REPO_ROOT/adapters/express/package-lock.json
+    local installed=$REPO_ROOT/adapters/express/node_modules/.package-lock.json
+    if [[ ! -f $installed || $lock -nt $installed ]]; then
+        say "installing the Express adapter's test dependencies (npm ci)"
+        (cd "$REPO_ROOT/adapters/express" && npm ci --no-audit --no-fund --silent)
+    fi
+}
+
 extension_version() {
     sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -1
 }

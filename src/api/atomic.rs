@@ -37,7 +37,7 @@ sql_function!(
                 },
             };
             let sum = current.checked_add(by).unwrap_or_else(|| out_of_range(key));
-            DataChange::Replace(jsonb::with_value(data, key, &mut jsonb::number(sum)), sum)
+            DataChange::Replace(jsonb::with_value(data, key, &jsonb::number(sum)), sum)
         });
         match sum {
             Some(sum) => Datum::from(sum),
@@ -89,14 +89,14 @@ sql_function!(
         let length = change_data(call, c"session_push", |data| {
             let existing = jsonb::value_of(data, key);
             let item = value.as_value();
-            let Some((mut array, length)) = jsonb::appended(existing.as_ref(), &item, max_items)
+            let Some((array, length)) = jsonb::appended(existing.as_ref(), &item, max_items)
             else {
                 errors::invalid_argument(format!(
                     "the value of key \"{}\" is not an array",
                     shown(key)
                 ))
             };
-            DataChange::Replace(jsonb::with_value(data, key, &mut array), length)
+            DataChange::Replace(jsonb::with_value(data, key, &array), length)
         });
         match length {
             Some(length) => Datum::from(length as i32),
@@ -128,11 +128,11 @@ sql_function!(
             if !matches {
                 return DataChange::Keep(false);
             }
-            let mut new = value.as_value();
+            let new = value.as_value();
             let replaced = if new.is_null() {
                 jsonb::without(data, key)
             } else {
-                jsonb::with_value(data, key, &mut new)
+                jsonb::with_value(data, key, &new)
             };
             DataChange::Replace(replaced, true)
         });

@@ -14,6 +14,9 @@
 //! mistake and an ERROR whatever the token), then treats the token as untrusted input: NULL or
 //! malformed means "no session" without touching the table.
 
+// Safe code only: the C symbols that `sql_function!` generates are the one exemption.
+#![deny(unsafe_code)]
+
 mod atomic;
 mod create;
 mod internal;
@@ -37,8 +40,8 @@ fn required<T>(arg: Option<T>, name: &str) -> T {
 
 /// Whether a row (possibly a newer version found after a concurrent update) is still the
 /// session the caller's token names: a regenerate in between gives it another token.
-fn same_token(hash: &TokenHash) -> impl Fn(&Row) -> bool + '_ {
-    move |row: &Row| row.token_hash() == Some(&hash[..])
+fn same_token(hash: &TokenHash) -> impl Fn(&Row<'_>) -> bool + '_ {
+    move |row: &Row<'_>| row.token_hash() == Some(&hash[..])
 }
 
 /// A new token and a new handle, from one read of the OS CSPRNG.
@@ -58,7 +61,7 @@ fn fresh_identity() -> (RawToken, i64) {
 
 /// Gives `row` the token `raw` (a new session's first, or a rotation's next): stores its hash,
 /// and returns the token's text form for the caller.
-fn assign_token(row: &mut Row, raw: &RawToken) -> Datum {
+fn assign_token(row: &mut Row<'_>, raw: &RawToken) -> Datum {
     row.set_token_hash(&token::hash(raw));
     crate::fmgr::new_varlena(token::encode(raw).as_bytes())
 }

@@ -28,7 +28,7 @@ sql_function!(
 );
 
 /// The live session `hash` names, as the statement's snapshot sees it, read into `slot`.
-fn live_session(table: &Table, hash: &TokenHash, slot: &Slot) -> Option<Row> {
+fn live_session<'s>(table: &Table, hash: &TokenHash, slot: &'s Slot) -> Option<Row<'s>> {
     table
         .fetch(hash, snapshot::read_snapshot(), slot)
         .then(|| slot.row())
@@ -101,7 +101,8 @@ sql_function!(
             return return_session(call, Some(&found));
         }
         let slid = slide(&hash, now);
-        return_session(call, Some(slid.as_ref().map_or(&found, |w| &w.row)))
+        let slid_row = slid.as_ref().map(Written::row);
+        return_session(call, Some(slid_row.as_ref().unwrap_or(&found)))
     }
 );
 
@@ -143,6 +144,6 @@ const SESSION_ROW: [ResultColumn; 6] = [
 ];
 
 /// Returns a `varel_session.session_row`, or no row when `session` is `None`.
-fn return_session(call: &Call, session: Option<&Row>) -> Datum {
+fn return_session(call: &Call, session: Option<&Row<'_>>) -> Datum {
     call.rows("varel_session.session_row", &SESSION_ROW, session)
 }

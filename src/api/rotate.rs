@@ -90,7 +90,7 @@ fn rotate(
     hash: &TokenHash,
     joining_user: Option<i64>,
     event: Event,
-    also: impl Fn(&mut Row, i64),
+    also: impl for<'r> Fn(&mut Row<'r>, i64),
 ) -> Datum {
     let now = deadlines::now();
     let mut write = match joining_user {
@@ -112,10 +112,10 @@ fn rotate(
     let (Some(written), Some(token)) = (written, token) else {
         return call.null();
     };
-    let handle = written.row.int8(Col::Handle);
+    let handle = written.row().int8(Col::Handle);
     if let Some(user_id) = joining_user {
         users::make_room(write.table(), user_id, handle, write.snapshot(), now);
     }
-    events::emit(event, handle, written.row.int8(Col::UserId), None);
+    events::emit(event, handle, written.row().int8(Col::UserId), None);
     token
 }

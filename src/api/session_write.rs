@@ -66,20 +66,26 @@ impl SessionWrite {
     /// Applies `decide` to the row (see [`Table::update`]), following concurrent updates for
     /// as long as the token still names the row. `None` when there is no such row. The row
     /// as found is used up: a second update of the same `SessionWrite` finds nothing.
-    pub fn update(&mut self, decide: impl FnMut(&Row) -> Decision) -> Option<Written> {
+    pub fn update(
+        &mut self,
+        decide: impl for<'r> FnMut(&Row<'r>) -> Decision<'r>,
+    ) -> Option<Written> {
         self.update_with(OnConflict::Follow, decide)
     }
 
     /// Like [`update`](Self::update) for an optional write: skipped, without waiting, when
     /// another transaction changed or locked the row.
-    pub fn update_unless_busy(&mut self, decide: impl FnMut(&Row) -> Decision) -> Option<Written> {
+    pub fn update_unless_busy(
+        &mut self,
+        decide: impl for<'r> FnMut(&Row<'r>) -> Decision<'r>,
+    ) -> Option<Written> {
         self.update_with(OnConflict::Skip, decide)
     }
 
     fn update_with(
         &mut self,
         on_conflict: OnConflict,
-        decide: impl FnMut(&Row) -> Decision,
+        decide: impl for<'r> FnMut(&Row<'r>) -> Decision<'r>,
     ) -> Option<Written> {
         let found = self.found.take()?;
         let same = same_token(&self.hash);
@@ -88,7 +94,7 @@ impl SessionWrite {
     }
 
     /// Deletes the row if `wanted` holds for it (and the token still names it).
-    pub fn delete(self, wanted: impl Fn(&Row) -> bool) -> bool {
+    pub fn delete(self, wanted: impl Fn(&Row<'_>) -> bool) -> bool {
         let Some(found) = &self.found else {
             return false;
         };

@@ -88,7 +88,7 @@ sql_function!(
             Decision::Write(slid)
         });
         match written {
-            Some(w) => Datum::from(w.row.expires_at()),
+            Some(w) => Datum::from(w.row().expires_at()),
             None => call.null(),
         }
     }
@@ -118,7 +118,7 @@ sql_function!(
             Decision::Write(next)
         });
         match written {
-            Some(w) => Datum::from(w.row.expires_at()),
+            Some(w) => Datum::from(w.row().expires_at()),
             None => call.null(),
         }
     }
@@ -160,8 +160,9 @@ pub(super) fn check_size(bytes: usize) {
 pub(super) enum DataChange<T> {
     /// Leave the data as it is (writes nothing).
     Keep(T),
-    /// Replace it with this (a write, unless it is byte for byte the same).
-    Replace(Document, T),
+    /// Replace it with this (a write, unless it is byte for byte the same): a document of the
+    /// call's, never one borrowed from the row.
+    Replace(Document<'static>, T),
 }
 
 /// Applies `change` to the data of the live session named by argument 0, in one row update
@@ -171,7 +172,7 @@ pub(super) enum DataChange<T> {
 pub(super) fn change_data<T>(
     call: &Call,
     function: &CStr,
-    mut change: impl FnMut(Document) -> DataChange<T>,
+    mut change: impl FnMut(Document<'_>) -> DataChange<T>,
 ) -> Option<T> {
     let hash = call.token(0)?;
     let now = deadlines::now();
@@ -210,7 +211,11 @@ pub(super) fn change_data<T>(
 
 /// Replaces the live session's data with `change(data)`; returns whether there was a live
 /// session. Unchanged data writes nothing.
-fn write_data(call: &Call, function: &CStr, change: impl Fn(Document) -> Document) -> Datum {
+fn write_data(
+    call: &Call,
+    function: &CStr,
+    change: impl Fn(Document<'_>) -> Document<'static>,
+) -> Datum {
     let written = change_data(call, function, |data| DataChange::Replace(change(data), ()));
     Datum::from(written.is_some())
 }

@@ -1,0 +1,200 @@
+"""A Django session engine on the varel_session PostgreSQL extension.
+
+    SESSION_ENGINE = "varel_session_django.backend"
+
+Each method is one call of the extension's SQL API on Django's own database connection (so it
+joins Django's transactions and connection handling): ``load`` is one ``session_load``, a save
+is one statement, ``cycle_key`` one ``session_regenerate``. The session key is the extension's
+token: 64 hex characters from the server's CSPRNG, stored only as its SHA-256, never chosen by
+the client.
+
+What it does differently from ``django.contrib.sessions.backends.db``:
+
+- A save writes only the keys this request changed (a merge patch built on the server from the
+  row's newest version), so two concurrent requests that change different keys both land.
+- A save never recreates a session deleted elsewhere (a log-out on another device): it raises
+  ``UpdateError``, which Django's middleware turns into ``SessionInterrupted``.
+- ``incr`` is an atomic counter on the server: concurrent requests lose no increments.
+- A log-in (``_auth_user_id`` set to an integer) ties the session to the user in the extension
+  (``session_set_user``, which also rotates the key), so ``session_user_sessions`` lists a user's
+  devices and ``session_user_revoke`` logs them out everywhere.
+- The session's lifetime slides while it is used (``session_load``), instead of expiring
+  ``SESSION_COOKIE_AGE`` after the last *save*.
+"""
+
+import json
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.db import connections
+
+# Django keeps the session's custom expiry and the logged-in user in the session data itself.
+EXPIRY_KEY = "_session_expiry"
+USER_KEY = "_auth_user_id"
+
+
+def _alias():
+    return getattr(settings, "VAREL_SESSION_DB_ALIAS", "default")
+
+
+def _query(sql, params=()):
+    """Runs one statement on Django's connection and returns its first row (or None)."""
+    with connections[_alias()].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _dumps(value):
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _user_id(data):
+    """The logged-in user's id as the extension's bigint, or None (no user, or a non-integer
+    primary key, which then is not tied to the session)."""
+    value = data.get(USER_KEY)
+    try:
+        user_id = int(value)
+    except (TypeError, ValueError):
+        return None
+    return user_id if -(2**63) <= user_id < 2**63 else None
+
+
+class SessionStore(SessionBase):
+    def __init__(self, session_key=None):
+        super().__init__(session_key)
+        # The data as the database last had it (each value as its JSON text), to find what this
+        # request changed, and the user the session belongs to there.
+        self._stored = {}
+        self._stored_user = None
+
+    # Loading.
+
+    def load(self):
+        row = _query(
+            "SELECT data::text, user_id FROM varel_session.session_load(%s)",
+            [self.session_key],
+        )
+        if row is None:
+            # Unknown, expired, destroyed or malformed: no session, and no record is created for
+            # the key the client sent.
+            self._session_key = None
+            self._remember({}, None)
+            return {}
+        data = json.loads(row[0])
+        self._remember(data, row[1])
+        return data
+
+    def _remember(self, data, user_id):
+        self._stored = {key: _dumps(value) for key, value in data.items()}
+        self._stored_user = user_id
+
+    def exists(self, session_key):
+        if not session_key:
+            return False
+        row = _query("SELECT count(*) FROM varel_session.session_get(%s)", [session_key])
+        return row[0] > 0
+
+    # Creating and saving.
+
+    def create(self):
+        data = self._get_session(no_load=True)
+        max_age = self.get_expiry_age()
+        row = _query(
+            "SELECT varel_session.session_new("
+            "max_age => make_interval(secs => %s::double precision), user_id => %s, data => %s::jsonb)",
+            [max(max_age, 1), _user_id(data), _dumps(data)],
+        )
+        self._session_key = row[0]
+        self._remember(data, _user_id(data))
+        self.modified = True
+        if max_age <= 0:
+            # An expiry in the past: the session exists, already ended, as Django's database
+            # backend stores it expired.
+            self.delete()
+
+    def save(self, must_create=False):
+        if self.session_key is None or must_create:
+            if must_create and self.session_key is not None:
+                # The extension chooses every key itself, so a key that exists cannot be taken.
+                raise CreateError
+            return self.create()
+        data = self._get_session()
+        if self.get_expiry_age() <= 0:
+            self.delete()
+            return
+        changed = {k: v for k, v in data.items() if self._stored.get(k) != _dumps(v)}
+        removed = [k for k in self._stored if k not in data]
+        user = _user_id(data)
+        expiry_changed = EXPIRY_KEY in changed or EXPIRY_KEY in removed
+        if any(v is None for v in changed.values()):
+            # A JSON null in a merge patch removes the key: replace the whole data instead.
+            write = "varel_session.session_set_data(t.id, %s::jsonb)"
+            payload = _dumps(data)
+        else:
+            patch = dict(changed)
+            patch.update({k: None for k in removed})
+            write = "varel_session.session_set(t.id, %s::jsonb)"
+            payload = _dumps(patch)
+        # One statement: a log-in first (it rotates the key), then the changed keys, then the
+        # new lifetime if it changed, all on the session the (new) key names.
+        rotate = "%s::text"
+        rotate_params = [self.session_key]
+        if user is not None and user != self._stored_user:
+            rotate = "varel_session.session_set_user(%s, %s)"
+            rotate_params.append(user)
+        row = _query(
+            f"WITH t AS (SELECT {rotate} AS id) "
+            f"SELECT t.id, {write}, "
+            "CASE WHEN %s THEN varel_session.session_set_max_age("
+            "t.id, make_interval(secs => %s::double precision)) IS NOT NULL END FROM t",
+            rotate_params + [payload, expiry_changed, self.get_expiry_age()],
+        )
+        new_key, written, _ = row
+        if new_key is None or not written:
+            # Destroyed, revoked or expired since this request loaded it (a log-out elsewhere):
+            # never recreate it.
+            raise UpdateError
+        self._session_key = new_key
+        self._remember(data, user if user is not None else self._stored_user)
+
+    # Deleting and rotating.
+
+    def delete(self, session_key=None):
+        if session_key is None:
+            if self.session_key is None:
+                return
+            session_key = self.session_key
+        _query("SELECT varel_session.session_destroy(%s)", [session_key])
+
+    def cycle_key(self):
+        """A new key for the same session, its data kept (one ``session_regenerate``)."""
+        data = self._get_session()
+        if self.session_key is not None:
+            row = _query("SELECT varel_session.session_regenerate(%s)", [self.session_key])
+            if row[0] is not None:
+                self._session_key = row[0]
+                return
+        # No session in the database (new, or ended elsewhere): a new one with this data.
+        self._session_key = None
+        self._session_cache = data
+        self.create()
+
+    # Atomic operations, done on the server at once (not at the end of the request).
+
+    def incr(self, key, by=1):
+        """Adds ``by`` to the integer under ``key`` (missing counts as 0) atomically in the
+        database and returns the new value; concurrent requests lose no increments. Creates the
+        session first if it has none yet."""
+        if self.session_key is None:
+            self.save()
+        row = _query("SELECT varel_session.session_incr(%s, %s, %s)", [self.session_key, key, by])
+        if row[0] is None:
+            raise UpdateError
+        data = self._get_session()
+        data[key] = row[0]
+        self._stored[key] = _dumps(row[0])
+        return row[0]
+
+    @classmethod
+    def clear_expired(cls):
+        _query("SELECT varel_session.session_cleanup()")

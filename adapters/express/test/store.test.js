@@ -1,0 +1,152 @@
+'use strict';
+// The express-session Store contract (get, set, destroy, touch, regenerate) against a real
+// PostgreSQL with the extension (VAREL_EXPRESS_DATABASE_URL), plus what the extension adds.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { Pool } = require('pg');
+const { VarelStore, ENDED } = require('..');
+
+const pool = new Pool({ connectionString: process.env.VAREL_EXPRESS_DATABASE_URL, max: 8 });
+const store = new VarelStore({ pool, reserve: 4 });
+
+const call = (method, ...args) =>
+  new Promise((resolve, reject) => store[method](...args, (err, value) => (err ? reject(err) : resolve(value))));
+
+async function sql(text, params) {
+  return (await pool.query(text, params)).rows;
+}
+
+/** A stored session, as express-session would make it: a token from the reserve, then a save. */
+async function newSession(data, maxAge = 60000) {
+  await store.ensureToken();
+  const sid = store.takeToken();
+  const sess = { cookie: { originalMaxAge: maxAge, httpOnly: true, path: '/' }, ...data };
+  await call('set', sid, sess);
+  return sid;
+}
+
+/** A loaded session the way express-session holds it: the object and its request. */
+async function load(sid) {
+  const data = await call('get', sid);
+  if (!data) return null;
+  const req = { sessionID: sid, sessionStore: store };
+  store.createSession(req, data);
+  return req.session;
+}
+
+test.after(async () => {
+  await store.close();
+  await pool.end();
+});
+
+test('tokens are 64 hex characters from the server, and only their hash is stored', async () => {
+  const sid = await newSession({ a: 1 });
+  assert.match(sid, /^[0-9a-f]{64}$/);
+  const [{ count }] = await sql(
+    "SELECT count(*)::int AS count FROM varel_session.sessions WHERE encode(token_hash, 'hex') = $1", [sid]);
+  assert.equal(count, 0);
+});
+
+test('get of an unknown, malformed or empty id is no session, and creates nothing', async () => {
+  const [{ before }] = await sql('SELECT count(*)::int AS before FROM varel_session.sessions');
+  for (const sid of ['0'.repeat(64), 'not-a-token', '', 'z'.repeat(64)]) {
+    assert.equal(await call('get', sid), null, sid);
+  }
+  const [{ after }] = await sql('SELECT count(*)::int AS after FROM varel_session.sessions');
+  assert.ok(after <= before + 4, 'at most a reserve refill');
+});
+
+test('set then get round-trips the data and the cookie', async () => {
+  const sid = await newSession({ user: 'ana', cart: [1, { b: null }] });
+  const data = await call('get', sid);
+  assert.equal(data.user, 'ana');
+  assert.deepEqual(data.cart, [1, { b: null }]);
+  assert.equal(data.cookie.originalMaxAge, 60000);
+});
+
+test('the idle lifetime follows the cookie maxAge, and defaultMaxAge for a browser-session cookie', async () => {
+  const sid = await newSession({}, 90 * 60 * 1000);
+  let [{ left }] = await sql(
+    'SELECT extract(epoch FROM expires_at - now())::int AS left FROM varel_session.session_get($1)', [sid]);
+  assert.ok(Math.abs(left - 5400) <= 5, `left ${left}`);
+  const browser = await newSession({}, null);
+  [{ left }] = await sql(
+    'SELECT extract(epoch FROM expires_at - now())::int AS left FROM varel_session.session_get($1)', [browser]);
+  assert.ok(Math.abs(left - 86400) <= 5, `left ${left}`);
+});
+
+test('a save writes only the keys the request changed', async () => {
+  const sid = await newSession({ mine: 1, shared: 1 });
+  const first = await load(sid);
+  const second = await load(sid);
+  first.mine = 2;
+  second.theirs = 3;
+  delete second.shared;
+  await call('set', sid, first);
+  await call('set', sid, second);
+  const data = await call('get', sid);
+  assert.equal(data.mine, 2);
+  assert.equal(data.theirs, 3);
+  assert.ok(!('shared' in data));
+});
+
+test('null values are kept', async () => {
+  const sid = await newSession({ gone: 1 });
+  const sess = await load(sid);
+  sess.gone = null;
+  await call('set', sid, sess);
+  assert.equal((await call('get', sid)).gone, null);
+});
+
+test('destroy ends the session', async () => {
+  const sid = await newSession({ a: 1 });
+  await call('destroy', sid);
+  assert.equal(await call('get', sid), null);
+});
+
+test('a save never recreates a session destroyed elsewhere', async () => {
+  const sid = await newSession({ a: 1 });
+  const sess = await load(sid);
+  await call('destroy', sid); // a log-out on another device
+  sess.a = 2;
+  await assert.rejects(call('set', sid, sess), (err) => err.code === ENDED);
+  assert.equal(await call('get', sid), null);
+});
+
+test('touch succeeds and keeps the session', async () => {
+  const sid = await newSession({ a: 1 });
+  await call('touch', sid, await load(sid));
+  assert.equal((await call('get', sid)).a, 1);
+});
+
+test('regenerate ends the old session and gives the request a new id', async () => {
+  const sid = await newSession({ a: 1 });
+  const req = { sessionID: sid, sessionStore: store };
+  store.generate = (r) => { r.sessionID = store.takeToken(); r.session = {}; };
+  await new Promise((resolve, reject) => store.regenerate(req, (err) => (err ? reject(err) : resolve())));
+  assert.notEqual(req.sessionID, sid);
+  assert.match(req.sessionID, /^[0-9a-f]{64}$/);
+  assert.equal(await call('get', sid), null);
+  delete store.generate;
+});
+
+test('incr is atomic: concurrent increments of one session lose nothing', async () => {
+  const sid = await newSession({ visits: 0 });
+  const requests = await Promise.all(Array.from({ length: 32 }, () => load(sid)));
+  const values = await Promise.all(requests.map((s) => store.incr(s.req, 'visits')));
+  assert.deepEqual(values.sort((a, b) => a - b), Array.from({ length: 32 }, (_, i) => i + 1));
+  // Each request's own save afterwards does not write its stale copy of the counter back.
+  await Promise.all(requests.map((s) => { s.note = 'x'; return call('set', sid, s); }));
+  assert.equal((await call('get', sid)).visits, 32);
+});
+
+test('tokens handed out but never stored are destroyed, never handed out again', async () => {
+  await store.ensureToken();
+  const token = store.takeToken();
+  store.finished(token);
+  await store.destroyUnused();
+  const [{ count }] = await sql('SELECT count(*)::int AS count FROM varel_session.session_get($1)', [token]);
+  assert.equal(count, 0);
+  assert.ok(!store.tokens.some((t) => t.token === token));
+});

@@ -1,0 +1,83 @@
+//! One database, three languages: a session created by a Rust app is read and written by a
+//! Django app and an Express app (through their adapters in `adapters/`), and sessions they
+//! create are read by the Rust app. `scripts/test.sh` sets `VAREL_PYTHON` (the adapters' venv)
+//! and installs the Express adapter's packages.
+
+mod common;
+
+use common::{env, store};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::Command;
+use varel_session_client::{Session, SessionStore};
+
+fn adapters() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters")
+}
+
+/// Runs one side's `share` script with `args` against database `varel_it`; returns its output.
+fn run(side: &str, args: &[&str]) -> String {
+    let host = env("VAREL_TEST_HOST");
+    let port = env("VAREL_TEST_PORT");
+    let mut command = match side {
+        "django" => {
+            let mut c = Command::new(env("VAREL_PYTHON"));
+            c.arg(adapters().join("django/tests/share.py"));
+            c
+        }
+        _ => {
+            let mut c = Command::new("node");
+            c.arg(adapters().join("express/test/share.js"));
+            c
+        }
+    };
+    let output = command
+        .args(args)
+        .env(
+            "VAREL_DJANGO_DSN",
+            format!("host={host} port={port} dbname=varel_it user=postgres"),
+        )
+        .env(
+            "VAREL_EXPRESS_DATABASE_URL",
+            format!("postgresql://postgres@/varel_it?host={host}&port={port}"),
+        )
+        .output()
+        .unwrap_or_else(|e| panic!("{side}: {e}"));
+    assert!(
+        output.status.success(),
+        "{side} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn rust_django_and_express_apps_share_sessions() {
+    let store = store();
+
+    // Rust creates; Django and Express read it and each add a key; Rust sees both.
+    let mut session = Session::new();
+    session.set("from", "rust");
+    session.set("cart", json!([1, 2]));
+    store.save(&mut session).await.unwrap();
+    let token = session.id().unwrap().to_owned();
+    let seen: Value = serde_json::from_str(&run("django", &["read-and-add", &token])).unwrap();
+    assert_eq!(seen, json!({"cart": [1, 2], "from": "rust"}));
+    let seen: Value = serde_json::from_str(&run("express", &["read-and-add", &token])).unwrap();
+    assert_eq!(
+        seen,
+        json!({"cart": [1, 2], "django_saw": true, "from": "rust"})
+    );
+    let loaded = store.load(&token).await.unwrap().expect("live");
+    assert_eq!(loaded.get("django_saw"), Some(&json!(true)));
+    assert_eq!(loaded.get("express_saw"), Some(&json!(true)));
+    assert_eq!(loaded.get("cart"), Some(&json!([1, 2])));
+
+    // Django and Express create; Rust reads.
+    for side in ["django", "express"] {
+        let token = run(side, &["create"]);
+        assert_eq!(token.len(), 64, "{side}: {token}");
+        let loaded = store.load(&token).await.unwrap().expect("live");
+        assert_eq!(loaded.get("from"), Some(&json!(side)));
+    }
+}
