@@ -188,6 +188,7 @@ class VarelStore extends session.Store {
     this.destroy(req.sessionID, (error) => {
       if (error) return callback(error);
       this.ensureToken().then(() => {
+        delete req[STORED]; // the new session starts empty: its first save writes all of it
         this.generate(req);
         callback(null);
       }, callback);

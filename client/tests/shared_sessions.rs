@@ -27,7 +27,7 @@ fn run(side: &str, args: &[&str]) -> String {
         }
         _ => {
             let mut c = Command::new("node");
-            c.arg(adapters().join("express/test/share.js"));
+            c.arg(adapters().join("express/share.js"));
             c
         }
     };

@@ -120,14 +120,26 @@ test('touch succeeds and keeps the session', async () => {
   assert.equal((await call('get', sid)).a, 1);
 });
 
-test('regenerate ends the old session and gives the request a new id', async () => {
+test('regenerate ends the old session; the new one is stored whole', async () => {
   const sid = await newSession({ a: 1 });
-  const req = { sessionID: sid, sessionStore: store };
-  store.generate = (r) => { r.sessionID = store.takeToken(); r.session = {}; };
+  const old = await load(sid);
+  const req = old.req;
+  store.generate = (r) => {
+    r.sessionID = store.takeToken();
+    r.session = { cookie: { originalMaxAge: 60000, path: '/' } };
+    Object.defineProperty(r.session, 'req', { value: r }); // as express-session's Session has
+  };
   await new Promise((resolve, reject) => store.regenerate(req, (err) => (err ? reject(err) : resolve())));
   assert.notEqual(req.sessionID, sid);
   assert.match(req.sessionID, /^[0-9a-f]{64}$/);
   assert.equal(await call('get', sid), null);
+  // Its first save writes all of it, cookie included, not a diff against the old session.
+  req.session.b = 2;
+  await call('set', req.sessionID, req.session);
+  const stored = await call('get', req.sessionID);
+  assert.equal(stored.b, 2);
+  assert.equal(stored.cookie.originalMaxAge, 60000);
+  assert.ok(!('a' in stored));
   delete store.generate;
 });
 

@@ -1,9 +1,10 @@
 'use strict';
-// The Express side of the cross-language test (client/tests/shared_sessions.rs):
+// The Express side of the cross-language test (client/tests/shared_sessions.rs), not part of
+// the package:
 //   share.js create            makes a session with {"from": "express"} and prints its token
 //   share.js read-and-add SID  prints the session's data as JSON, then adds {"express_saw": true}
-const { Pool } = require('pg');
-const { VarelStore } = require('..');
+const { Pool } = require('.');
+const { VarelStore } = require('.');
 
 async function main() {
   const pool = new Pool({ connectionString: process.env.VAREL_EXPRESS_DATABASE_URL });
