@@ -8,8 +8,10 @@
 // id in the cookie is the extension's token: 32 bytes from the database server's CSPRNG, made by
 // `session_new`, stored only as its SHA-256. express-session asks for a new id synchronously
 // (its `genid` hook), so the store keeps a small reserve of tokens made in advance, a batch per
-// round trip. A token handed to a request that never stored its session is destroyed after the
-// response (in batches): it is never handed out twice, since the app may have shown it.
+// round trip, and each request sets one aside before express-session runs. A token handed to
+// a request that never stored its session is destroyed after the response (in batches): it is
+// never handed out twice, since the app may have shown it. A token set aside but never handed
+// out (the request had a session) goes back to the reserve: nobody has seen it.
 //
 // A save writes only the top-level keys the request changed (a merge patch built on the server
 // from the row's newest version), so concurrent requests that change different keys both land;
@@ -20,6 +22,12 @@ const session = require('express-session');
 
 /** The data as the database last had it, per request: each top-level key's JSON text. */
 const STORED = Symbol('varel_session stored data');
+/** The token set aside for the request, before express-session may ask for one. */
+const RESERVED = Symbol('varel_session reserved token');
+/** Names a Session object cannot hold as data (express-session skips them when it loads a
+ * session), so a save must not read their absence as "removed". */
+const SESSION_MEMBERS = new Set(['id', 'req', 'touch', 'resetMaxAge', 'save', 'reload',
+  'destroy', 'regenerate']);
 
 const ENDED = 'VAREL_SESSION_ENDED';
 
@@ -31,12 +39,15 @@ class VarelStore extends session.Store {
    * @param {number} [options.defaultMaxAge=86400] the idle lifetime, in seconds, of a session
    *   whose cookie has no maxAge (a browser-session cookie); the server still ends it then
    */
-  constructor({ pool, reserve = 16, defaultMaxAge = 86400 } = {}) {
+  constructor({ pool, reserve = 16, defaultMaxAge = 86400, cookie = {} } = {}) {
     super();
     if (!pool) throw new TypeError('VarelStore needs a node-postgres pool');
     this.pool = pool;
     this.reserveSize = reserve;
     this.defaultMaxAge = defaultMaxAge;
+    // The app's cookie options, for a session stored without express-session's `cookie`
+    // (created by another app on the same database).
+    this.cookieOptions = typeof cookie === 'object' && cookie ? cookie : {};
     this.tokens = []; // { token, made } of sessions made in advance, not yet handed out
     this.handedOut = new Set(); // tokens handed out whose session no request stored yet
     this.unused = []; // handed out, never stored: destroyed in batches
@@ -47,12 +58,21 @@ class VarelStore extends session.Store {
 
   // The reserve of tokens.
 
-  /** Waits until a token is available (a database round trip only when the reserve is empty),
-   * and refills in the background when it runs low. */
-  async ensureToken() {
+  /** Sets a token aside for `req` (a database round trip only when the reserve is empty),
+   * and refills in the background when the reserve runs low. */
+  async reserve(req) {
     this.dropStale();
-    if (this.tokens.length === 0) await this.refill();
-    else if (this.tokens.length < this.reserveSize / 4) this.refill().catch(() => {});
+    while (this.tokens.length === 0) await this.refill();
+    req[RESERVED] = this.tokens.pop().token;
+    if (this.tokens.length < this.reserveSize / 4) this.refill().catch(() => {});
+  }
+
+  /** A token set aside but never handed out goes back: nobody has seen it. */
+  release(req) {
+    if (req[RESERVED]) {
+      this.tokens.push({ token: req[RESERVED], made: Date.now() });
+      delete req[RESERVED];
+    }
   }
 
   refill() {
@@ -76,54 +96,65 @@ class VarelStore extends session.Store {
     while (this.tokens.length && this.tokens[0].made < cutoff) this.tokens.shift();
   }
 
-  /** express-session's genid: a token made in advance. */
-  takeToken() {
-    const next = this.tokens.pop();
-    if (!next) throw new Error('varel_session: no token ready (use varelSession(), which waits for one)');
-    this.handedOut.add(next.token);
-    return next.token;
+  /** express-session's genid: the token set aside for the request. */
+  takeToken(req) {
+    const token = req && req[RESERVED];
+    if (!token) throw new Error('varel_session: no token set aside (use varelSession(), which sets one aside)');
+    delete req[RESERVED];
+    this.handedOut.add(token);
+    return token;
   }
 
-  /** After a response: a token whose session the request never stored is destroyed. */
+  /** After a response, or a connection closed before it: a token whose session the request
+   * never stored is destroyed. */
   finished(token) {
     if (!this.handedOut.delete(token)) return;
     this.unused.push(token);
     if (this.unused.length >= this.reserveSize) this.destroyUnused().catch(() => {});
   }
 
-  destroyUnused() {
+  async destroyUnused() {
     const tokens = this.unused.splice(0);
-    if (tokens.length === 0) return Promise.resolve();
-    return this.pool.query(
-      'SELECT count(*) FILTER (WHERE varel_session.session_destroy(t)) FROM unnest($1::text[]) AS t',
-      [tokens]);
+    if (tokens.length === 0) return;
+    try {
+      await this.pool.query(
+        'SELECT count(*) FILTER (WHERE varel_session.session_destroy(t)) FROM unnest($1::text[]) AS t',
+        [tokens]);
+    } catch (error) {
+      this.unused.push(...tokens); // tried again by the next sweep
+      throw error;
+    }
   }
 
-  /** Destroys the unused tokens and stops the background sweep (call at shutdown, before
-   * ending the pool). */
+  /** At shutdown, before ending the pool: stops the background sweep and destroys every token
+   * made in advance and not stored (the reserve, and those handed out). */
   async close() {
     clearInterval(this.sweeper);
+    if (this.refilling) await this.refilling.catch(() => {});
+    this.unused.push(...this.tokens.splice(0).map((t) => t.token), ...this.handedOut);
+    this.handedOut.clear();
     await this.destroyUnused();
   }
 
   // The express-session Store API.
 
   get(sid, callback) {
-    this.pool
+    settle(this.pool
       .query('SELECT data::text AS data FROM varel_session.session_load($1)', [sid])
-      .then(async ({ rows }) => {
-        if (rows.length === 0) {
-          // Unknown, expired, destroyed or malformed: no session; express-session makes a new
-          // one with a token from the reserve.
-          await this.ensureToken();
-          return callback(null, null);
-        }
+      .then(({ rows }) => {
+        // Unknown, expired, destroyed or malformed: no session; express-session makes a new
+        // one with the token set aside for the request.
+        if (rows.length === 0) return null;
         const data = JSON.parse(rows[0].data);
-        if (!data.cookie) data.cookie = {}; // made in advance and never stored yet
-        data[STORED] = jsonByKey(data);
-        callback(null, data);
-      })
-      .catch(callback);
+        const stored = jsonByKey(data);
+        if (!data.cookie) {
+          // Stored by an app in another language: the cookie this app would have set.
+          const options = this.cookieOptions;
+          data.cookie = { ...options, originalMaxAge: options.maxAge ?? null };
+        }
+        data[STORED] = stored;
+        return data;
+      }), callback);
   }
 
   createSession(req, sess) {
@@ -134,6 +165,9 @@ class VarelStore extends session.Store {
   }
 
   set(sid, sess, callback) {
+    // Stored (or being stored) from now on: not destroyed as unused when the response ends,
+    // even if it ends before this write does.
+    this.handedOut.delete(sid);
     const data = JSON.parse(JSON.stringify(sess));
     const req = sess.req;
     const stored = req && req[STORED];
@@ -152,22 +186,17 @@ class VarelStore extends session.Store {
       write = 'varel_session.session_set($1, $2::jsonb)';
       payload = changed.patch;
     }
-    this.pool
+    settle(this.pool
       .query(`SELECT ${write} AS written, CASE WHEN $3 THEN ` +
              'varel_session.session_set_max_age($1, make_interval(secs => $4)) IS NOT NULL END AS slid',
              [sid, JSON.stringify(payload), newLifetime, seconds])
       .then(({ rows }) => {
         if (!rows[0].written) {
           // Destroyed, revoked or expired since this request loaded it: never recreated.
-          const error = new Error('the session ended while the request ran');
-          error.code = ENDED;
-          return callback(error);
+          throw ended();
         }
-        this.handedOut.delete(sid);
         if (req) req[STORED] = jsonByKey(data);
-        callback(null);
-      })
-      .catch(callback);
+      }), callback);
   }
 
   /** Nothing to do: loading the session (`get`) already slid its idle deadline, at most once
@@ -178,20 +207,18 @@ class VarelStore extends session.Store {
 
   destroy(sid, callback) {
     this.handedOut.delete(sid);
-    this.pool
-      .query('SELECT varel_session.session_destroy($1)', [sid])
-      .then(() => callback && callback(null), (error) => callback && callback(error));
+    settle(this.pool.query('SELECT varel_session.session_destroy($1)', [sid]).then(() => undefined),
+      callback || (() => {}));
   }
 
   /** A new, empty session with a new token (express-session's semantics); the old one ends. */
   regenerate(req, callback) {
     this.destroy(req.sessionID, (error) => {
       if (error) return callback(error);
-      this.ensureToken().then(() => {
+      settle(this.reserve(req).then(() => {
         delete req[STORED]; // the new session starts empty: its first save writes all of it
         this.generate(req);
-        callback(null);
-      }, callback);
+      }), callback);
     });
   }
 
@@ -203,22 +230,38 @@ class VarelStore extends session.Store {
     const { rows } = await this.pool.query(
       'SELECT varel_session.session_incr($1, $2, $3) AS value', [req.sessionID, key, by]);
     const value = rows[0].value;
-    if (value === null) {
-      const error = new Error('the session ended while the request ran');
-      error.code = ENDED;
-      throw error;
-    }
+    if (value === null) throw ended();
     const number = Number(value); // bigint comes back as a string
     req.session[key] = number;
-    if (req[STORED]) req[STORED][key] = JSON.stringify(number);
+    if (req[STORED]) req[STORED][key] = canonical(number);
     return number;
   }
 }
 
-/** Each top-level key's JSON text. */
+function ended() {
+  const error = new Error('the session ended while the request ran');
+  error.code = ENDED;
+  return error;
+}
+
+/** Calls back once the promise settles, outside its chain (an exception in the callback is
+ * not mistaken for a failure of the store, nor does it call back twice). */
+function settle(promise, callback) {
+  promise.then((value) => process.nextTick(callback, null, value),
+    (error) => process.nextTick(callback, error));
+}
+
+/** JSON text with object keys sorted: what jsonb stores has its own key order. */
+function canonical(value) {
+  return JSON.stringify(value, (key, v) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+    : v));
+}
+
+/** Each top-level key's canonical JSON text. */
 function jsonByKey(data) {
   const out = {};
-  for (const [key, value] of Object.entries(data)) out[key] = JSON.stringify(value);
+  for (const [key, value] of Object.entries(data)) out[key] = canonical(value);
   return out;
 }
 
@@ -228,13 +271,13 @@ function changedKeys(stored, data) {
   const patch = {};
   let setsNull = false;
   for (const [key, value] of Object.entries(data)) {
-    if (stored[key] !== JSON.stringify(value)) {
+    if (stored[key] !== canonical(value)) {
       patch[key] = value;
       setsNull = setsNull || value === null;
     }
   }
   for (const key of Object.keys(stored)) {
-    if (!(key in data)) patch[key] = null;
+    if (!(key in data) && !SESSION_MEMBERS.has(key)) patch[key] = null;
   }
   return { patch, setsNull };
 }
@@ -245,12 +288,20 @@ function changedKeys(stored, data) {
  */
 function varelSession(options = {}) {
   const { pool, reserve, defaultMaxAge, ...rest } = options;
-  const store = rest.store || new VarelStore({ pool, reserve, defaultMaxAge });
-  const middleware = session({ ...rest, store, genid: () => store.takeToken() });
+  const store = rest.store || new VarelStore({ pool, reserve, defaultMaxAge, cookie: rest.cookie });
+  const middleware = session({ ...rest, store, genid: (req) => store.takeToken(req) });
   const handler = (req, res, next) => {
-    store.ensureToken().then(() => {
-      res.on('finish', () => { if (typeof req.sessionID === 'string') store.finished(req.sessionID); });
-      middleware(req, res, next);
+    store.reserve(req).then(() => {
+      // 'close' comes after 'finish', and also when the client went away first.
+      res.once('close', () => {
+        store.release(req);
+        if (typeof req.sessionID === 'string') store.finished(req.sessionID);
+      });
+      try {
+        middleware(req, res, next);
+      } catch (error) {
+        next(error);
+      }
     }, next);
   };
   handler.store = store;

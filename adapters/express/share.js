@@ -3,7 +3,7 @@
 // the package:
 //   share.js create            makes a session with {"from": "express"} and prints its token
 //   share.js read-and-add SID  prints the session's data as JSON, then adds {"express_saw": true}
-const { Pool } = require('.');
+const { Pool } = require('pg');
 const { VarelStore } = require('.');
 
 async function main() {
@@ -13,8 +13,9 @@ async function main() {
     new Promise((resolve, reject) => store[method](...args, (err, v) => (err ? reject(err) : resolve(v))));
   try {
     if (process.argv[2] === 'create') {
-      await store.ensureToken();
-      const sid = store.takeToken();
+      const req = {};
+      await store.reserve(req);
+      const sid = store.takeToken(req);
       await call('set', sid, { cookie: { originalMaxAge: null }, from: 'express' });
       console.log(sid);
     } else {

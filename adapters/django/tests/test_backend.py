@@ -6,6 +6,7 @@ import unittest
 from datetime import timedelta
 
 from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.db import connection
 from django.utils import timezone
 
@@ -295,6 +296,90 @@ class BackendContract(unittest.TestCase):
         key = self.session.session_key
         self.assertEqual(stored_data(key)["_auth_user_id"], "9b2e1c3a-uuid")
         self.assertIsNone(sql("SELECT user_id FROM varel_session.session_get(%s)", [key])[0])
+
+    # Found in review: each of these once went wrong.
+
+    def test_clear_before_the_session_was_loaded_clears_the_stored_data(self):
+        self.session["_auth_user_id"] = "12"
+        self.session["cart"] = [1]
+        self.session.save()
+        fresh = SessionStore(self.session.session_key)
+        fresh.clear()
+        fresh.save()
+        self.assertEqual(stored_data(fresh.session_key), {})
+
+    def test_incr_with_a_key_that_names_no_session_starts_a_new_one(self):
+        session = SessionStore("0" * 64)
+        self.assertEqual(session.incr("visits"), 1)
+        self.assertNotEqual(session.session_key, "0" * 64)
+        self.assertEqual(stored_data(session.session_key), {"visits": 1})
+        session.delete()
+
+    def test_incr_on_a_session_ended_meanwhile_is_interrupted(self):
+        self.session.save()
+        loaded = SessionStore(self.session.session_key)
+        loaded.get("x")
+        self.session.delete()
+        with self.assertRaises(SessionInterrupted):
+            loaded.incr("visits")
+
+    def test_cycle_key_marks_the_session_modified(self):
+        self.session["a"] = 1
+        self.session.save()
+        fresh = SessionStore(self.session.session_key)
+        fresh.get("a")
+        fresh.modified = False
+        fresh.cycle_key()
+        self.assertIs(fresh.modified, True)
+
+    def test_cycle_key_of_a_session_ended_elsewhere_does_not_bring_it_back(self):
+        self.session["_auth_user_id"] = "4343"
+        self.session["secret"] = "s"
+        self.session.save()
+        key = self.session.session_key
+        loaded = SessionStore(key)
+        loaded.get("secret")
+        sql("SELECT varel_session.session_user_revoke(4343)")
+        loaded.cycle_key()
+        self.assertIs(loaded.modified, True)
+        self.assertEqual(dict(loaded.items()), {}, "nothing of the revoked session carries over")
+        self.assertEqual(sql("SELECT count(*) FROM varel_session.session_user_sessions(4343)")[0], 0)
+        loaded.save()
+        self.assertEqual(stored_data(loaded.session_key), {})
+        self.assertEqual(sql("SELECT count(*) FROM varel_session.session_user_sessions(4343)")[0], 0)
+        loaded.delete()
+
+    def test_acycle_key_keeps_the_session(self):
+        import asyncio
+
+        self.session["a"] = 1
+        self.session.save()
+        handle = sql("SELECT varel_session.session_handle(%s)", [self.session.session_key])[0]
+        asyncio.run(self.session.acycle_key())
+        self.assertEqual(
+            sql("SELECT varel_session.session_handle(%s)", [self.session.session_key])[0], handle
+        )
+
+    def test_removing_the_user_id_without_flush_unties_the_session(self):
+        self.session["_auth_user_id"] = "4444"
+        self.session.save()
+        del self.session["_auth_user_id"]
+        self.session.save()
+        self.assertEqual(sql("SELECT count(*) FROM varel_session.session_user_sessions(4444)")[0], 0)
+        self.assertIsNone(
+            sql("SELECT user_id FROM varel_session.session_get(%s)", [self.session.session_key])[0]
+        )
+
+    def test_only_plainly_written_integer_ids_tie_the_session(self):
+        for value in ["007", " 7", "1_000", "7.0"]:
+            session = SessionStore()
+            session["_auth_user_id"] = value
+            session.save()
+            self.assertIsNone(
+                sql("SELECT user_id FROM varel_session.session_get(%s)", [session.session_key])[0],
+                value,
+            )
+            session.delete()
 
     def expires_in(self, key):
         row = sql("SELECT extract(epoch FROM expires_at - now()) FROM varel_session.session_get(%s)", [key])

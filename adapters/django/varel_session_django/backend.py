@@ -23,9 +23,12 @@ What it does differently from ``django.contrib.sessions.backends.db``:
 """
 
 import json
+import re
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.db import connections
 
 # Django keeps the session's custom expiry and the logged-in user in the session data itself.
@@ -45,16 +48,21 @@ def _query(sql, params=()):
 
 
 def _dumps(value):
-    return json.dumps(value, separators=(",", ":"))
+    # Sorted keys: the stored data comes back in jsonb's key order, and an unchanged nested
+    # object must compare equal whatever order the app built it in.
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def _user_id(data):
-    """The logged-in user's id as the extension's bigint, or None (no user, or a non-integer
-    primary key, which then is not tied to the session)."""
+    """The logged-in user's id as the extension's bigint, or None (no user, or a primary key
+    that is not an integer written plainly, which then is not tied to the session: "007" and
+    "7" must not become the same user)."""
     value = data.get(USER_KEY)
-    try:
+    if isinstance(value, int) and not isinstance(value, bool):
+        user_id = value
+    elif isinstance(value, str) and re.fullmatch(r"-?(0|[1-9][0-9]*)", value):
         user_id = int(value)
-    except (TypeError, ValueError):
+    else:
         return None
     return user_id if -(2**63) <= user_id < 2**63 else None
 
@@ -70,6 +78,9 @@ class SessionStore(SessionBase):
     # Loading.
 
     def load(self):
+        # The snapshot is of what fills the cache: an explicit load() while a cache exists must
+        # not make the next save compare the cache with newer data.
+        filling = not hasattr(self, "_session_cache")
         row = _query(
             "SELECT data::text, user_id FROM varel_session.session_load(%s)",
             [self.session_key],
@@ -78,10 +89,12 @@ class SessionStore(SessionBase):
             # Unknown, expired, destroyed or malformed: no session, and no record is created for
             # the key the client sent.
             self._session_key = None
-            self._remember({}, None)
+            if filling:
+                self._remember({}, None)
             return {}
         data = json.loads(row[0])
-        self._remember(data, row[1])
+        if filling:
+            self._remember(data, row[1])
         return data
 
     def _remember(self, data, user_id):
@@ -142,6 +155,9 @@ class SessionStore(SessionBase):
         if user is not None and user != self._stored_user:
             rotate = "varel_session.session_set_user(%s, %s)"
             rotate_params.append(user)
+        elif user is None and self._stored_user is not None and USER_KEY in self._stored:
+            # The user's id left the data without a flush(): the session is no longer theirs.
+            rotate = "varel_session.session_clear_user(%s)"
         row = _query(
             f"WITH t AS (SELECT {rotate} AS id) "
             f"SELECT t.id, {write}, "
@@ -155,7 +171,7 @@ class SessionStore(SessionBase):
             # never recreate it.
             raise UpdateError
         self._session_key = new_key
-        self._remember(data, user if user is not None else self._stored_user)
+        self._remember(data, user)
 
     # Deleting and rotating.
 
@@ -166,31 +182,50 @@ class SessionStore(SessionBase):
             session_key = self.session_key
         _query("SELECT varel_session.session_destroy(%s)", [session_key])
 
+    def clear(self):
+        # Loaded first, so that the save knows which stored keys to remove.
+        self._get_session()
+        super().clear()
+
     def cycle_key(self):
         """A new key for the same session, its data kept (one ``session_regenerate``)."""
-        data = self._get_session()
-        if self.session_key is not None:
-            row = _query("SELECT varel_session.session_regenerate(%s)", [self.session_key])
-            if row[0] is not None:
-                self._session_key = row[0]
-                return
-        # No session in the database (new, or ended elsewhere): a new one with this data.
+        self._get_session()  # loaded, so that a key the database no longer has reads as none
+        if self.session_key is None:
+            # Never saved: created now, with this data.
+            self.create()
+            return
+        row = _query("SELECT varel_session.session_regenerate(%s)", [self.session_key])
+        if row[0] is not None:
+            self._session_key = row[0]
+            self.modified = True
+            return
+        # Ended elsewhere (a log-out on another device) since this request loaded it: its data,
+        # log-in included, does not carry over; the request goes on with a new, empty session.
         self._session_key = None
-        self._session_cache = data
-        self.create()
+        self._session_cache = {}
+        self._remember({}, None)
+        self.modified = True
+
+    async def acycle_key(self):
+        # Django's default would create a new session and delete the old one; this keeps the
+        # session (its handle, deadlines and user) as the sync version does.
+        await sync_to_async(self.cycle_key)()
 
     # Atomic operations, done on the server at once (not at the end of the request).
 
     def incr(self, key, by=1):
         """Adds ``by`` to the integer under ``key`` (missing counts as 0) atomically in the
         database and returns the new value; concurrent requests lose no increments. Creates the
-        session first if it has none yet."""
+        session first if there is none (or the browser's key names none)."""
+        data = self._get_session()
         if self.session_key is None:
             self.save()
         row = _query("SELECT varel_session.session_incr(%s, %s, %s)", [self.session_key, key, by])
         if row[0] is None:
-            raise UpdateError
-        data = self._get_session()
+            # Ended elsewhere since this request loaded it: 400, as Django answers a save then.
+            raise SessionInterrupted(
+                "The request's session was deleted before the request completed."
+            )
         data[key] = row[0]
         self._stored[key] = _dumps(row[0])
         return row[0]

@@ -37,6 +37,11 @@ async function startApp(options) {
   });
   app.get('/logout', (req, res, next) => req.session.destroy((err) => (err ? next(err) : res.send('ok'))));
   app.get('/sid', (req, res) => res.send(req.sessionID));
+  app.get('/save-then-redirect', (req, res) => {
+    req.session.user = 'eve';
+    req.session.save();
+    res.redirect('/me');
+  });
   const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   return {
     base: `http://127.0.0.1:${server.address().port}`,
@@ -111,6 +116,32 @@ test('cookie-less requests that store nothing leave no session behind', async ()
       'SELECT count(*)::int AS n FROM unnest($1::text[]) AS t, varel_session.session_get(t)', [sids]);
     assert.equal(rows[0].n, 0);
     assert.equal(new Set(sids).size, 20, 'no token handed out twice');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('a session saved by hand right before the response is kept', async () => {
+  const app = await startApp({ resave: false, saveUninitialized: false });
+  try {
+    const browser = new Browser(app.base);
+    const response = await fetch(`${app.base}/save-then-redirect`, { redirect: 'manual' });
+    browser.cookie = response.headers.get('set-cookie').split(';')[0];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await app.store.destroyUnused();
+    assert.equal((await browser.json('/me')).user, 'eve');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('many cookie-less requests at once on a small reserve all get their own session', async () => {
+  const app = await startApp({ resave: false, saveUninitialized: true, reserve: 2 });
+  try {
+    const browsers = Array.from({ length: 30 }, () => new Browser(app.base));
+    const statuses = await Promise.all(browsers.map(async (b) => (await b.get('/me')).status));
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    assert.equal(new Set(browsers.map((b) => b.token())).size, 30);
   } finally {
     await app.stop();
   }
