@@ -63,14 +63,14 @@ class VarelStore extends session.Store {
   async reserve(req) {
     this.dropStale();
     while (this.tokens.length === 0) await this.refill();
-    req[RESERVED] = this.tokens.pop().token;
+    req[RESERVED] = this.tokens.pop();
     if (this.tokens.length < this.reserveSize / 4) this.refill().catch(() => {});
   }
 
-  /** A token set aside but never handed out goes back: nobody has seen it. */
+  /** A token set aside but never handed out goes back, with its age: nobody has seen it. */
   release(req) {
     if (req[RESERVED]) {
-      this.tokens.push({ token: req[RESERVED], made: Date.now() });
+      this.tokens.push(req[RESERVED]);
       delete req[RESERVED];
     }
   }
@@ -89,20 +89,23 @@ class VarelStore extends session.Store {
     return this.refilling;
   }
 
-  /** Tokens made more than 30 minutes ago are dropped: made with a one-hour lifetime, they
+  /** Tokens made more than 30 minutes ago are destroyed: made with a one-hour lifetime, they
    * would not last long once handed out (the first save sets the real one). */
   dropStale() {
     const cutoff = Date.now() - 30 * 60 * 1000;
-    while (this.tokens.length && this.tokens[0].made < cutoff) this.tokens.shift();
+    const stale = this.tokens.filter((t) => t.made < cutoff);
+    if (stale.length === 0) return;
+    this.tokens = this.tokens.filter((t) => t.made >= cutoff);
+    this.unused.push(...stale.map((t) => t.token));
   }
 
   /** express-session's genid: the token set aside for the request. */
   takeToken(req) {
-    const token = req && req[RESERVED];
-    if (!token) throw new Error('varel_session: no token set aside (use varelSession(), which sets one aside)');
+    const reserved = req && req[RESERVED];
+    if (!reserved) throw new Error('varel_session: no token set aside (use varelSession(), which sets one aside)');
     delete req[RESERVED];
-    this.handedOut.add(token);
-    return token;
+    this.handedOut.add(reserved.token);
+    return reserved.token;
   }
 
   /** After a response, or a connection closed before it: a token whose session the request

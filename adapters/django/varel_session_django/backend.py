@@ -187,6 +187,16 @@ class SessionStore(SessionBase):
         self._get_session()
         super().clear()
 
+    def flush(self):
+        # Django's flush() is clear() + delete(): the session goes, so there is nothing to load
+        # for the save to compare with.
+        self._session_cache = {}
+        self.accessed = True
+        self.modified = True
+        self.delete()
+        self._session_key = None
+        self._remember({}, None)
+
     def cycle_key(self):
         """A new key for the same session, its data kept (one ``session_regenerate``)."""
         self._get_session()  # loaded, so that a key the database no longer has reads as none

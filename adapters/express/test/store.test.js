@@ -193,3 +193,25 @@ test('tokens handed out but never stored are destroyed, never handed out again',
   assert.equal(count, 0);
   assert.ok(!store.tokens.some((t) => t.token === token));
 });
+
+test('tokens made more than 30 minutes ago are destroyed, not handed out, whatever their trips', async () => {
+  const own = new VarelStore({ pool, reserve: 2 });
+  try {
+    await own.refill();
+    // One of them goes out and comes back unused (a request that had a session): it keeps its age.
+    const req = {};
+    await own.reserve(req);
+    own.release(req);
+    for (const t of own.tokens) t.made -= 31 * 60 * 1000;
+    const old = own.tokens.map((t) => t.token);
+    const fresh = {};
+    await own.reserve(fresh);
+    assert.ok(!old.includes(own.takeToken(fresh)));
+    await own.destroyUnused();
+    const rows = await sql(
+      'SELECT count(*)::int AS n FROM unnest($1::text[]) AS t, varel_session.session_get(t)', [old]);
+    assert.equal(rows[0].n, 0);
+  } finally {
+    await own.close();
+  }
+});
