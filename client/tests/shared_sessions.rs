@@ -1,22 +1,23 @@
 //! One database, three languages: a session created by a Rust app is read and written by a
 //! Django app and an Express app (through their adapters in `adapters/`), and sessions they
 //! create are read by the Rust app. `scripts/test.sh` sets `VAREL_PYTHON` (the adapters' venv)
-//! and installs the Express adapter's packages.
+//! and installs the Express adapter's packages. It runs in a database of its own (the three apps
+//! create sessions that tests counting `varel_it`'s rows must not see).
 
 mod common;
 
-use common::{env, store};
+use common::{env, pool_on};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Command;
-use varel_session_client::{Session, SessionStore};
+use varel_session_client::{Config, PostgresStore, Session, SessionStore};
 
 fn adapters() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../adapters")
 }
 
-/// Runs one side's `share` script with `args` against database `varel_it`; returns its output.
-fn run(side: &str, args: &[&str]) -> String {
+/// Runs one side's `share` script with `args` against database `db`; returns its output.
+fn run(db: &str, side: &str, args: &[&str]) -> String {
     let host = env("VAREL_TEST_HOST");
     let port = env("VAREL_TEST_PORT");
     let mut command = match side {
@@ -35,11 +36,11 @@ fn run(side: &str, args: &[&str]) -> String {
         .args(args)
         .env(
             "VAREL_DJANGO_DSN",
-            format!("host={host} port={port} dbname=varel_it user=postgres"),
+            format!("host={host} port={port} dbname={db} user=postgres"),
         )
         .env(
             "VAREL_EXPRESS_DATABASE_URL",
-            format!("postgresql://postgres@/varel_it?host={host}&port={port}"),
+            format!("postgresql://postgres@/{db}?host={host}&port={port}"),
         )
         .output()
         .unwrap_or_else(|e| panic!("{side}: {e}"));
@@ -53,7 +54,18 @@ fn run(side: &str, args: &[&str]) -> String {
 
 #[tokio::test]
 async fn rust_django_and_express_apps_share_sessions() {
-    let store = store();
+    let (host, port) = (env("VAREL_TEST_HOST"), env("VAREL_TEST_PORT"));
+    let db = format!("varel_shared_{}", std::process::id());
+    let admin = pool_on(&host, &port, "postgres", Some(1));
+    let admin = admin.get().await.unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db} TEMPLATE varel_template"
+        ))
+        .await
+        .unwrap();
+    let store = PostgresStore::new(pool_on(&host, &port, &db, None), Config::default()).unwrap();
+    let run = |side: &str, args: &[&str]| run(&db, side, args);
 
     // Rust creates; Django and Express read it and each add a key; Rust sees both.
     let mut session = Session::new();
@@ -80,4 +92,10 @@ async fn rust_django_and_express_apps_share_sessions() {
         let loaded = store.load(&token).await.unwrap().expect("live");
         assert_eq!(loaded.get("from"), Some(&json!(side)));
     }
+
+    drop(store);
+    admin
+        .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
+        .await
+        .unwrap();
 }

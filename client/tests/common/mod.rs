@@ -13,11 +13,21 @@ pub fn env(name: &str) -> String {
 /// A pool on database `varel_it` at `host:port` as the superuser; deadpool's default size
 /// unless `max_size` is given.
 pub fn pool_at(host: &str, port: &str, max_size: Option<usize>) -> deadpool_postgres::Pool {
+    pool_on(host, port, "varel_it", max_size)
+}
+
+/// A pool on database `dbname` at `host:port` as the superuser.
+pub fn pool_on(
+    host: &str,
+    port: &str,
+    dbname: &str,
+    max_size: Option<usize>,
+) -> deadpool_postgres::Pool {
     let mut pg = deadpool_postgres::Config::new();
     pg.host = Some(host.into());
     pg.port = Some(port.parse().expect("a port number"));
     pg.user = Some("postgres".into());
-    pg.dbname = Some("varel_it".into());
+    pg.dbname = Some(dbname.into());
     pg.pool = max_size.map(deadpool_postgres::PoolConfig::new);
     pg.create_pool(None, tokio_postgres::NoTls).unwrap()
 }
