@@ -58,12 +58,14 @@ async fn rust_django_and_express_apps_share_sessions() {
     let db = format!("varel_shared_{}", std::process::id());
     let admin = pool_on(&host, &port, "postgres", Some(1));
     let admin = admin.get().await.unwrap();
-    admin
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db} TEMPLATE varel_template"
-        ))
-        .await
-        .unwrap();
+    // One statement per call: a multi-statement query is one transaction, which DROP DATABASE
+    // and CREATE DATABASE refuse.
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db} TEMPLATE varel_template"),
+    ] {
+        admin.batch_execute(&statement).await.unwrap();
+    }
     let store = PostgresStore::new(pool_on(&host, &port, &db, None), Config::default()).unwrap();
     let run = |side: &str, args: &[&str]| run(&db, side, args);
 
