@@ -174,14 +174,23 @@ impl Call<'_> {
     /// (`ALTER TYPE ... ADD ATTRIBUTE`), so it is checked on every call: attributes dropped
     /// since creation are returned as NULL, anything else that differs is an ERROR 55000
     /// rather than a row built from the wrong number of values.
-    pub fn rows(&self, row_type: &str, columns: &[ResultColumn], row: Option<&Row<'_>>) -> Datum {
+    pub fn rows<const N: usize>(
+        &self,
+        row_type: &str,
+        columns: &[ResultColumn; N],
+        row: Option<&Row<'_>>,
+    ) -> Datum {
         let values = row.map(|row| result_values(columns, row));
         // SAFETY: a live fcinfo (`new`'s contract); the values come from a `Row` the caller
         // holds, in `columns`' order and of their types; the tuplestore copies them.
         unsafe {
             let rsinfo = materialize_target(self.fcinfo);
             let positions = row_positions((*rsinfo).expectedDesc, row_type, columns);
-            store_row(rsinfo, positions.as_deref(), values.as_ref())
+            store_row(
+                rsinfo,
+                positions.as_deref(),
+                values.as_ref().map(|(v, n)| (&v[..], &n[..])),
+            )
         }
     }
 
@@ -189,10 +198,15 @@ impl Call<'_> {
     /// the checks (`bench/design_alternatives.sql`), never declared by the extension, whose
     /// row type must then be exactly `columns`.
     #[cfg(feature = "bench_unchecked")]
-    pub fn rows_unchecked(&self, columns: &[ResultColumn], row: Option<&Row<'_>>) -> Datum {
+    pub fn rows_unchecked<const N: usize>(
+        &self,
+        columns: &[ResultColumn; N],
+        row: Option<&Row<'_>>,
+    ) -> Datum {
         let values = row.map(|row| result_values(columns, row));
+        let values = values.as_ref().map(|(v, n)| (&v[..], &n[..]));
         // SAFETY: as in `rows`, and the benchmark declares the row type as `columns`.
-        unsafe { store_row(materialize_target(self.fcinfo), None, values.as_ref()) }
+        unsafe { store_row(materialize_target(self.fcinfo), None, values) }
     }
 }
 
@@ -218,12 +232,16 @@ impl Stored<'_> {
 /// One attribute of a returned row type: its name, its type, and the column it comes from.
 pub type ResultColumn = (&'static CStr, Oid, Col);
 
-/// The values and nulls of `columns`, from `row`. Large data is stored out of line: it is
-/// fetched now, so the result does not hold a pointer into the TOAST table.
-fn result_values(columns: &[ResultColumn], row: &Row<'_>) -> (Vec<Datum>, Vec<bool>) {
-    let mut values = Vec::with_capacity(columns.len());
-    let mut nulls = Vec::with_capacity(columns.len());
-    for (_, type_oid, col) in columns {
+/// The values and nulls of `columns`, from `row`, on the stack (this runs on every read).
+/// Large data is stored out of line: it is fetched now, so the result does not hold a pointer
+/// into the TOAST table.
+fn result_values<const N: usize>(
+    columns: &[ResultColumn; N],
+    row: &Row<'_>,
+) -> ([Datum; N], [bool; N]) {
+    let mut values = [Datum::from(0usize); N];
+    let mut nulls = [true; N];
+    for (i, (_, type_oid, col)) in columns.iter().enumerate() {
         // A row type attribute and the column it comes from are declared together (in sql/
         // and row.rs); a mismatch is this library's bug, caught before any value is used.
         assert_eq!(
@@ -232,15 +250,9 @@ fn result_values(columns: &[ResultColumn], row: &Row<'_>) -> (Vec<Datum>, Vec<bo
             "{} is not of the attribute's type",
             col.name().to_string_lossy()
         );
-        match row.get(*col) {
-            Some(value) => {
-                values.push(row.inline_value(*col).unwrap_or(value));
-                nulls.push(false);
-            }
-            None => {
-                values.push(Datum::from(0usize));
-                nulls.push(true);
-            }
+        if let Some(value) = row.get(*col) {
+            values[i] = row.inline_value(*col).unwrap_or(value);
+            nulls[i] = false;
         }
     }
     (values, nulls)
@@ -336,7 +348,7 @@ unsafe fn row_positions(
 unsafe fn store_row(
     rsinfo: *mut pg_sys::ReturnSetInfo,
     positions: Option<&[Option<usize>]>,
-    row: Option<&(Vec<Datum>, Vec<bool>)>,
+    row: Option<(&[Datum], &[bool])>,
 ) -> Datum {
     // SAFETY: rsinfo checked by materialize_target; the values match the descriptor directly
     // or through positions.
