@@ -1,0 +1,261 @@
+-- The SQL edition's internal helpers: what the C edition does in Rust (src/token.rs,
+-- src/users.rs, src/events.rs, the checks every write makes), in SQL and PL/pgSQL. The
+-- helpers that reach a table are SECURITY DEFINER with a pinned search_path; the pure ones are
+-- plain SQL without SET options, so the planner inlines them into the API's queries. Nobody
+-- but the owner may call any of them (privileges.sql).
+
+-- Tokens: 32 bytes from PostgreSQL's own CSPRNG (pg_strong_random, which gen_random_uuid
+-- reads: OpenSSL's RAND_bytes or the kernel's), so no extension such as pgcrypto is needed.
+-- A version-4 UUID carries 122 random bits; SHA-256 of three (366 bits) gives 32 uniformly
+-- distributed bytes.
+CREATE FUNCTION varel_session_internal.random_token() RETURNS bytea
+    LANGUAGE sql VOLATILE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.sha256(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        OPERATOR(pg_catalog.||) pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        OPERATOR(pg_catalog.||) pg_catalog.uuid_send(pg_catalog.gen_random_uuid()))
+$$;
+COMMENT ON FUNCTION varel_session_internal.random_token() IS
+    'internal: 32 bytes from the server''s CSPRNG (SHA-256 of three random UUIDs, 366 random bits)';
+
+-- A session's handle: a random 64-bit number from its own draw (244 random bits), unrelated
+-- to the token.
+CREATE FUNCTION varel_session_internal.random_handle() RETURNS bigint
+    LANGUAGE sql VOLATILE PARALLEL SAFE
+AS $$
+    SELECT ('x' OPERATOR(pg_catalog.||) pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(
+               pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+               OPERATOR(pg_catalog.||) pg_catalog.uuid_send(pg_catalog.gen_random_uuid())), 1, 8),
+           'hex'))::pg_catalog.bit(64)::bigint
+$$;
+COMMENT ON FUNCTION varel_session_internal.random_handle() IS
+    'internal: a random 64-bit handle, drawn apart from the token';
+
+-- The stored form of a token: SHA-256 of its 32 bytes, or NULL when the text is not 64 hex
+-- characters (untrusted input: "no session", never an error). Not STRICT, so it inlines.
+CREATE FUNCTION varel_session_internal.token_hash(id text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN $1 OPERATOR(pg_catalog.~) '^[0-9a-fA-F]{64}$'
+                THEN pg_catalog.sha256(pg_catalog.decode($1, 'hex')) END
+$$;
+COMMENT ON FUNCTION varel_session_internal.token_hash(text) IS
+    'the stored form of a token (SHA-256 of its 32 bytes), or NULL when id is not a token';
+
+-- 25006 before a write in a read-only transaction (or on a standby), naming the function as
+-- the C edition does, rather than the INSERT or UPDATE inside it.
+CREATE FUNCTION varel_session_internal.require_writable(function_name text) RETURNS void
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.current_setting('transaction_read_only') = 'on' THEN
+        RAISE EXCEPTION 'cannot execute % in a read-only transaction', function_name
+            USING ERRCODE = 'read_only_sql_transaction';
+    END IF;
+END
+$$;
+
+-- 54000 when session data, or a key, value or patch alone, would exceed the limit.
+CREATE FUNCTION varel_session_internal.check_size(bytes bigint, max_bytes integer) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF bytes > max_bytes THEN
+        RAISE EXCEPTION 'session data would be % bytes, over the limit of % bytes', bytes, max_bytes
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'store less in the session, or raise varel_session.max_data_bytes';
+    END IF;
+END
+$$;
+
+-- New data, checked against the limit on its way into an UPDATE's SET list (so the check sees
+-- the newest row version, as the write does).
+CREATE FUNCTION varel_session_internal.within_limit(data jsonb, max_bytes integer) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM varel_session_internal.check_size(pg_catalog.pg_column_size(data), max_bytes);
+    RETURN data;
+END
+$$;
+
+-- Whether new data is the same as the old (a write that changes nothing writes nothing):
+-- jsonb equality, and the same text, so 1.0 replacing 1 is still a change.
+CREATE FUNCTION varel_session_internal.same_data(old jsonb, new jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT $1 OPERATOR(pg_catalog.=) $2
+       AND $1::pg_catalog.text OPERATOR(pg_catalog.=) $2::pg_catalog.text
+$$;
+
+-- The idle deadline of a session used now: now() + max_age, never past the absolute one.
+CREATE FUNCTION varel_session_internal.idle_deadline(max_age interval, absolute_expires_at timestamptz)
+    RETURNS timestamptz
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT least(pg_catalog.now() OPERATOR(pg_catalog.+) $1, $2)
+$$;
+
+-- session_load's throttle (src/deadlines.rs, refresh_due): the new idle deadline when less
+-- than 80% of max_age is left and sliding moves it forward, else NULL.
+CREATE FUNCTION varel_session_internal.refresh_due(expires_at timestamptz, absolute_expires_at timestamptz,
+                                                   max_age interval)
+    RETURNS timestamptz
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN (least(pg_catalog.now() OPERATOR(pg_catalog.+) $3, $2) OPERATOR(pg_catalog.>) $1)
+         AND (((EXTRACT(epoch FROM $1) OPERATOR(pg_catalog.-) EXTRACT(epoch FROM pg_catalog.now()))
+                  OPERATOR(pg_catalog.*) 5)
+              OPERATOR(pg_catalog.<)
+              ((EXTRACT(epoch FROM pg_catalog.now() OPERATOR(pg_catalog.+) $3)
+                  OPERATOR(pg_catalog.-) EXTRACT(epoch FROM pg_catalog.now()))
+                  OPERATOR(pg_catalog.*) 4))
+        THEN least(pg_catalog.now() OPERATOR(pg_catalog.+) $3, $2)
+    END
+$$;
+
+-- A key as an error shows it: the programmer's own key, cut short when long.
+CREATE FUNCTION varel_session_internal.shown_key(key text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN pg_catalog.length($1) OPERATOR(pg_catalog.>) 64
+                THEN pg_catalog.left($1, 64) OPERATOR(pg_catalog.||) '...' ELSE $1 END
+$$;
+
+-- The per-user transaction lock, the same lock the C edition takes:
+-- pg_advisory_xact_lock(1987208563, <user id folded to 32 bits>) ("vses" in ASCII).
+CREATE FUNCTION varel_session_internal.user_lock_key(user_id bigint) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT ((($1 OPERATOR(pg_catalog.#) ($1 OPERATOR(pg_catalog.>>) 32))
+             OPERATOR(pg_catalog.&) 4294967295) OPERATOR(pg_catalog.#) 2147483648
+            OPERATOR(pg_catalog.-) 2147483648)::integer
+$$;
+
+-- Log-ins leave a mark per user, so that a transaction under REPEATABLE READ or SERIALIZABLE
+-- can tell that another log-in of the user committed after its snapshot: the C edition reads
+-- the user's sessions with a fresh snapshot to tell, which SQL cannot. Every log-in updates
+-- the user's row here (after taking the user's lock); an upsert of it by a transaction whose
+-- snapshot predates such an update fails with 40001, as UPDATE does.
+CREATE TABLE varel_session_internal.user_logins (
+    user_id   bigint PRIMARY KEY,
+    logins    bigint NOT NULL DEFAULT 1
+);
+COMMENT ON TABLE varel_session_internal.user_logins IS
+    'internal: a counter per user bumped by every log-in, so that REPEATABLE READ transactions detect a concurrent one';
+
+-- Records a log-in of user_id (the caller holds the user's lock). Under REPEATABLE READ or
+-- SERIALIZABLE, 40001 when another log-in of the user committed after the snapshot.
+CREATE FUNCTION varel_session_internal.mark_login(user_id bigint) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO varel_session_internal.user_logins AS l (user_id) VALUES ($1)
+    ON CONFLICT ON CONSTRAINT user_logins_pkey DO UPDATE SET logins = l.logins + 1;
+EXCEPTION WHEN serialization_failure THEN
+    RAISE EXCEPTION 'could not serialize access due to a concurrent change to the user''s sessions'
+        USING ERRCODE = 'serialization_failure';
+END
+$$;
+
+-- The per-user lock, taken before a log-in or a revoke. Under REPEATABLE READ and
+-- SERIALIZABLE also the check that the transaction's snapshot sees every log-in of the user
+-- (40001 otherwise), so that a revoke ends every session committed before it.
+CREATE FUNCTION varel_session_internal.lock_user(user_id bigint) RETURNS void
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(1987208563, varel_session_internal.user_lock_key($1));
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        PERFORM varel_session_internal.mark_login($1);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION varel_session_internal.lock_user(bigint) IS
+    'the per-user transaction lock that serialises log-ins, caps and revocations of one user';
+
+-- Before (or right after) a session gains user_id: ends the user's oldest live sessions so
+-- that, with that one, the user stays within the cap. The session with handle joining is not
+-- counted. The caller holds the user's lock.
+CREATE FUNCTION varel_session_internal.make_room(user_id bigint, joining bigint, cap integer)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    others bigint;
+    ended bigint := 0;
+    victim bigint;
+BEGIN
+    IF cap = 0 THEN
+        RETURN 0;
+    END IF;
+    SELECT count(*) INTO others
+    FROM varel_session.sessions AS s
+    WHERE s.user_id = $1 AND s.handle IS DISTINCT FROM $2
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at);
+    IF others + 1 <= cap THEN
+        RETURN 0;
+    END IF;
+    -- Deleted by user and handle (not by ctid), so a victim updated meanwhile is still found.
+    FOR victim IN
+        DELETE FROM varel_session.sessions AS s
+        USING (SELECT o.handle
+               FROM varel_session.sessions AS o
+               WHERE o.user_id = $1 AND o.handle IS DISTINCT FROM $2
+                 AND varel_session_internal.is_live(o.expires_at, o.absolute_expires_at)
+               ORDER BY o.created_at, o.handle
+               LIMIT others + 1 - cap) AS v
+        WHERE s.user_id = $1 AND s.handle = v.handle
+        RETURNING s.handle
+    LOOP
+        ended := ended + 1;
+        PERFORM varel_session_internal.notify_event('evicted', victim, $1);
+    END LOOP;
+    RETURN ended;
+END
+$$;
+
+-- A session event (NOTIFY) when events are on: the same payload as the C edition's
+-- (src/events.rs), never a token or its hash.
+CREATE FUNCTION varel_session_internal.notify_event(event text, handle bigint, user_id bigint,
+                                                    count bigint DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    payload text;
+BEGIN
+    IF event IS NULL OR event NOT IN ('created', 'rotated', 'logged_in', 'logged_out', 'destroyed',
+                                      'revoked', 'evicted', 'cleanup') THEN
+        RAISE EXCEPTION 'event must be the name of a session event'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO p FROM varel_session_internal.policy();
+    IF NOT p.events THEN
+        RETURN;
+    END IF;
+    payload := '{"event": "' || event || '"';
+    IF handle IS NOT NULL THEN
+        payload := payload || ', "handle": "' || lpad(to_hex(handle), 16, '0') || '"';
+    END IF;
+    IF event <> 'cleanup' THEN
+        payload := payload || ', "user_id": ' || coalesce(user_id::text, 'null');
+    END IF;
+    IF count IS NOT NULL THEN
+        payload := payload || ', "removed": ' || count;
+    END IF;
+    payload := payload || ', "at": "'
+        || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"}';
+    PERFORM pg_catalog.pg_notify(p.events_channel, payload);
+END
+$$;
+COMMENT ON FUNCTION varel_session_internal.notify_event(text, bigint, bigint, bigint) IS
+    'internal: sends a session event (NOTIFY) when varel_session.events is on';

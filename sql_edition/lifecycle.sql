@@ -1,0 +1,516 @@
+-- The per-request API of the SQL edition: the same functions as sql/lifecycle.sql (the C
+-- edition's), with the same names, arguments, defaults, results and SQLSTATEs, written in SQL
+-- and PL/pgSQL.
+--
+-- Security model: every function here reaches the table, so each is SECURITY DEFINER with a
+-- pinned search_path and names every object schema-qualified; PUBLIC may execute none of them
+-- (sql/privileges.sql). Each one is one statement on the table in the usual case, so it
+-- behaves as the plain SQL an application would write, at the caller's isolation level; the
+-- C edition is held to the same behaviour by tests/integration/tests/isolation_matrix.rs.
+--
+-- Untrusted input: a token that is not 64 hex characters hashes to NULL
+-- (varel_session_internal.token_hash) and names no session. Programmer mistakes (a NULL key,
+-- a non-positive max_age) are checked first, whatever the token, in the C edition's order.
+
+CREATE FUNCTION varel_session.session_generate_id() RETURNS text
+    LANGUAGE sql VOLATILE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.encode(varel_session_internal.random_token(), 'hex')
+$$;
+COMMENT ON FUNCTION varel_session.session_generate_id() IS
+    '32 random bytes from the server''s CSPRNG, as 64 lowercase hex characters';
+
+CREATE TYPE varel_session.session_row AS (
+    data jsonb,
+    user_id bigint,
+    created_at timestamptz,
+    updated_at timestamptz,
+    expires_at timestamptz,
+    absolute_expires_at timestamptz
+);
+COMMENT ON TYPE varel_session.session_row IS
+    'a session as session_get and session_load return it';
+
+CREATE FUNCTION varel_session.session_new(
+    max_age interval DEFAULT NULL,
+    user_id bigint DEFAULT NULL,
+    data jsonb DEFAULT '{}'::pg_catalog.jsonb,
+    ip inet DEFAULT NULL,
+    user_agent text DEFAULT NULL
+) RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    life interval;
+    absolute timestamptz;
+    raw bytea;
+    new_handle bigint;
+BEGIN
+    SELECT * INTO p FROM varel_session_internal.policy();
+    life := coalesce($1, p.max_age);
+    PERFORM varel_session_internal.check_data($3, p.max_data_bytes);
+    PERFORM varel_session_internal.check_max_age(life);
+    PERFORM varel_session_internal.require_writable('session_new');
+    IF $2 IS NOT NULL THEN
+        PERFORM varel_session_internal.lock_user($2);
+        PERFORM varel_session_internal.mark_login($2);
+        PERFORM varel_session_internal.make_room($2, NULL, p.max_sessions_per_user);
+    END IF;
+    IF p.absolute_timeout > '0'::interval THEN
+        absolute := now() + p.absolute_timeout;
+    END IF;
+    raw := varel_session_internal.random_token();
+    new_handle := varel_session_internal.random_handle();
+    INSERT INTO varel_session.sessions (handle, user_id, created_at, updated_at, expires_at,
+        absolute_expires_at, max_age, token_hash, data, ip, user_agent, last_seen_at)
+    VALUES (new_handle, $2, now(), now(), least(now() + life, absolute), absolute, life,
+        sha256(raw), $3, $4, $5, now());
+    PERFORM varel_session_internal.notify_event('created', new_handle, $2);
+    RETURN encode(raw, 'hex');
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_new(interval, bigint, jsonb, inet, text) IS
+    'creates a session and returns its token (shown only this once); NULL max_age means varel_session.max_age';
+
+CREATE FUNCTION varel_session.session_get(id text) RETURNS SETOF varel_session.session_row
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER ROWS 1
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+        SELECT s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at
+        FROM varel_session.sessions AS s
+        WHERE s.token_hash = varel_session_internal.token_hash(id)
+          AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at);
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_get(text) IS
+    'the live session, or no row; writes nothing (works on a hot standby)';
+
+CREATE FUNCTION varel_session.session_load(id text) RETURNS SETOF varel_session.session_row
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER ROWS 1
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hash bytea := varel_session_internal.token_hash(id);
+    found_row record;
+    slid varel_session.session_row;
+BEGIN
+    IF hash IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at,
+           varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age) AS due
+    INTO found_row
+    FROM varel_session.sessions AS s
+    WHERE s.token_hash = hash
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- The slide is optional: never where it cannot write, never under SERIALIZABLE (it would
+    -- join the transaction's dependencies), and skipped, without waiting, when the row is
+    -- locked by another transaction or (REPEATABLE READ) changed since the snapshot.
+    IF found_row.due IS NOT NULL
+       AND current_setting('transaction_read_only') = 'off'
+       AND current_setting('transaction_isolation') <> 'serializable' THEN
+        BEGIN
+            UPDATE varel_session.sessions AS s
+            SET expires_at = varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age),
+                last_seen_at = now()
+            WHERE s.ctid = (SELECT t.ctid FROM varel_session.sessions AS t
+                            WHERE t.token_hash = hash
+                            FOR NO KEY UPDATE SKIP LOCKED)
+              AND s.token_hash = hash
+              AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+              AND varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age) IS NOT NULL
+            RETURNING s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at
+            INTO slid;
+            IF FOUND THEN
+                RETURN NEXT slid;
+                RETURN;
+            END IF;
+        EXCEPTION WHEN serialization_failure OR lock_not_available THEN
+            NULL;
+        END;
+    END IF;
+    RETURN NEXT (found_row.data, found_row.user_id, found_row.created_at, found_row.updated_at,
+                 found_row.expires_at, found_row.absolute_expires_at)::varel_session.session_row;
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_load(text) IS
+    'once per request: the live session, sliding its idle deadline when less than 80% of max_age is left';
+
+CREATE FUNCTION varel_session.session_get(id text, key text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION 'key must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RETURN (SELECT s.data ->> key
+            FROM varel_session.sessions AS s
+            WHERE s.token_hash = varel_session_internal.token_hash(id)
+              AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at));
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_get(text, text) IS
+    'data ->> key of the live session, or NULL';
+
+-- Every data write: new data computed from the row's newest version in one UPDATE (so a
+-- concurrent write of another key is kept), checked against the limit, skipped when nothing
+-- changes. True when there is a live session.
+CREATE FUNCTION varel_session_internal.write_data(function_name text, id text, patch jsonb,
+                                                  removed text[], replace boolean)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hash bytea := varel_session_internal.token_hash(id);
+    max_bytes integer;
+BEGIN
+    IF hash IS NULL THEN
+        RETURN false;
+    END IF;
+    PERFORM varel_session_internal.require_writable(function_name);
+    SELECT p.max_data_bytes INTO max_bytes FROM varel_session_internal.policy() AS p;
+    UPDATE varel_session.sessions AS s
+    SET data = varel_session_internal.within_limit(
+            CASE WHEN replace THEN patch ELSE (s.data - removed) || patch END, max_bytes),
+        updated_at = now(),
+        last_seen_at = now()
+    WHERE s.token_hash = hash
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+      AND NOT varel_session_internal.same_data(s.data,
+            CASE WHEN replace THEN patch ELSE (s.data - removed) || patch END);
+    IF FOUND THEN
+        RETURN true;
+    END IF;
+    RETURN EXISTS (SELECT FROM varel_session.sessions AS s
+                   WHERE s.token_hash = hash
+                     AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at));
+END
+$$;
+
+CREATE FUNCTION varel_session.session_set(id text, key text, value text) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION 'key must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF value IS NULL THEN
+        RAISE EXCEPTION 'value must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM varel_session_internal.check_size(octet_length(key) + octet_length(value),
+        (SELECT p.max_data_bytes FROM varel_session_internal.policy() AS p));
+    RETURN varel_session_internal.write_data('session_set', id, jsonb_build_object(key, value),
+                                             '{}', false);
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_set(text, text, text) IS
+    'sets one key to a JSON string, atomically; false when there is no live session';
+
+CREATE FUNCTION varel_session.session_set(id text, patch jsonb) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    nulls text[];
+BEGIN
+    IF patch IS NULL THEN
+        RAISE EXCEPTION 'patch must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF jsonb_typeof(patch) <> 'object' THEN
+        RAISE EXCEPTION 'patch must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM varel_session_internal.check_size(pg_column_size(patch),
+        (SELECT p.max_data_bytes FROM varel_session_internal.policy() AS p));
+    -- JSON null removes a key; every other key is set.
+    nulls := ARRAY(SELECT e.key FROM jsonb_each(patch) AS e WHERE jsonb_typeof(e.value) = 'null');
+    RETURN varel_session_internal.write_data('session_set', id, patch - nulls, nulls, false);
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_set(text, jsonb) IS
+    'top-level merge patch: keys set, JSON null removes a key, other keys kept; false when there is no live session';
+
+CREATE FUNCTION varel_session.session_unset(id text, key text) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION 'key must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RETURN varel_session_internal.write_data('session_unset', id, '{}', ARRAY[key], false);
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_unset(text, text) IS
+    'removes one key; false when there is no live session';
+
+CREATE FUNCTION varel_session.session_clear(id text) RETURNS boolean
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT varel_session_internal.write_data('session_clear', $1, '{}', NULL, true)
+$$;
+COMMENT ON FUNCTION varel_session.session_clear(text) IS
+    'empties the data; false when there is no live session';
+
+CREATE FUNCTION varel_session.session_set_data(id text, data jsonb) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM varel_session_internal.check_data(data,
+        (SELECT p.max_data_bytes FROM varel_session_internal.policy() AS p));
+    RETURN varel_session_internal.write_data('session_set_data', id, data, NULL, true);
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_set_data(text, jsonb) IS
+    'replaces all of the session''s data; false when there is no live session';
+
+-- The checks of an initial or replacing data argument.
+CREATE FUNCTION varel_session_internal.check_data(data jsonb, max_bytes integer) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF data IS NULL THEN
+        RAISE EXCEPTION 'data must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF jsonb_typeof(data) <> 'object' THEN
+        RAISE EXCEPTION 'data must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM varel_session_internal.check_size(pg_column_size(data), max_bytes);
+END
+$$;
+
+-- 22023 unless a lifetime starting now ends after now.
+CREATE FUNCTION varel_session_internal.check_max_age(max_age interval) RETURNS void
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT now() + max_age > now() THEN
+        RAISE EXCEPTION 'max_age must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION varel_session.session_touch(id text) RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hash bytea := varel_session_internal.token_hash(id);
+    deadline timestamptz;
+BEGIN
+    IF hash IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM varel_session_internal.require_writable('session_touch');
+    UPDATE varel_session.sessions AS s
+    SET expires_at = varel_session_internal.idle_deadline(s.max_age, s.absolute_expires_at),
+        last_seen_at = now()
+    WHERE s.token_hash = hash
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+      AND varel_session_internal.idle_deadline(s.max_age, s.absolute_expires_at) <> s.expires_at
+    RETURNING s.expires_at INTO deadline;
+    IF FOUND THEN
+        RETURN deadline;
+    END IF;
+    RETURN (SELECT s.expires_at FROM varel_session.sessions AS s
+            WHERE s.token_hash = hash
+              AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at));
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_touch(text) IS
+    'slides the idle deadline now (no throttle); the new expires_at, or NULL';
+
+CREATE FUNCTION varel_session.session_set_max_age(id text, max_age interval) RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hash bytea;
+    deadline timestamptz;
+BEGIN
+    IF max_age IS NULL THEN
+        RAISE EXCEPTION 'max_age must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM varel_session_internal.check_max_age(max_age);
+    hash := varel_session_internal.token_hash(id);
+    IF hash IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM varel_session_internal.require_writable('session_set_max_age');
+    UPDATE varel_session.sessions AS s
+    SET max_age = $2,
+        expires_at = varel_session_internal.idle_deadline($2, s.absolute_expires_at),
+        last_seen_at = now()
+    WHERE s.token_hash = hash
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+    RETURNING s.expires_at INTO deadline;
+    RETURN deadline;
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_set_max_age(text, interval) IS
+    'changes the session''s idle lifetime and slides its idle deadline to now() + max_age (never past the absolute deadline); the new expires_at, or NULL';
+
+CREATE FUNCTION varel_session.session_destroy(id text) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hash bytea := varel_session_internal.token_hash(id);
+    ended record;
+BEGIN
+    IF hash IS NULL THEN
+        RETURN false;
+    END IF;
+    PERFORM varel_session_internal.require_writable('session_destroy');
+    DELETE FROM varel_session.sessions AS s
+    WHERE s.token_hash = hash
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+    RETURNING s.handle, s.user_id INTO ended;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM varel_session_internal.notify_event('destroyed', ended.handle, ended.user_id);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_destroy(text) IS
+    'deletes the live session; true if there was one';
+
+-- Rotation: a new token in the same UPDATE that makes the old one stop working, so of
+-- concurrent rotations of one token exactly one succeeds (the others re-check the token on
+-- the newest row version and find another).
+CREATE FUNCTION varel_session.session_regenerate(id text) RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hash bytea := varel_session_internal.token_hash(id);
+    raw bytea;
+    rotated record;
+BEGIN
+    IF hash IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM varel_session_internal.require_writable('session_regenerate');
+    raw := varel_session_internal.random_token();
+    UPDATE varel_session.sessions AS s
+    SET token_hash = sha256(raw), last_seen_at = now()
+    WHERE s.token_hash = hash
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+    RETURNING s.handle, s.user_id INTO rotated;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    PERFORM varel_session_internal.notify_event('rotated', rotated.handle, rotated.user_id);
+    RETURN encode(raw, 'hex');
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_regenerate(text) IS
+    'same session, new token (returned); the old token stops working; NULL when not live';
+
+CREATE FUNCTION varel_session.session_set_user(
+    id text,
+    user_id bigint,
+    max_age interval DEFAULT NULL,
+    ip inet DEFAULT NULL,
+    user_agent text DEFAULT NULL
+) RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hash bytea;
+    p record;
+    raw bytea;
+    absolute timestamptz;
+    rotated record;
+BEGIN
+    IF $2 IS NULL THEN
+        RAISE EXCEPTION 'user_id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF $3 IS NOT NULL THEN
+        PERFORM varel_session_internal.check_max_age($3);
+    END IF;
+    hash := varel_session_internal.token_hash(id);
+    IF hash IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM varel_session_internal.require_writable('session_set_user');
+    SELECT * INTO p FROM varel_session_internal.policy();
+    PERFORM varel_session_internal.lock_user($2);
+    PERFORM varel_session_internal.mark_login($2);
+    IF p.absolute_timeout > '0'::interval THEN
+        absolute := now() + p.absolute_timeout;
+    END IF;
+    raw := varel_session_internal.random_token();
+    UPDATE varel_session.sessions AS s
+    SET token_hash = sha256(raw),
+        user_id = $2,
+        updated_at = CASE WHEN s.user_id IS DISTINCT FROM $2 THEN now() ELSE s.updated_at END,
+        max_age = coalesce($3, s.max_age),
+        ip = CASE WHEN $4 IS NULL AND $5 IS NULL THEN s.ip ELSE $4 END,
+        user_agent = CASE WHEN $4 IS NULL AND $5 IS NULL THEN s.user_agent ELSE $5 END,
+        absolute_expires_at = absolute,
+        expires_at = least(now() + coalesce($3, s.max_age), absolute),
+        last_seen_at = now()
+    WHERE s.token_hash = hash
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+    RETURNING s.handle INTO rotated;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    -- Room under the cap only once the rotation succeeded: a log-in that returns NULL has
+    -- ended no other session.
+    PERFORM varel_session_internal.make_room($2, rotated.handle, p.max_sessions_per_user);
+    PERFORM varel_session_internal.notify_event('logged_in', rotated.handle, $2);
+    RETURN encode(raw, 'hex');
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text) IS
+    'log in: sets the user, rotates the token (returned), restarts the absolute deadline; optionally a new idle lifetime ("remember me") and the client''s ip and user agent';
+
+CREATE FUNCTION varel_session.session_clear_user(id text) RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hash bytea := varel_session_internal.token_hash(id);
+    raw bytea;
+    rotated record;
+BEGIN
+    IF hash IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM varel_session_internal.require_writable('session_clear_user');
+    raw := varel_session_internal.random_token();
+    UPDATE varel_session.sessions AS s
+    SET token_hash = sha256(raw),
+        user_id = NULL,
+        updated_at = CASE WHEN s.user_id IS NOT NULL THEN now() ELSE s.updated_at END,
+        last_seen_at = now()
+    WHERE s.token_hash = hash
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+    RETURNING s.handle INTO rotated;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    PERFORM varel_session_internal.notify_event('logged_out', rotated.handle, NULL);
+    RETURN encode(raw, 'hex');
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_clear_user(text) IS
+    'log out but keep the session: clears the user and rotates the token (returned)';
