@@ -24,6 +24,7 @@
 # transaction pooling mode on 15. Ports: scripts/lib/common.sh (port_of).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/sql_edition.sh"
 read -r -a PG_MAJORS <<<"${PG_MAJORS_TO_TEST:-${SUPPORTED_MAJORS[*]}}"
 
 setup_apt
@@ -37,15 +38,16 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --color never -- -D warnings
 cargo clippy -p varel_session --lib --features bench_unchecked --color never -- -D warnings
 
-# run_suite TOOL DIR DB HOST PORT [pg_regress args]: a pg_regress-style suite (tests/DIR:
-# schedule, sql or specs, expected) against a running cluster; shows the differences and
-# stops if any test fails.
+# run_suite TOOL DIR DB HOST PORT [pg_regress args]: a pg_regress-style suite (DIR, or
+# tests/DIR: schedule, sql or specs, expected) against a running cluster; shows the
+# differences and stops if any test fails.
 run_suite() {
     local tool=$1 dir=$2 db=$3 host=$4 port=$5 out
     shift 5
+    [[ $dir == /* ]] || dir=tests/$dir
     out=$(mktemp -d)
     if ! "$tool" --bindir="$PG_BIN" --host="$host" --port="$port" --user=postgres --dbname="$db" \
-        --inputdir="tests/$dir" --outputdir="$out" --schedule="tests/$dir/schedule" "$@"; then
+        --inputdir="$dir" --outputdir="$out" --schedule="$dir/schedule" "$@"; then
         find "$out" -name regression.diffs -exec cat {} + >&2
         exit 1
     fi
@@ -113,12 +115,14 @@ for major in "${PG_MAJORS[@]}"; do
     CARGO_TARGET_DIR=$(target_dir "$major") cargo pgrx test "pg$major" \
         --no-default-features --runas postgres --pgdata "$pgrx_data"
 
-    # `cargo pgrx test` installed its test build; put the build the tiers below test in place.
+    # `cargo pgrx test` installed its test build; put the build the tiers below test in place,
+    # and the SQL edition's extension files beside it.
     if [[ $major == 15 ]]; then
         install_package_deb
     else
         install_extension debug
     fi
+    install_sql_edition
 
     say "PostgreSQL $major: starting the test clusters"
     settings=("fsync = off" "full_page_writes = off" "max_connections = 200"
@@ -138,6 +142,8 @@ for major in "${PG_MAJORS[@]}"; do
     cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_template -c "CREATE EXTENSION varel_session"
     cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_it -c "CREATE EXTENSION varel_session"
     cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_cron -c "CREATE EXTENSION varel_session"
+    cluster_psql "$TEST_CLUSTER" "$TEST_PORT" postgres -c "CREATE DATABASE varel_it_sql"
+    cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_it_sql -c "CREATE EXTENSION varel_session_sql"
     if [[ $major == 15 ]]; then
         cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_cron -c "CREATE EXTENSION pg_cron"
         pgbouncer_start pgbouncer "$PGBOUNCER_PORT" "$TEST_HOST" "$TEST_PORT" varel_it
@@ -158,6 +164,15 @@ for major in "${PG_MAJORS[@]}"; do
     say "PostgreSQL $major, tier 2: upgrades"
     upgrade_test "$TEST_HOST" "$TEST_PORT"
 
+    say "PostgreSQL $major, tier 2: the SQL edition (regression tests, concurrency specs, forms)"
+    sql_edition_suite regress "$work/sql_edition_regress"
+    run_suite "$PGXS_TESTS/regress/pg_regress" "$work/sql_edition_regress" varel_sql_regress \
+        "$TEST_HOST" "$TEST_PORT"
+    sql_edition_suite isolation "$work/sql_edition_isolation"
+    run_suite "$PGXS_TESTS/isolation/pg_isolation_regress" "$work/sql_edition_isolation" \
+        varel_sql_isolation "$TEST_HOST" "$TEST_PORT"
+    sql_edition_forms_test "$TEST_HOST" "$TEST_PORT"
+
     if [[ $major == 15 ]]; then
         say "tier 2: pgspot lint of the installed extension script"
         # Two objects are allowed no search_path: the cleanup procedure commits after each
@@ -170,6 +185,34 @@ for major in "${PG_MAJORS[@]}"; do
             --proc-without-search-path \
             'varel_session_internal.is_live(expires_at timestamptz,absolute_expires_at timestamptz)' \
             "$("$PG_CONFIG" --sharedir)/extension/varel_session--$(extension_version).sql"
+        say "tier 2: pgspot lint of the SQL edition's extension script"
+        # The same two, and the SQL edition's other helpers that the planner inlines into the
+        # API's queries, which it does only for functions without SET options. Each is
+        # SECURITY INVOKER, names only pg_catalog objects (and the edition's own tables),
+        # schema-qualified, and only the owner may call it (sql_edition/internal.sql).
+        allowed=()
+        for helper in \
+            'varel_session_internal.superuser_setting(name text)' \
+            'varel_session_internal.seconds(span interval)' \
+            'varel_session_internal.policy(OUT max_age interval,OUT absolute_timeout interval,OUT max_data_bytes integer,OUT max_sessions_per_user integer,OUT events boolean,OUT events_channel text)' \
+            'varel_session_internal.max_data_bytes()' \
+            'varel_session_internal.events_on()' \
+            'varel_session_internal.random_token()' \
+            'varel_session_internal.random_handle()' \
+            'varel_session_internal.token_hash(id text)' \
+            'varel_session_internal.same_data(old jsonb,new jsonb)' \
+            'varel_session_internal.idle_deadline(max_age interval,absolute_expires_at timestamptz)' \
+            'varel_session_internal.refresh_due(expires_at timestamptz,absolute_expires_at timestamptz,max_age interval)' \
+            'varel_session_internal.shown_key(key text)' \
+            'varel_session_internal.user_lock_key(user_id bigint)'; do
+            allowed+=(--proc-without-search-path "$helper")
+        done
+        pgspot --proc-without-search-path \
+            'varel_session.session_cleanup_run(batch_size integer,pause interval,INOUT deleted bigint)' \
+            --proc-without-search-path \
+            'varel_session_internal.is_live(expires_at timestamptz,absolute_expires_at timestamptz)' \
+            "${allowed[@]}" \
+            "$("$PG_CONFIG" --sharedir)/extension/varel_session_sql--$(extension_version).sql"
     fi
 
     say "PostgreSQL $major, tier 3: the Django and Express adapters"
@@ -207,6 +250,10 @@ for major in "${PG_MAJORS[@]}"; do
     cargo nextest run --workspace --exclude varel_session --exclude varel-session-client-bench \
         --no-fail-fast --color never --success-output immediate --test-threads 6 \
         "${filter[@]}" 2>&1
+    say "PostgreSQL $major, tier 3: hostile input and privileges, against the SQL edition"
+    VAREL_TEST_DB=varel_it_sql cargo nextest run -p varel_session_integration \
+        --test hostile_input --test privileges --no-fail-fast --color never \
+        --success-output immediate --test-threads 6 2>&1
 
     cleanup_clusters >/dev/null 2>&1 || true
 done

@@ -16,7 +16,9 @@ BEGIN
     IF hash IS NULL THEN
         RETURN;
     END IF;
-    PERFORM varel_session_internal.require_writable(function_name);
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only(function_name);
+    END IF;
     SELECT s.ctid, s.data INTO row_id, data
     FROM varel_session.sessions AS s
     WHERE s.token_hash = hash
@@ -31,12 +33,16 @@ CREATE FUNCTION varel_session_internal.replace_locked(row_id tid, old jsonb, new
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    max_bytes integer;
 BEGIN
     IF varel_session_internal.same_data(old, new) THEN
         RETURN;
     END IF;
-    PERFORM varel_session_internal.check_size(pg_column_size(new),
-        (SELECT p.max_data_bytes FROM varel_session_internal.policy() AS p));
+    max_bytes := (SELECT m FROM varel_session_internal.max_data_bytes() AS m);
+    IF pg_column_size(new) > max_bytes THEN
+        PERFORM varel_session_internal.raise_too_large(pg_column_size(new), max_bytes);
+    END IF;
     UPDATE varel_session.sessions AS s
     SET data = new, updated_at = now(), last_seen_at = now()
     WHERE s.ctid = row_id;
@@ -49,11 +55,14 @@ CREATE FUNCTION varel_session_internal.check_key_and_value(key text, value jsonb
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    max_bytes integer := (SELECT p.max_data_bytes FROM varel_session_internal.policy() AS p);
+    max_bytes integer := (SELECT m FROM varel_session_internal.max_data_bytes() AS m);
 BEGIN
-    PERFORM varel_session_internal.check_size(octet_length(key), max_bytes);
-    IF value IS NOT NULL THEN
-        PERFORM varel_session_internal.check_size(octet_length(key) + pg_column_size(value), max_bytes);
+    IF octet_length(key) > max_bytes THEN
+        PERFORM varel_session_internal.raise_too_large(octet_length(key), max_bytes);
+    END IF;
+    IF octet_length(key) + pg_column_size(value) > max_bytes THEN
+        PERFORM varel_session_internal.raise_too_large(octet_length(key) + pg_column_size(value),
+                                                      max_bytes);
     END IF;
 END
 $$;

@@ -33,52 +33,43 @@ COMMENT ON FUNCTION varel_session_internal.random_handle() IS
 
 -- The stored form of a token: SHA-256 of its 32 bytes, or NULL when the text is not 64 hex
 -- characters (untrusted input: "no session", never an error). Not STRICT, so it inlines.
+-- The check is 64 bytes that ltrim() removes entirely, not the regular expression
+-- '^[0-9a-fA-F]{64}$': the bounded repetition costs about 10 microseconds a call, which was
+-- most of session_get's time (BENCHMARKS.md).
 CREATE FUNCTION varel_session_internal.token_hash(id text) RETURNS bytea
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN $1 OPERATOR(pg_catalog.~) '^[0-9a-fA-F]{64}$'
+    SELECT CASE WHEN pg_catalog.octet_length($1) OPERATOR(pg_catalog.=) 64
+                 AND pg_catalog.ltrim($1, '0123456789abcdefABCDEF') OPERATOR(pg_catalog.=) ''
                 THEN pg_catalog.sha256(pg_catalog.decode($1, 'hex')) END
 $$;
 COMMENT ON FUNCTION varel_session_internal.token_hash(text) IS
     'the stored form of a token (SHA-256 of its 32 bytes), or NULL when id is not a token';
 
--- 25006 before a write in a read-only transaction (or on a standby), naming the function as
--- the C edition does, rather than the INSERT or UPDATE inside it.
-CREATE FUNCTION varel_session_internal.require_writable(function_name text) RETURNS void
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF pg_catalog.current_setting('transaction_read_only') = 'on' THEN
-        RAISE EXCEPTION 'cannot execute % in a read-only transaction', function_name
-            USING ERRCODE = 'read_only_sql_transaction';
-    END IF;
-END
-$$;
+-- The errors the functions raise, one helper each, called only when the error is due (a
+-- call with SET options is not free, so the checks themselves are written out inline).
 
--- 54000 when session data, or a key, value or patch alone, would exceed the limit.
-CREATE FUNCTION varel_session_internal.check_size(bytes bigint, max_bytes integer) RETURNS void
+-- 25006 for a write in a read-only transaction (or on a standby), naming the function as the
+-- C edition does, rather than the INSERT or UPDATE inside it.
+CREATE FUNCTION varel_session_internal.raise_read_only(function_name text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF bytes > max_bytes THEN
-        RAISE EXCEPTION 'session data would be % bytes, over the limit of % bytes', bytes, max_bytes
-            USING ERRCODE = 'program_limit_exceeded',
-                  HINT = 'store less in the session, or raise varel_session.max_data_bytes';
-    END IF;
+    RAISE EXCEPTION 'cannot execute % in a read-only transaction', function_name
+        USING ERRCODE = 'read_only_sql_transaction';
 END
 $$;
 
--- New data, checked against the limit on its way into an UPDATE's SET list (so the check sees
--- the newest row version, as the write does).
-CREATE FUNCTION varel_session_internal.within_limit(data jsonb, max_bytes integer) RETURNS jsonb
+-- 54000: session data, or a key, value or patch alone, over the limit.
+CREATE FUNCTION varel_session_internal.raise_too_large(bytes bigint, max_bytes integer) RETURNS void
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM varel_session_internal.check_size(pg_catalog.pg_column_size(data), max_bytes);
-    RETURN data;
+    RAISE EXCEPTION 'session data would be % bytes, over the limit of % bytes', bytes, max_bytes
+        USING ERRCODE = 'program_limit_exceeded',
+              HINT = 'store less in the session, or raise varel_session.max_data_bytes';
 END
 $$;
 
@@ -100,20 +91,18 @@ AS $$
 $$;
 
 -- session_load's throttle (src/deadlines.rs, refresh_due): the new idle deadline when less
--- than 80% of max_age is left and sliding moves it forward, else NULL.
+-- than 80% of max_age is left and sliding moves it forward, else NULL. "Less than 80% left"
+-- is "the deadline is before now() + 0.8 * max_age": interval arithmetic, which costs a
+-- fraction of the C edition's exact microsecond arithmetic written with EXTRACT (numeric).
 CREATE FUNCTION varel_session_internal.refresh_due(expires_at timestamptz, absolute_expires_at timestamptz,
                                                    max_age interval)
     RETURNS timestamptz
     LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT CASE
-        WHEN (least(pg_catalog.now() OPERATOR(pg_catalog.+) $3, $2) OPERATOR(pg_catalog.>) $1)
-         AND (((EXTRACT(epoch FROM $1) OPERATOR(pg_catalog.-) EXTRACT(epoch FROM pg_catalog.now()))
-                  OPERATOR(pg_catalog.*) 5)
-              OPERATOR(pg_catalog.<)
-              ((EXTRACT(epoch FROM pg_catalog.now() OPERATOR(pg_catalog.+) $3)
-                  OPERATOR(pg_catalog.-) EXTRACT(epoch FROM pg_catalog.now()))
-                  OPERATOR(pg_catalog.*) 4))
+        WHEN $1 OPERATOR(pg_catalog.<)
+                 (pg_catalog.now() OPERATOR(pg_catalog.+) ($3 OPERATOR(pg_catalog.*) 0.8))
+         AND least(pg_catalog.now() OPERATOR(pg_catalog.+) $3, $2) OPERATOR(pg_catalog.>) $1
         THEN least(pg_catalog.now() OPERATOR(pg_catalog.+) $3, $2)
     END
 $$;

@@ -51,9 +51,21 @@ DECLARE
 BEGIN
     SELECT * INTO p FROM varel_session_internal.policy();
     life := coalesce($1, p.max_age);
-    PERFORM varel_session_internal.check_data($3, p.max_data_bytes);
-    PERFORM varel_session_internal.check_max_age(life);
-    PERFORM varel_session_internal.require_writable('session_new');
+    IF $3 IS NULL THEN
+        RAISE EXCEPTION 'data must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF jsonb_typeof($3) <> 'object' THEN
+        RAISE EXCEPTION 'data must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pg_column_size($3) > p.max_data_bytes THEN
+        PERFORM varel_session_internal.raise_too_large(pg_column_size($3), p.max_data_bytes);
+    END IF;
+    IF NOT now() + life > now() THEN
+        RAISE EXCEPTION 'max_age must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only('session_new');
+    END IF;
     IF $2 IS NOT NULL THEN
         PERFORM varel_session_internal.lock_user($2);
         PERFORM varel_session_internal.mark_login($2);
@@ -68,7 +80,9 @@ BEGIN
         absolute_expires_at, max_age, token_hash, data, ip, user_agent, last_seen_at)
     VALUES (new_handle, $2, now(), now(), least(now() + life, absolute), absolute, life,
         sha256(raw), $3, $4, $5, now());
-    PERFORM varel_session_internal.notify_event('created', new_handle, $2);
+    IF p.events THEN
+        PERFORM varel_session_internal.notify_event('created', new_handle, $2);
+    END IF;
     RETURN encode(raw, 'hex');
 END
 $$;
@@ -165,30 +179,36 @@ COMMENT ON FUNCTION varel_session.session_get(text, text) IS
 -- concurrent write of another key is kept), checked against the limit, skipped when nothing
 -- changes. True when there is a live session.
 CREATE FUNCTION varel_session_internal.write_data(function_name text, id text, patch jsonb,
-                                                  removed text[], replace boolean)
+                                                  removed text[], replace boolean,
+                                                  max_bytes integer)
     RETURNS boolean
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     hash bytea := varel_session_internal.token_hash(id);
-    max_bytes integer;
+    new_size integer;
 BEGIN
     IF hash IS NULL THEN
         RETURN false;
     END IF;
-    PERFORM varel_session_internal.require_writable(function_name);
-    SELECT p.max_data_bytes INTO max_bytes FROM varel_session_internal.policy() AS p;
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only(function_name);
+    END IF;
     UPDATE varel_session.sessions AS s
-    SET data = varel_session_internal.within_limit(
-            CASE WHEN replace THEN patch ELSE (s.data - removed) || patch END, max_bytes),
+    SET data = CASE WHEN replace THEN patch ELSE (s.data - removed) || patch END,
         updated_at = now(),
         last_seen_at = now()
     WHERE s.token_hash = hash
       AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
       AND NOT varel_session_internal.same_data(s.data,
-            CASE WHEN replace THEN patch ELSE (s.data - removed) || patch END);
+            CASE WHEN replace THEN patch ELSE (s.data - removed) || patch END)
+    RETURNING pg_column_size(s.data) INTO new_size;
     IF FOUND THEN
+        -- Over the limit: the error rolls the update back with the statement.
+        IF new_size > max_bytes THEN
+            PERFORM varel_session_internal.raise_too_large(new_size, max_bytes);
+        END IF;
         RETURN true;
     END IF;
     RETURN EXISTS (SELECT FROM varel_session.sessions AS s
@@ -201,6 +221,10 @@ CREATE FUNCTION varel_session.session_set(id text, key text, value text) RETURNS
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    max_bytes integer;
+    hash bytea;
+    new_size integer;
 BEGIN
     IF key IS NULL THEN
         RAISE EXCEPTION 'key must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -208,10 +232,35 @@ BEGIN
     IF value IS NULL THEN
         RAISE EXCEPTION 'value must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM varel_session_internal.check_size(octet_length(key) + octet_length(value),
-        (SELECT p.max_data_bytes FROM varel_session_internal.policy() AS p));
-    RETURN varel_session_internal.write_data('session_set', id, jsonb_build_object(key, value),
-                                             '{}', false);
+    max_bytes := (SELECT m FROM varel_session_internal.max_data_bytes() AS m);
+    IF octet_length(key) + octet_length(value) > max_bytes THEN
+        PERFORM varel_session_internal.raise_too_large(octet_length(key) + octet_length(value), max_bytes);
+    END IF;
+    -- write_data's body, written out: this is the most frequent write.
+    hash := varel_session_internal.token_hash(id);
+    IF hash IS NULL THEN
+        RETURN false;
+    END IF;
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only('session_set');
+    END IF;
+    UPDATE varel_session.sessions AS s
+    SET data = s.data || jsonb_build_object(key, value),
+        updated_at = now(),
+        last_seen_at = now()
+    WHERE s.token_hash = hash
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+      AND NOT varel_session_internal.same_data(s.data, s.data || jsonb_build_object(key, value))
+    RETURNING pg_column_size(s.data) INTO new_size;
+    IF FOUND THEN
+        IF new_size > max_bytes THEN
+            PERFORM varel_session_internal.raise_too_large(new_size, max_bytes);
+        END IF;
+        RETURN true;
+    END IF;
+    RETURN EXISTS (SELECT FROM varel_session.sessions AS s
+                   WHERE s.token_hash = hash
+                     AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at));
 END
 $$;
 COMMENT ON FUNCTION varel_session.session_set(text, text, text) IS
@@ -222,6 +271,7 @@ CREATE FUNCTION varel_session.session_set(id text, patch jsonb) RETURNS boolean
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    max_bytes integer;
     nulls text[];
 BEGIN
     IF patch IS NULL THEN
@@ -230,11 +280,14 @@ BEGIN
     IF jsonb_typeof(patch) <> 'object' THEN
         RAISE EXCEPTION 'patch must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM varel_session_internal.check_size(pg_column_size(patch),
-        (SELECT p.max_data_bytes FROM varel_session_internal.policy() AS p));
+    max_bytes := (SELECT m FROM varel_session_internal.max_data_bytes() AS m);
+    IF pg_column_size(patch) > max_bytes THEN
+        PERFORM varel_session_internal.raise_too_large(pg_column_size(patch), max_bytes);
+    END IF;
     -- JSON null removes a key; every other key is set.
     nulls := ARRAY(SELECT e.key FROM jsonb_each(patch) AS e WHERE jsonb_typeof(e.value) = 'null');
-    RETURN varel_session_internal.write_data('session_set', id, patch - nulls, nulls, false);
+    RETURN varel_session_internal.write_data('session_set', id, patch - nulls, nulls, false,
+                                             max_bytes);
 END
 $$;
 COMMENT ON FUNCTION varel_session.session_set(text, jsonb) IS
@@ -248,7 +301,8 @@ BEGIN
     IF key IS NULL THEN
         RAISE EXCEPTION 'key must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    RETURN varel_session_internal.write_data('session_unset', id, '{}', ARRAY[key], false);
+    RETURN varel_session_internal.write_data('session_unset', id, '{}', ARRAY[key], false,
+                                             (SELECT m FROM varel_session_internal.max_data_bytes() AS m));
 END
 $$;
 COMMENT ON FUNCTION varel_session.session_unset(text, text) IS
@@ -258,7 +312,8 @@ CREATE FUNCTION varel_session.session_clear(id text) RETURNS boolean
     LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT varel_session_internal.write_data('session_clear', $1, '{}', NULL, true)
+    SELECT varel_session_internal.write_data('session_clear', $1, '{}', NULL, true,
+                                             (SELECT m FROM varel_session_internal.max_data_bytes() AS m))
 $$;
 COMMENT ON FUNCTION varel_session.session_clear(text) IS
     'empties the data; false when there is no live session';
@@ -267,20 +322,8 @@ CREATE FUNCTION varel_session.session_set_data(id text, data jsonb) RETURNS bool
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-BEGIN
-    PERFORM varel_session_internal.check_data(data,
-        (SELECT p.max_data_bytes FROM varel_session_internal.policy() AS p));
-    RETURN varel_session_internal.write_data('session_set_data', id, data, NULL, true);
-END
-$$;
-COMMENT ON FUNCTION varel_session.session_set_data(text, jsonb) IS
-    'replaces all of the session''s data; false when there is no live session';
-
--- The checks of an initial or replacing data argument.
-CREATE FUNCTION varel_session_internal.check_data(data jsonb, max_bytes integer) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
+DECLARE
+    max_bytes integer := (SELECT m FROM varel_session_internal.max_data_bytes() AS m);
 BEGIN
     IF data IS NULL THEN
         RAISE EXCEPTION 'data must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -288,21 +331,14 @@ BEGIN
     IF jsonb_typeof(data) <> 'object' THEN
         RAISE EXCEPTION 'data must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM varel_session_internal.check_size(pg_column_size(data), max_bytes);
-END
-$$;
-
--- 22023 unless a lifetime starting now ends after now.
-CREATE FUNCTION varel_session_internal.check_max_age(max_age interval) RETURNS void
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NOT now() + max_age > now() THEN
-        RAISE EXCEPTION 'max_age must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+    IF pg_column_size(data) > max_bytes THEN
+        PERFORM varel_session_internal.raise_too_large(pg_column_size(data), max_bytes);
     END IF;
+    RETURN varel_session_internal.write_data('session_set_data', id, data, NULL, true, max_bytes);
 END
 $$;
+COMMENT ON FUNCTION varel_session.session_set_data(text, jsonb) IS
+    'replaces all of the session''s data; false when there is no live session';
 
 CREATE FUNCTION varel_session.session_touch(id text) RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
@@ -315,7 +351,9 @@ BEGIN
     IF hash IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM varel_session_internal.require_writable('session_touch');
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only('session_touch');
+    END IF;
     UPDATE varel_session.sessions AS s
     SET expires_at = varel_session_internal.idle_deadline(s.max_age, s.absolute_expires_at),
         last_seen_at = now()
@@ -345,12 +383,16 @@ BEGIN
     IF max_age IS NULL THEN
         RAISE EXCEPTION 'max_age must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM varel_session_internal.check_max_age(max_age);
+    IF NOT now() + max_age > now() THEN
+        RAISE EXCEPTION 'max_age must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     hash := varel_session_internal.token_hash(id);
     IF hash IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM varel_session_internal.require_writable('session_set_max_age');
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only('session_set_max_age');
+    END IF;
     UPDATE varel_session.sessions AS s
     SET max_age = $2,
         expires_at = varel_session_internal.idle_deadline($2, s.absolute_expires_at),
@@ -375,7 +417,9 @@ BEGIN
     IF hash IS NULL THEN
         RETURN false;
     END IF;
-    PERFORM varel_session_internal.require_writable('session_destroy');
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only('session_destroy');
+    END IF;
     DELETE FROM varel_session.sessions AS s
     WHERE s.token_hash = hash
       AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
@@ -383,7 +427,9 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    PERFORM varel_session_internal.notify_event('destroyed', ended.handle, ended.user_id);
+    IF (SELECT e FROM varel_session_internal.events_on() AS e) THEN
+        PERFORM varel_session_internal.notify_event('destroyed', ended.handle, ended.user_id);
+    END IF;
     RETURN true;
 END
 $$;
@@ -405,7 +451,9 @@ BEGIN
     IF hash IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM varel_session_internal.require_writable('session_regenerate');
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only('session_regenerate');
+    END IF;
     raw := varel_session_internal.random_token();
     UPDATE varel_session.sessions AS s
     SET token_hash = sha256(raw), last_seen_at = now()
@@ -415,7 +463,9 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    PERFORM varel_session_internal.notify_event('rotated', rotated.handle, rotated.user_id);
+    IF (SELECT e FROM varel_session_internal.events_on() AS e) THEN
+        PERFORM varel_session_internal.notify_event('rotated', rotated.handle, rotated.user_id);
+    END IF;
     RETURN encode(raw, 'hex');
 END
 $$;
@@ -442,14 +492,16 @@ BEGIN
     IF $2 IS NULL THEN
         RAISE EXCEPTION 'user_id must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF $3 IS NOT NULL THEN
-        PERFORM varel_session_internal.check_max_age($3);
+    IF NOT now() + $3 > now() THEN
+        RAISE EXCEPTION 'max_age must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     hash := varel_session_internal.token_hash(id);
     IF hash IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM varel_session_internal.require_writable('session_set_user');
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only('session_set_user');
+    END IF;
     SELECT * INTO p FROM varel_session_internal.policy();
     PERFORM varel_session_internal.lock_user($2);
     PERFORM varel_session_internal.mark_login($2);
@@ -476,7 +528,9 @@ BEGIN
     -- Room under the cap only once the rotation succeeded: a log-in that returns NULL has
     -- ended no other session.
     PERFORM varel_session_internal.make_room($2, rotated.handle, p.max_sessions_per_user);
-    PERFORM varel_session_internal.notify_event('logged_in', rotated.handle, $2);
+    IF p.events THEN
+        PERFORM varel_session_internal.notify_event('logged_in', rotated.handle, $2);
+    END IF;
     RETURN encode(raw, 'hex');
 END
 $$;
@@ -495,7 +549,9 @@ BEGIN
     IF hash IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM varel_session_internal.require_writable('session_clear_user');
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only('session_clear_user');
+    END IF;
     raw := varel_session_internal.random_token();
     UPDATE varel_session.sessions AS s
     SET token_hash = sha256(raw),
@@ -508,7 +564,9 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    PERFORM varel_session_internal.notify_event('logged_out', rotated.handle, NULL);
+    IF (SELECT e FROM varel_session_internal.events_on() AS e) THEN
+        PERFORM varel_session_internal.notify_event('logged_out', rotated.handle, NULL);
+    END IF;
     RETURN encode(raw, 'hex');
 END
 $$;

@@ -15,12 +15,14 @@
 CREATE TABLE varel_session.settings (
     only_row              boolean  PRIMARY KEY DEFAULT true CHECK (only_row),
     max_age               interval NOT NULL DEFAULT '24:00:00'
-        CHECK (max_age >= '1 second'::pg_catalog.interval),
+        CHECK (max_age OPERATOR(pg_catalog.>=) '1 second'::pg_catalog.interval),
     absolute_timeout      interval NOT NULL DEFAULT '720:00:00'
-        CHECK (absolute_timeout >= '0'::pg_catalog.interval),
+        CHECK (absolute_timeout OPERATOR(pg_catalog.>=) '0'::pg_catalog.interval),
     max_data_bytes        integer  NOT NULL DEFAULT 65536
-        CHECK (max_data_bytes BETWEEN 16 AND 268435455),
-    max_sessions_per_user integer  NOT NULL DEFAULT 0 CHECK (max_sessions_per_user >= 0),
+        CHECK (max_data_bytes OPERATOR(pg_catalog.>=) 16
+               AND max_data_bytes OPERATOR(pg_catalog.<=) 268435455),
+    max_sessions_per_user integer  NOT NULL DEFAULT 0
+        CHECK (max_sessions_per_user OPERATOR(pg_catalog.>=) 0),
     events                boolean  NOT NULL DEFAULT false,
     events_channel        text     NOT NULL DEFAULT 'varel_session_events'
 );
@@ -39,8 +41,9 @@ CREATE FUNCTION varel_session_internal.superuser_setting(name text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT CASE WHEN pg_catalog.current_setting('is_superuser') OPERATOR(pg_catalog.=) 'on'
-                THEN nullif(
-                    pg_catalog.current_setting('varel_session.' OPERATOR(pg_catalog.||) $1, true), '')
+                 AND pg_catalog.current_setting('varel_session.' OPERATOR(pg_catalog.||) $1, true)
+                     OPERATOR(pg_catalog.<>) ''
+                THEN pg_catalog.current_setting('varel_session.' OPERATOR(pg_catalog.||) $1, true)
            END
 $$;
 COMMENT ON FUNCTION varel_session_internal.superuser_setting(text) IS
@@ -83,3 +86,24 @@ AS $$
 $$;
 COMMENT ON FUNCTION varel_session_internal.policy() IS
     'internal: the settings in force for this call (varel_session.settings, a superuser''s SET overriding it)';
+
+-- The one setting every data write needs, without computing the others. Set-returning, so
+-- that the planner inlines it (a scalar SQL function with a subquery is not inlined, and
+-- would be planned again on every call): callers write (SELECT m FROM max_data_bytes() AS m).
+CREATE FUNCTION varel_session_internal.max_data_bytes() RETURNS SETOF integer
+    LANGUAGE sql STABLE PARALLEL SAFE ROWS 1
+AS $$
+    SELECT coalesce(
+        pg_catalog.pg_size_bytes(varel_session_internal.superuser_setting('max_data_bytes'))::integer,
+        s.max_data_bytes)
+    FROM varel_session.settings AS s
+$$;
+
+-- Whether session events are on, for the functions that read no other setting; the same form.
+CREATE FUNCTION varel_session_internal.events_on() RETURNS SETOF boolean
+    LANGUAGE sql STABLE PARALLEL SAFE ROWS 1
+AS $$
+    SELECT coalesce(varel_session_internal.superuser_setting('events')::boolean, s.events)
+    FROM varel_session.settings AS s
+$$;
+

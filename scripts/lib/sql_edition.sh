@@ -24,6 +24,7 @@ SQL_EDITION_PARTS=(
     sql/cron.sql
     sql/privileges.sql
     sql_edition/privileges.sql
+    sql_edition/without_trigger.sql
 )
 
 # sql_edition_body: the parts concatenated, without the C edition's "\echo ... \quit" guard.
@@ -109,4 +110,26 @@ sql_edition_suite() {
     if [[ -d $own ]]; then
         cp -r "$own"/. "$out"/
     fi
+}
+
+# sql_edition_forms_test HOST PORT: the psql form (varel_session_sql.sql, for hosts that allow
+# no extension files) installs the same objects as CREATE EXTENSION varel_session_sql, and
+# works: the demo runs on it.
+sql_edition_forms_test() {
+    local host=$1 port=$2 out=$REPO_ROOT/target/sql_edition
+    local psql=(psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres)
+    "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS varel_sql_by_extension" \
+        -c "DROP DATABASE IF EXISTS varel_sql_by_psql" \
+        -c "CREATE DATABASE varel_sql_by_extension" -c "CREATE DATABASE varel_sql_by_psql"
+    "${psql[@]}" -d varel_sql_by_extension -c "CREATE EXTENSION varel_session_sql"
+    "${psql[@]}" -d varel_sql_by_psql -f "$out/varel_session_sql.sql"
+    "${psql[@]}" -At -d varel_sql_by_extension -f "$REPO_ROOT/tests/sql_edition/objects.sql" \
+        >"$out/objects.extension"
+    "${psql[@]}" -At -d varel_sql_by_psql -f "$REPO_ROOT/tests/sql_edition/objects.sql" \
+        >"$out/objects.psql"
+    if ! diff -u "$out/objects.extension" "$out/objects.psql" >&2; then
+        echo "the psql form of the SQL edition differs from the extension" >&2
+        return 1
+    fi
+    "${psql[@]}" -d varel_sql_by_psql -f "$REPO_ROOT/scripts/demo.sql" >/dev/null
 }

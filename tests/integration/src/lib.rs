@@ -7,6 +7,13 @@ use tokio_postgres::{Client, NoTls};
 
 /// The database every test shares; it has the extension installed.
 pub const DB: &str = "varel_it";
+
+/// The database the edition-independent tests (hostile input, privileges) run against:
+/// `VAREL_TEST_DB` when set (`scripts/test.sh` runs them again with the SQL edition's
+/// database), [`DB`] otherwise.
+pub fn api_db() -> String {
+    std::env::var("VAREL_TEST_DB").unwrap_or_else(|_| DB.to_owned())
+}
 /// The database pg_cron runs jobs in (`cron.database_name` of the test cluster).
 pub const CRON_DB: &str = "varel_cron";
 

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use std::cell::{Cell, RefCell};
 use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::Client;
-use varel_session_integration::{connect, new_session, DB};
+use varel_session_integration::{api_db, connect, new_session};
 
 /// SQLSTATEs a hostile input may legitimately produce.
 const CLEAN: &[&str] = &[
@@ -63,7 +63,7 @@ fn text() -> impl Strategy<Value = String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_tokens_name_no_session() {
-    let client = connect(DB).await;
+    let client = connect(&api_db()).await;
     let started = postmaster_started(&client).await;
     let token = new_session(&client, None).await;
     // Every input goes through session_get; every tenth also through load, set and destroy.
@@ -125,7 +125,7 @@ async fn generated_tokens_name_no_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_keys_and_values_round_trip_or_fail_cleanly() {
-    let client = connect(DB).await;
+    let client = connect(&api_db()).await;
     let started = postmaster_started(&client).await;
     let token = new_session(&client, None).await;
     let set = client
@@ -239,7 +239,7 @@ fn merged(mut base: Map<String, Value>, patch: &Map<String, Value>) -> Map<Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_patches_merge_like_the_model_or_fail_cleanly() {
-    let client = connect(DB).await;
+    let client = connect(&api_db()).await;
     let started = postmaster_started(&client).await;
     let token = new_session(&client, None).await;
     let patch_sql = client
@@ -332,7 +332,7 @@ impl ToSql for RawText {
 
 #[tokio::test]
 async fn invalid_utf8_deep_json_and_nul_are_clean_errors() {
-    let client = connect(DB).await;
+    let client = connect(&api_db()).await;
     let started = postmaster_started(&client).await;
     let token = new_session(&client, None).await;
     for bytes in [&b"\xff\xfe"[..], b"\xc3\x28", b"abc\x80", b"\xed\xa0\x80"] {

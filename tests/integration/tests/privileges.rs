@@ -1,17 +1,17 @@
 //! Privileges, checked over real connections of login roles (not `SET ROLE`).
 
-use varel_session_integration::{connect, connect_as, unique_name, DB};
+use varel_session_integration::{api_db, connect, connect_as, unique_name};
 
 /// A login role without grants cannot reach the table or any function.
 #[tokio::test]
 async fn a_plain_role_cannot_read_the_table_or_call_the_api() {
-    let admin = connect(DB).await;
+    let admin = connect(&api_db()).await;
     let role = unique_name("plain");
     admin
         .batch_execute(&format!("CREATE ROLE {role} LOGIN"))
         .await
         .unwrap();
-    let plain = connect_as(DB, &role).await.unwrap();
+    let plain = connect_as(&api_db(), &role).await.unwrap();
 
     for sql in [
         "SELECT count(*) FROM varel_session.sessions",
@@ -36,7 +36,7 @@ async fn a_plain_role_cannot_read_the_table_or_call_the_api() {
 /// The two documented GRANT lines give an application role the API, and still not the table.
 #[tokio::test]
 async fn the_documented_grants_give_the_api_but_not_the_table() {
-    let admin = connect(DB).await;
+    let admin = connect(&api_db()).await;
     let role = unique_name("app");
     admin
         .batch_execute(&format!(
@@ -46,7 +46,7 @@ async fn the_documented_grants_give_the_api_but_not_the_table() {
         ))
         .await
         .unwrap();
-    let app = connect_as(DB, &role).await.unwrap();
+    let app = connect_as(&api_db(), &role).await.unwrap();
 
     let token: String = app
         .query_one("SELECT varel_session.session_new()", &[])

@@ -1,0 +1,2 @@
+\set i random({lo}, {hi})
+SELECT * FROM alt.get_sql('{prefix}' || :i);

@@ -1,0 +1,41 @@
+-- Moves a database from the C edition (varel_session) to the SQL edition (varel_session_sql)
+-- without losing a session: run as the extensions' owner (a superuser), with psql:
+--     psql -v ON_ERROR_STOP=1 -d app -f to_sql_edition.sql
+-- One transaction: requests wait for it (DROP EXTENSION locks the table) and then carry on
+-- with the other edition's functions, under the same names; if anything fails, nothing
+-- changed. The two editions store sessions in the same table layout, so every row moves as
+-- it is. Afterwards, grant the API to the application role again (README, "Security model"),
+-- and check varel_session.settings: the policy is copied into it from the varel_session.*
+-- settings this connection sees (postgresql.conf, ALTER DATABASE/ROLE); those not set keep
+-- the defaults.
+BEGIN;
+CREATE TEMPORARY TABLE varel_session_moving ON COMMIT DROP AS
+    SELECT handle, user_id, created_at, updated_at, expires_at, absolute_expires_at, max_age,
+           token_hash, data, ip, user_agent, last_seen_at
+    FROM varel_session.sessions;
+CREATE TEMPORARY TABLE varel_session_moving_cleanup ON COMMIT DROP AS
+    SELECT finished_at, removed FROM varel_session.cleanup_log;
+CREATE TEMPORARY TABLE varel_session_moving_policy ON COMMIT DROP AS
+    SELECT current_setting('varel_session.max_age', true) AS max_age,
+           current_setting('varel_session.absolute_timeout', true) AS absolute_timeout,
+           current_setting('varel_session.max_data_bytes', true) AS max_data_bytes,
+           current_setting('varel_session.max_sessions_per_user', true) AS max_sessions_per_user,
+           current_setting('varel_session.events', true) AS events,
+           current_setting('varel_session.events_channel', true) AS events_channel;
+DROP EXTENSION varel_session;
+CREATE EXTENSION varel_session_sql;
+INSERT INTO varel_session.sessions (handle, user_id, created_at, updated_at, expires_at,
+    absolute_expires_at, max_age, token_hash, data, ip, user_agent, last_seen_at)
+SELECT * FROM varel_session_moving;
+UPDATE varel_session.cleanup_log AS l SET finished_at = m.finished_at, removed = m.removed
+FROM varel_session_moving_cleanup AS m;
+UPDATE varel_session.settings AS s
+SET max_age = coalesce(nullif(p.max_age, '')::interval, s.max_age),
+    absolute_timeout = coalesce(nullif(p.absolute_timeout, '')::interval, s.absolute_timeout),
+    max_data_bytes = coalesce(pg_size_bytes(nullif(p.max_data_bytes, '')), s.max_data_bytes),
+    max_sessions_per_user = coalesce(nullif(p.max_sessions_per_user, '')::integer,
+                                     s.max_sessions_per_user),
+    events = coalesce(nullif(p.events, '')::boolean, s.events),
+    events_channel = coalesce(nullif(p.events_channel, ''), s.events_channel)
+FROM varel_session_moving_policy AS p;
+COMMIT;

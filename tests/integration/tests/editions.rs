@@ -1,0 +1,209 @@
+//! Moving a database between the C edition (`varel_session`) and the SQL edition
+//! (`varel_session_sql`) with the scripts in `sql_edition/switch/` logs nobody out, both ways:
+//! the two editions keep sessions in the same table layout, so every row moves as it is, and
+//! an application's connection (with a statement prepared before the switch) carries on with
+//! the other edition's functions under the same names.
+
+use std::process::Command;
+use tokio_postgres::Client;
+use varel_session_integration::{env, ScratchDb};
+
+/// Runs one of the switch scripts with psql, as an administrator would; returns its output.
+fn switch(db: &str, script: &str) -> String {
+    let path = format!(
+        "{}/../../sql_edition/switch/{script}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let output = Command::new(format!("{}/psql", env("VAREL_PG_BIN")))
+        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-U", "postgres"])
+        .args(["-h", &env("VAREL_TEST_HOST"), "-p", &env("VAREL_TEST_PORT")])
+        .args(["-d", db, "-f", &path])
+        .output()
+        .expect("run psql");
+    assert!(
+        output.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+async fn edition(client: &Client) -> String {
+    client
+        .query_one(
+            "SELECT extname FROM pg_extension WHERE extname LIKE 'varel_session%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Every row as text, in a fixed order: what must survive a switch unchanged.
+async fn rows(client: &Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT s::text FROM varel_session.sessions AS s ORDER BY handle",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// What the API says about each token (the row of session_get, or nothing).
+async fn seen(client: &Client, tokens: &[String]) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    for token in tokens {
+        let row = client
+            .query_opt(
+                "SELECT g::text FROM varel_session.session_get($1) AS g",
+                &[token],
+            )
+            .await
+            .unwrap();
+        out.push(row.map(|r| r.get(0)));
+    }
+    out
+}
+
+#[tokio::test]
+async fn switching_editions_both_ways_keeps_every_session() {
+    let db = ScratchDb::create().await;
+    let admin = db.connect().await;
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET varel_session.max_sessions_per_user = 3",
+            db.name
+        ))
+        .await
+        .unwrap();
+    let admin = db.connect().await; // sees the database's setting
+    assert_eq!(edition(&admin).await, "varel_session");
+
+    // Sessions of every kind under the C edition.
+    let mut tokens = Vec::new();
+    for (user, data, max_age) in [
+        (None, r#"{"cart": [1, 2]}"#, None),
+        (Some(81i64), r#"{"theme": "dark"}"#, Some("30 days")),
+        (Some(81), "{}", None),
+    ] {
+        let token: String = admin
+            .query_one(
+                "SELECT varel_session.session_new(user_id => $1, data => $2::text::jsonb, \
+                 max_age => $3::text::interval, ip => '192.0.2.8', user_agent => 'switch/1')",
+                &[&user, &data, &max_age],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        tokens.push(token);
+    }
+    let expired: String = admin
+        .query_one("SELECT varel_session.session_new()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    admin
+        .execute(
+            "UPDATE varel_session.sessions SET expires_at = now() - interval '1 minute' \
+             WHERE token_hash = varel_session_internal.token_hash($1)",
+            &[&expired],
+        )
+        .await
+        .unwrap();
+    tokens.push(expired);
+    let rows_before = rows(&admin).await;
+    let seen_before = seen(&admin, &tokens).await;
+    assert_eq!(seen_before.iter().filter(|s| s.is_some()).count(), 3);
+
+    // An application connection with a statement prepared under the C edition.
+    let app = db.connect().await;
+    let get = app
+        .prepare("SELECT data FROM varel_session.session_get($1)")
+        .await
+        .unwrap();
+    assert_eq!(app.query(&get, &[&tokens[0]]).await.unwrap().len(), 1);
+
+    switch(&db.name, "to_sql_edition.sql");
+    let admin = db.connect().await;
+    assert_eq!(edition(&admin).await, "varel_session_sql");
+    assert_eq!(
+        rows(&admin).await,
+        rows_before,
+        "rows changed in the switch"
+    );
+    assert_eq!(seen(&admin, &tokens).await, seen_before);
+    // The C edition's setting became the SQL edition's policy.
+    let cap: i32 = admin
+        .query_one(
+            "SELECT max_sessions_per_user FROM varel_session.settings",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(cap, 3);
+    // The application's prepared statement works against the SQL edition's function.
+    assert_eq!(app.query(&get, &[&tokens[0]]).await.unwrap().len(), 1);
+
+    // The SQL edition works on the moved sessions: writes, rotation, the user's list.
+    let written: bool = admin
+        .query_one(
+            "SELECT varel_session.session_set($1, 'edition', 'sql')",
+            &[&tokens[0]],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(written);
+    let rotated: String = admin
+        .query_one(
+            "SELECT varel_session.session_set_user($1, 81)",
+            &[&tokens[1]],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    tokens[1] = rotated;
+    let listed: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM varel_session.session_user_sessions(81)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(listed, 2);
+    let created_here: String = admin
+        .query_one(
+            "SELECT varel_session.session_new(data => '{\"made\": \"sql\"}')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    tokens.push(created_here);
+    let rows_sql = rows(&admin).await;
+    let seen_sql = seen(&admin, &tokens).await;
+
+    let printed = switch(&db.name, "to_c_edition.sql");
+    assert!(
+        printed.contains("varel_session.max_sessions_per_user = '3'"),
+        "the policy is printed for the C edition: {printed}"
+    );
+    let admin = db.connect().await;
+    assert_eq!(edition(&admin).await, "varel_session");
+    assert_eq!(
+        rows(&admin).await,
+        rows_sql,
+        "rows changed in the switch back"
+    );
+    assert_eq!(seen(&admin, &tokens).await, seen_sql);
+    assert_eq!(app.query(&get, &[&tokens[4]]).await.unwrap().len(), 1);
+
+    drop((admin, app));
+    db.drop_now().await;
+}
