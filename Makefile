@@ -1,5 +1,5 @@
 # The project's commands; each script does its own set-up on a fresh machine.
-.PHONY: run test stop bench bench-quick package installcheck
+.PHONY: run test stop bench bench-quick package installcheck sql-edition
 
 run:   ## start a local PostgreSQL (15, or PG=16/17/18) with the extension and show a session's life
 	@scripts/run.sh
@@ -21,3 +21,6 @@ package:  ## release packages for every supported major in target/packages, each
 
 installcheck:  ## SQL regression tests and concurrency specs against a running server (PGHOST, PGPORT, PGUSER)
 	@scripts/installcheck.sh
+
+sql-edition:  ## the SQL edition (no native code) in target/sql_edition/: extension files, one psql file, a pg_tle script
+	@scripts/sql_edition.sh

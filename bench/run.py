@@ -398,6 +398,74 @@ def client_workloads(cluster, args, results, db):
     log(f"client: {out.strip()}")
 
 
+def sql_edition_workloads(cluster, args, results):
+    """The SQL edition (varel_session_sql) beside the C edition and connect-pg-simple, each on
+    a database of its own with the same sessions, alternating in rounds; and the SQL
+    edition's read and write ratios against connect-pg-simple in back-to-back pairs."""
+    n = args.sessions
+    lo, hi = FIRST, FIRST + n - 1
+    log(f"loading {n:,} sessions into the SQL edition (with connect-pg-simple's table) and the C edition")
+    load_sessions(cluster, "bench_sql", n, with_cps=True,
+                  schema_sql="CREATE EXTENSION varel_session_sql;")
+    load_sessions(cluster, "bench_c", n, with_cps=False)
+    on, off = "", "-c synchronous_commit=off"
+    plan = [
+        ("sql: cps get", "bench_sql", "cps_get", on),
+        ("sql: SQL edition session_get", "bench_sql", "vs_get", on),
+        ("sql: C edition session_get", "bench_c", "vs_get", on),
+        ("sql: SQL edition session_load", "bench_sql", "vs_load", on),
+        ("sql: C edition session_load", "bench_c", "vs_load", on),
+        ("sql: cps save, sync on", "bench_sql", "cps_save", on),
+        ("sql: SQL edition session_set, sync on", "bench_sql", "vs_set", on),
+        ("sql: C edition session_set, sync on", "bench_c", "vs_set", on),
+        ("sql: cps save, sync off", "bench_sql", "cps_save", off),
+        ("sql: SQL edition session_set, sync off", "bench_sql", "vs_set", off),
+        ("sql: C edition session_set, sync off", "bench_c", "vs_set", off),
+        ("sql: cps INSERT, sync off", "bench_sql", "cps_insert", off),
+        ("sql: SQL edition session_new, sync off", "bench_sql", "vs_new", off),
+        ("sql: C edition session_new, sync off", "bench_c", "vs_new", off),
+    ]
+    reset_stats(cluster, "bench_sql")
+    width = max(len(name) for name, *_ in plan)
+    for round_no in range(1, args.rounds + 1):
+        for db in ("bench_sql", "bench_c"):
+            settle(cluster, db)
+        for name, db, template, options in plan:
+            tps, _ = cluster.pgbench(db, render(template, lo, hi), args.seconds, options)
+            results.add(name, tps)
+            log(f"round {round_no}: {name:{width}s} {tps:10.0f} tps")
+    wait_for_stats()
+    results.notes["hot_sql"] = hot_share(cluster, "bench_sql", "varel_session.sessions")
+    results.notes["bytes_sql"] = bytes_per_row(cluster, "bench_sql", "varel_session.sessions")
+    settle(cluster, "bench_sql")
+    for name, template_a, template_b, options in SQL_EDITION_PAIRS:
+        key = f"sql paired: {name}"
+        for i in range(args.pairs):
+            order = [(template_a, "a"), (template_b, "b")]
+            if i % 2:
+                order.reverse()
+            tps = {}
+            for template, side in order:
+                tps[side], _ = cluster.pgbench("bench_sql", render(template, lo, hi),
+                                               args.pair_seconds, options)
+            results.add(key, tps["a"] / tps["b"])
+        log(f"{key}: median ratio {results.median(key):.3f} over {args.pairs} pairs")
+    for db in ("bench_sql", "bench_c"):
+        cluster.psql("postgres", f"DROP DATABASE {db};")
+
+
+# The SQL edition's targets, judged on back-to-back pairs in its own database.
+SQL_EDITION_PAIRS = [
+    ("session_get / cps get", "vs_get", "cps_get", ""),
+    ("session_load / cps get", "vs_load", "cps_get", ""),
+    ("session_set / cps save, sync on", "vs_set", "cps_save", ""),
+]
+SQL_EDITION_TARGETS = {
+    "session_get / cps get": 0.5,
+    "session_set / cps save, sync on": 1.0,
+}
+
+
 def scale_workloads(cluster, args, results):
     small, large = args.scale
     for n, db in ((small, "bench_small"), (large, "bench_large")):
@@ -595,6 +663,39 @@ def report(args, results):
         met = "" if target is None else ("yes" if ratio >= target else "**no**")
         add(f"| {ours} vs {theirs} | {r.median(ours):,.0f} vs {r.median(theirs):,.0f} | "
             f"{ratio:.2f} | {'≥ ' + str(target) if target else ''} | {met} |")
+    if "sql: cps get" in r.tps:
+        add("")
+        add("The SQL edition (`varel_session_sql`, no native code) beside the C edition and "
+            "connect-pg-simple, each on its own database with the same sessions, in the same "
+            "rounds (medians of same-round ratios):")
+        add("")
+        add("| workload | SQL edition tps | C edition tps | cps tps | SQL / cps | SQL / C |")
+        add("|---|---:|---:|---:|---:|---:|")
+        for label, ours, theirs in [
+            ("session_get vs cps get", "session_get", "cps get"),
+            ("session_load vs cps get", "session_load", "cps get"),
+            ("session_set vs cps save, sync on", "session_set, sync on", "cps save, sync on"),
+            ("session_set vs cps save, sync off", "session_set, sync off", "cps save, sync off"),
+            ("session_new vs cps INSERT, sync off", "session_new, sync off", "cps INSERT, sync off"),
+        ]:
+            sql, c, cps = (f"sql: SQL edition {ours}", f"sql: C edition {ours}", f"sql: {theirs}")
+            add(f"| {label} | {r.median(sql):,.0f} | {r.median(c):,.0f} | {r.median(cps):,.0f} | "
+                f"{r.ratio(sql, cps):.2f} | {r.ratio(sql, c):.2f} |")
+        add("")
+        add(f"| SQL edition ratio ({args.pairs} back-to-back pairs) | median | spread | target | met |")
+        add("|---|---:|---:|---:|:---:|")
+        for name, *_ in SQL_EDITION_PAIRS:
+            values = r.tps[f"sql paired: {name}"]
+            med = statistics.median(values)
+            target = SQL_EDITION_TARGETS.get(name)
+            met = "" if target is None else ("yes" if med >= target else "**no**")
+            add(f"| {name} | {med:.3f} | {min(values):.2f} to {max(values):.2f} | "
+                + (f"≥ {target}" if target else "") + f" | {met} |")
+        upd, hot = r.notes["hot_sql"]
+        share = hot / upd if upd else 0.0
+        add(f"| HOT share of the SQL edition's updates, all workloads above | {share:.3f} "
+            f"({hot:,} of {upd:,}) | | ≥ 0.9 | {'yes' if share >= 0.9 else '**no**'} |")
+        add(f"| bytes per session on disk, SQL edition | {r.notes['bytes_sql']:.0f} | | | |")
     release = [k for k in r.tps if k.startswith("release: ")]
     if release:
         add("")
@@ -653,7 +754,7 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     parser.add_argument("--pairs", dest="pairs_override", type=int,
                         help="back-to-back pairs per ratio (default 12)")
-    parser.add_argument("--only", choices=["main", "release", "scale", "cleanup"],
+    parser.add_argument("--only", choices=["main", "sql_edition", "release", "scale", "cleanup"],
                         help="run one group of workloads (implies --no-write)")
     args = parser.parse_args()
     if args.only:
@@ -678,7 +779,8 @@ def main():
     cluster.start(args.shared_buffers)
     results = Results()
     try:
-        groups = {"main": main_workloads, "release": release_comparison,
+        groups = {"main": main_workloads, "sql_edition": sql_edition_workloads,
+                  "release": release_comparison,
                   "scale": scale_workloads, "cleanup": cleanup_workload}
         for name, run in groups.items():
             if args.only in (None, name):

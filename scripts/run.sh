@@ -32,6 +32,14 @@ cluster_psql "$CLUSTER" "$RUN_PORT" "$DB" \
 if [[ $PG_MAJOR == 15 ]]; then
     cluster_psql "$CLUSTER" "$RUN_PORT" "$DB" -c "CREATE EXTENSION IF NOT EXISTS pg_cron"
 fi
+# The SQL edition (no native code), in a database of its own: the same API.
+SQL_DB=varel_sql
+if [[ -z $(cluster_psql "$CLUSTER" "$RUN_PORT" postgres -tA -c "SELECT 1 FROM pg_database WHERE datname = '$SQL_DB'") ]]; then
+    cluster_psql "$CLUSTER" "$RUN_PORT" postgres -c "CREATE DATABASE $SQL_DB"
+fi
+cluster_psql "$CLUSTER" "$RUN_PORT" "$SQL_DB" \
+    -c "CREATE EXTENSION IF NOT EXISTS varel_session_sql" \
+    -c "ALTER EXTENSION varel_session_sql UPDATE"
 
 say "a session's life, in SQL"
 cluster_psql "$CLUSTER" "$RUN_PORT" "$DB" -f "$REPO_ROOT/scripts/demo.sql"
@@ -39,6 +47,8 @@ cluster_psql "$CLUSTER" "$RUN_PORT" "$DB" -f "$REPO_ROOT/scripts/demo.sql"
 cat <<MSG
 
 varel_session is running on PostgreSQL $PG_MAJOR.
+  SQL edition (no native code), the same API:
+            psql "postgresql://postgres@127.0.0.1:$RUN_PORT/$SQL_DB"
   connect:  psql "postgresql://postgres@127.0.0.1:$RUN_PORT/$DB"
   or:       psql -h $(cluster_dir "$CLUSTER") -p $RUN_PORT -U postgres $DB
   stop:     make stop

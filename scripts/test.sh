@@ -24,12 +24,12 @@
 # transaction pooling mode on 15. Ports: scripts/lib/common.sh (port_of).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/lib/sql_edition.sh"
 read -r -a PG_MAJORS <<<"${PG_MAJORS_TO_TEST:-${SUPPORTED_MAJORS[*]}}"
 
 setup_apt
 setup_cargo_pgrx
 setup_pgspot
+setup_pg_tle
 setup_adapters
 cd "$REPO_ROOT"
 
@@ -128,7 +128,7 @@ for major in "${PG_MAJORS[@]}"; do
     settings=("fsync = off" "full_page_writes = off" "max_connections = 200"
         "wal_level = logical" "max_wal_senders = 10" "max_replication_slots = 10")
     if [[ $major == 15 ]]; then
-        settings+=("shared_preload_libraries = 'pg_cron'" "cron.database_name = 'varel_cron'"
+        settings+=("shared_preload_libraries = 'pg_cron, pg_tle'" "cron.database_name = 'varel_cron'"
             "cron.use_background_workers = on" "max_worker_processes = 32")
     fi
     cluster_remove "$TEST_CLUSTER"
@@ -171,7 +171,8 @@ for major in "${PG_MAJORS[@]}"; do
     sql_edition_suite isolation "$work/sql_edition_isolation"
     run_suite "$PGXS_TESTS/isolation/pg_isolation_regress" "$work/sql_edition_isolation" \
         varel_sql_isolation "$TEST_HOST" "$TEST_PORT"
-    sql_edition_forms_test "$TEST_HOST" "$TEST_PORT"
+    # pg_tle (vendor/) is built for 15, the major whose test cluster preloads it.
+    sql_edition_forms_test "$TEST_HOST" "$TEST_PORT" "$([[ $major == 15 ]] && echo pg_tle)"
 
     if [[ $major == 15 ]]; then
         say "tier 2: pgspot lint of the installed extension script"

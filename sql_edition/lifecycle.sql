@@ -110,15 +110,21 @@ CREATE FUNCTION varel_session.session_load(id text) RETURNS SETOF varel_session.
 AS $$
 DECLARE
     hash bytea := varel_session_internal.token_hash(id);
-    found_row record;
-    slid varel_session.session_row;
+    data jsonb;
+    user_id bigint;
+    created_at timestamptz;
+    updated_at timestamptz;
+    expires_at timestamptz;
+    absolute_expires_at timestamptz;
+    due timestamptz;
+    session varel_session.session_row;
 BEGIN
     IF hash IS NULL THEN
         RETURN;
     END IF;
     SELECT s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at,
-           varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age) AS due
-    INTO found_row
+           varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age)
+    INTO data, user_id, created_at, updated_at, expires_at, absolute_expires_at, due
     FROM varel_session.sessions AS s
     WHERE s.token_hash = hash
       AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at);
@@ -128,7 +134,7 @@ BEGIN
     -- The slide is optional: never where it cannot write, never under SERIALIZABLE (it would
     -- join the transaction's dependencies), and skipped, without waiting, when the row is
     -- locked by another transaction or (REPEATABLE READ) changed since the snapshot.
-    IF found_row.due IS NOT NULL
+    IF due IS NOT NULL
        AND current_setting('transaction_read_only') = 'off'
        AND current_setting('transaction_isolation') <> 'serializable' THEN
         BEGIN
@@ -142,17 +148,13 @@ BEGIN
               AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
               AND varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age) IS NOT NULL
             RETURNING s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at
-            INTO slid;
-            IF FOUND THEN
-                RETURN NEXT slid;
-                RETURN;
-            END IF;
+            INTO data, user_id, created_at, updated_at, expires_at, absolute_expires_at;
         EXCEPTION WHEN serialization_failure OR lock_not_available THEN
             NULL;
         END;
     END IF;
-    RETURN NEXT (found_row.data, found_row.user_id, found_row.created_at, found_row.updated_at,
-                 found_row.expires_at, found_row.absolute_expires_at)::varel_session.session_row;
+    session := ROW(data, user_id, created_at, updated_at, expires_at, absolute_expires_at);
+    RETURN NEXT session;
 END
 $$;
 COMMENT ON FUNCTION varel_session.session_load(text) IS

@@ -3,7 +3,7 @@
 # Source it after lib/common.sh.
 
 APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 libclang-dev sudo
-    postgresql-15-cron pgbouncer)
+    postgresql-15-cron pgbouncer flex libkrb5-dev)
 CARGO_PGRX_VERSION=0.18.1
 
 # The other supported majors: full relocatable PostgreSQL installations (server, pg_config,
@@ -139,6 +139,7 @@ setup_all() {
     setup_apt
     setup_cargo_pgrx
     install_extension
+    install_sql_edition
 }
 
 # install_package_deb: builds the Debian package for PostgreSQL 15 (scripts/lib/package.sh)
@@ -151,3 +152,22 @@ install_package_deb() {
     as_root dpkg -i "$deb" >/dev/null
     install_released_scripts
 }
+
+# setup_pg_tle: pg_tle 1.5.2 (vendor/pg_tle-1.5.2; flex and libkrb5-dev come from apt) built
+# and installed into PostgreSQL 15, for the test of the SQL edition's pg_tle form. Skipped
+# when that version is installed already.
+setup_pg_tle() {
+    local build=$REPO_ROOT/target/pg_tle-build pg_config=/usr/bin/pg_config
+    if [[ -f $("$pg_config" --sharedir)/extension/pg_tle--1.5.2.sql &&
+        -f $("$pg_config" --pkglibdir)/pg_tle.so ]]; then
+        return
+    fi
+    say "building pg_tle 1.5.2 for PostgreSQL 15 (vendor/pg_tle-1.5.2)"
+    rm -rf "$build"
+    cp -r "$REPO_ROOT/vendor/pg_tle-1.5.2" "$build"
+    make -C "$build" PG_CONFIG="$pg_config" >/dev/null
+    as_root make -C "$build" PG_CONFIG="$pg_config" install >/dev/null
+}
+
+# The SQL edition's build and install (install_sql_edition, used by setup_all).
+source "$REPO_ROOT/scripts/lib/sql_edition.sh"

@@ -112,11 +112,12 @@ sql_edition_suite() {
     fi
 }
 
-# sql_edition_forms_test HOST PORT: the psql form (varel_session_sql.sql, for hosts that allow
-# no extension files) installs the same objects as CREATE EXTENSION varel_session_sql, and
-# works: the demo runs on it.
+# sql_edition_forms_test HOST PORT [pg_tle]: the psql form (varel_session_sql.sql, for hosts
+# that allow no extension files) installs the same objects as CREATE EXTENSION
+# varel_session_sql, and works: the demo runs on it. With pg_tle (a server that preloads it),
+# the same for the pg_tle form.
 sql_edition_forms_test() {
-    local host=$1 port=$2 out=$REPO_ROOT/target/sql_edition
+    local host=$1 port=$2 with_pg_tle=${3:-} out=$REPO_ROOT/target/sql_edition
     local psql=(psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres)
     "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS varel_sql_by_extension" \
         -c "DROP DATABASE IF EXISTS varel_sql_by_psql" \
@@ -132,4 +133,22 @@ sql_edition_forms_test() {
         return 1
     fi
     "${psql[@]}" -d varel_sql_by_psql -f "$REPO_ROOT/scripts/demo.sql" >/dev/null
+    [[ $with_pg_tle == pg_tle ]] || return 0
+
+    # pg_tle refuses a name that an extension file on the server already has, and this server
+    # has the SQL edition's files: the test installs the same script under another name.
+    "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS varel_sql_by_pg_tle" \
+        -c "CREATE DATABASE varel_sql_by_pg_tle"
+    "${psql[@]}" -d varel_sql_by_pg_tle -c "CREATE EXTENSION pg_tle"
+    sed "s/^    'varel_session_sql', '/    'varel_session_sql_tle', '/" \
+        "$out/varel_session_sql--pg_tle.sql" >"$out/pg_tle_test.sql"
+    "${psql[@]}" -d varel_sql_by_pg_tle -f "$out/pg_tle_test.sql" >/dev/null
+    "${psql[@]}" -d varel_sql_by_pg_tle -c "CREATE EXTENSION varel_session_sql_tle"
+    "${psql[@]}" -At -d varel_sql_by_pg_tle -f "$REPO_ROOT/tests/sql_edition/objects.sql" \
+        >"$out/objects.pg_tle"
+    if ! diff -u "$out/objects.extension" "$out/objects.pg_tle" >&2; then
+        echo "the pg_tle form of the SQL edition differs from the extension" >&2
+        return 1
+    fi
+    "${psql[@]}" -d varel_sql_by_pg_tle -f "$REPO_ROOT/scripts/demo.sql" >/dev/null
 }
