@@ -117,6 +117,7 @@ DECLARE
     expires_at timestamptz;
     absolute_expires_at timestamptz;
     due timestamptz;
+    slid record;
     session varel_session.session_row;
 BEGIN
     IF hash IS NULL THEN
@@ -147,8 +148,16 @@ BEGIN
               AND s.token_hash = hash
               AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
               AND varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age) IS NOT NULL
-            RETURNING s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at
-            INTO data, user_id, created_at, updated_at, expires_at, absolute_expires_at;
+            RETURNING s.data, s.user_id, s.created_at, s.updated_at, s.expires_at,
+                      s.absolute_expires_at
+            INTO slid;
+            IF FOUND THEN
+                -- The newest version, as the slide wrote it.
+                session := ROW(slid.data, slid.user_id, slid.created_at, slid.updated_at,
+                               slid.expires_at, slid.absolute_expires_at);
+                RETURN NEXT session;
+                RETURN;
+            END IF;
         EXCEPTION WHEN serialization_failure OR lock_not_available THEN
             NULL;
         END;
