@@ -663,39 +663,6 @@ def report(args, results):
         met = "" if target is None else ("yes" if ratio >= target else "**no**")
         add(f"| {ours} vs {theirs} | {r.median(ours):,.0f} vs {r.median(theirs):,.0f} | "
             f"{ratio:.2f} | {'≥ ' + str(target) if target else ''} | {met} |")
-    if "sql: cps get" in r.tps:
-        add("")
-        add("The SQL edition (`varel_session_sql`, no native code) beside the C edition and "
-            "connect-pg-simple, each on its own database with the same sessions, in the same "
-            "rounds (medians of same-round ratios):")
-        add("")
-        add("| workload | SQL edition tps | C edition tps | cps tps | SQL / cps | SQL / C |")
-        add("|---|---:|---:|---:|---:|---:|")
-        for label, ours, theirs in [
-            ("session_get vs cps get", "session_get", "cps get"),
-            ("session_load vs cps get", "session_load", "cps get"),
-            ("session_set vs cps save, sync on", "session_set, sync on", "cps save, sync on"),
-            ("session_set vs cps save, sync off", "session_set, sync off", "cps save, sync off"),
-            ("session_new vs cps INSERT, sync off", "session_new, sync off", "cps INSERT, sync off"),
-        ]:
-            sql, c, cps = (f"sql: SQL edition {ours}", f"sql: C edition {ours}", f"sql: {theirs}")
-            add(f"| {label} | {r.median(sql):,.0f} | {r.median(c):,.0f} | {r.median(cps):,.0f} | "
-                f"{r.ratio(sql, cps):.2f} | {r.ratio(sql, c):.2f} |")
-        add("")
-        add(f"| SQL edition ratio ({args.pairs} back-to-back pairs) | median | spread | target | met |")
-        add("|---|---:|---:|---:|:---:|")
-        for name, *_ in SQL_EDITION_PAIRS:
-            values = r.tps[f"sql paired: {name}"]
-            med = statistics.median(values)
-            target = SQL_EDITION_TARGETS.get(name)
-            met = "" if target is None else ("yes" if med >= target else "**no**")
-            add(f"| {name} | {med:.3f} | {min(values):.2f} to {max(values):.2f} | "
-                + (f"≥ {target}" if target else "") + f" | {met} |")
-        upd, hot = r.notes["hot_sql"]
-        share = hot / upd if upd else 0.0
-        add(f"| HOT share of the SQL edition's updates, all workloads above | {share:.3f} "
-            f"({hot:,} of {upd:,}) | | ≥ 0.9 | {'yes' if share >= 0.9 else '**no**'} |")
-        add(f"| bytes per session on disk, SQL edition | {r.notes['bytes_sql']:.0f} | | | |")
     release = [k for k in r.tps if k.startswith("release: ")]
     if release:
         add("")
@@ -734,16 +701,61 @@ def report(args, results):
     return "\n".join(lines)
 
 
-def write_benchmarks_md(table):
+def report_sql_edition(args, results):
+    """The SQL edition's section of BENCHMARKS.md (its own block, so that
+    `--only sql_edition` can refresh it alone)."""
+    r = results
+    lines = []
+    add = lines.append
+    add(f"Run on {datetime.date.today().isoformat()}, {machine()}.")
+    add(f"Command: `scripts/bench.sh --only sql_edition` or `make bench` ({args.sessions:,} "
+        f"sessions, {args.rounds} rounds of {args.seconds} s per workload, pgbench -M prepared, "
+        f"2 clients, shared_buffers {args.shared_buffers}).")
+    add("")
+    add("The SQL edition (`varel_session_sql`, no native code) beside the C edition and "
+        "connect-pg-simple, each on its own database with the same sessions, in the same "
+        "rounds (medians of same-round ratios):")
+    add("")
+    add("| workload | SQL edition tps | C edition tps | cps tps | SQL / cps | SQL / C |")
+    add("|---|---:|---:|---:|---:|---:|")
+    for label, ours, theirs in [
+        ("session_get vs cps get", "session_get", "cps get"),
+        ("session_load vs cps get", "session_load", "cps get"),
+        ("session_set vs cps save, sync on", "session_set, sync on", "cps save, sync on"),
+        ("session_set vs cps save, sync off", "session_set, sync off", "cps save, sync off"),
+        ("session_new vs cps INSERT, sync off", "session_new, sync off", "cps INSERT, sync off"),
+    ]:
+        sql, c, cps = (f"sql: SQL edition {ours}", f"sql: C edition {ours}", f"sql: {theirs}")
+        add(f"| {label} | {r.median(sql):,.0f} | {r.median(c):,.0f} | {r.median(cps):,.0f} | "
+            f"{r.ratio(sql, cps):.2f} | {r.ratio(sql, c):.2f} |")
+    add("")
+    add(f"| SQL edition ratio ({args.pairs} back-to-back pairs) | median | spread | target | met |")
+    add("|---|---:|---:|---:|:---:|")
+    for name, *_ in SQL_EDITION_PAIRS:
+        values = r.tps[f"sql paired: {name}"]
+        med = statistics.median(values)
+        target = SQL_EDITION_TARGETS.get(name)
+        met = "" if target is None else ("yes" if med >= target else "**no**")
+        add(f"| {name} | {med:.3f} | {min(values):.2f} to {max(values):.2f} | "
+            + (f"≥ {target}" if target else "") + f" | {met} |")
+    upd, hot = r.notes["hot_sql"]
+    share = hot / upd if upd else 0.0
+    add(f"| HOT share of the SQL edition's updates, all workloads above | {share:.3f} "
+        f"({hot:,} of {upd:,}) | | ≥ 0.9 | {'yes' if share >= 0.9 else '**no**'} |")
+    add(f"| bytes per session on disk, SQL edition | {r.notes['bytes_sql']:.0f} | | | |")
+    return "\n".join(lines)
+
+
+def write_benchmarks_md(table, name="bench"):
     path = REPO / "BENCHMARKS.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     block = f"{begin}\n{table}\n{end}"
     if begin in text:
         text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text,
                       flags=re.S)
     else:
-        text += f"\n## Latest run\n\n{block}\n"
+        text += f"\n## Latest run ({name})\n\n{block}\n"
     path.write_text(text)
 
 
@@ -755,9 +767,10 @@ def main():
     parser.add_argument("--pairs", dest="pairs_override", type=int,
                         help="back-to-back pairs per ratio (default 12)")
     parser.add_argument("--only", choices=["main", "sql_edition", "release", "scale", "cleanup"],
-                        help="run one group of workloads (implies --no-write)")
+                        help="run one group of workloads (implies --no-write, except for "
+                             "sql_edition, which writes its own section of BENCHMARKS.md)")
     args = parser.parse_args()
-    if args.only:
+    if args.only and args.only != "sql_edition":
         args.no_write = True
     if args.quick:
         args.sessions, args.rounds, args.seconds = 100_000, 1, 3
@@ -791,6 +804,13 @@ def main():
         for name, values in results.tps.items():
             print(f"{name}: median {statistics.median(values):.3f}, "
                   f"spread {min(values):.3f}-{max(values):.3f}, {len(values)} values")
+    if args.only in (None, "sql_edition"):
+        sql_table = report_sql_edition(args, results)
+        print(sql_table)
+        if not args.no_write:
+            write_benchmarks_md(sql_table, "bench-sql-edition")
+            log("wrote the SQL edition's section of BENCHMARKS.md")
+    if args.only:
         return
     table = report(args, results)
     print(table)
