@@ -152,7 +152,7 @@ EXCEPTION WHEN serialization_failure THEN
 END
 $$;
 
--- The per-user lock, taken before a log-in or a revoke. Under REPEATABLE READ and
+-- The per-user lock, taken before a revoke (sql/users.sql). Under REPEATABLE READ and
 -- SERIALIZABLE also the check that the transaction's snapshot sees every log-in of the user
 -- (40001 otherwise), so that a revoke ends every session committed before it.
 CREATE FUNCTION varel_session_internal.lock_user(user_id bigint) RETURNS void
@@ -168,6 +168,18 @@ END
 $$;
 COMMENT ON FUNCTION varel_session_internal.lock_user(bigint) IS
     'the per-user transaction lock that serialises log-ins, caps and revocations of one user';
+
+-- The same lock for a log-in (session_new with a user, session_set_user), which also leaves
+-- its mark, whatever the isolation level, for the check above.
+CREATE FUNCTION varel_session_internal.lock_user_for_login(user_id bigint) RETURNS void
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(1987208563, varel_session_internal.user_lock_key($1));
+    PERFORM varel_session_internal.mark_login($1);
+END
+$$;
 
 -- Before (or right after) a session gains user_id: ends the user's oldest live sessions so
 -- that, with that one, the user stays within the cap. The session with handle joining is not

@@ -12,11 +12,16 @@
 -- (varel_session_internal.token_hash) and names no session. Programmer mistakes (a NULL key,
 -- a non-positive max_age) are checked first, whatever the token, in the C edition's order.
 
+-- Written out rather than calling varel_session_internal.random_token(): this function is not
+-- SECURITY DEFINER (it reaches no table), so it runs with the caller's rights, and the
+-- application role may not use the internal schema.
 CREATE FUNCTION varel_session.session_generate_id() RETURNS text
     LANGUAGE sql VOLATILE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.encode(varel_session_internal.random_token(), 'hex')
+    SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        OPERATOR(pg_catalog.||) pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        OPERATOR(pg_catalog.||) pg_catalog.uuid_send(pg_catalog.gen_random_uuid())), 'hex')
 $$;
 COMMENT ON FUNCTION varel_session.session_generate_id() IS
     '32 random bytes from the server''s CSPRNG, as 64 lowercase hex characters';
@@ -67,8 +72,7 @@ BEGIN
         PERFORM varel_session_internal.raise_read_only('session_new');
     END IF;
     IF $2 IS NOT NULL THEN
-        PERFORM varel_session_internal.lock_user($2);
-        PERFORM varel_session_internal.mark_login($2);
+        PERFORM varel_session_internal.lock_user_for_login($2);
         PERFORM varel_session_internal.make_room($2, NULL, p.max_sessions_per_user);
     END IF;
     IF p.absolute_timeout > '0'::interval THEN
@@ -514,8 +518,7 @@ BEGIN
         PERFORM varel_session_internal.raise_read_only('session_set_user');
     END IF;
     SELECT * INTO p FROM varel_session_internal.policy();
-    PERFORM varel_session_internal.lock_user($2);
-    PERFORM varel_session_internal.mark_login($2);
+    PERFORM varel_session_internal.lock_user_for_login($2);
     IF p.absolute_timeout > '0'::interval THEN
         absolute := now() + p.absolute_timeout;
     END IF;
