@@ -1,2 +1,0 @@
-\set i random({lo}, {hi})
-SELECT * FROM alt.get_invoker('{prefix}' || :i);
