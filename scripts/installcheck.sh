@@ -5,6 +5,8 @@
 # PGUSER, a superuser); PG_CONFIG picks the installation whose pg_regress to use (default: the
 # pg_config on PATH). pg_regress creates and drops the databases varel_regress and
 # varel_isolation. Run one test with TESTS="lifecycle" (or "isolation:set_set").
+# EDITION=sql runs the SQL edition's copy of the suites (tests/sql_edition/README.md) against a
+# server with varel_session_sql installed.
 #
 # The server needs pg_cron only for the scheduling tests in tests/regress/sql/cron*.sql; the
 # suites that need more than a plain server (pg_cron running jobs, pgbouncer, a crash) live in
@@ -13,15 +15,33 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-pg_config}
 PGXS_TESTS=$(dirname "$("$PG_CONFIG" --pgxs)")/../test
+source "$REPO_ROOT/scripts/lib/sql_edition.sh"
+
+# suite_dir DIR: where the suite tests/DIR is for the edition under test.
+suite_dir() {
+    if [[ ${EDITION:-c} == sql ]]; then
+        local copy
+        copy=$(mktemp -d)/$1
+        sql_edition_suite "$1" "$copy"
+        echo "$copy"
+    else
+        echo "$REPO_ROOT/tests/$1"
+    fi
+}
 
 run_suite() {
     local tool=$1 dir=$2 db=$3
     shift 3
     local out
     out=$(mktemp -d)
-    local selection=(--schedule="$REPO_ROOT/tests/$dir/schedule")
-    if (($#)); then selection=("$@"); fi
-    if ! "$tool" --bindir="$("$PG_CONFIG" --bindir)" --dbname="$db" --inputdir="$REPO_ROOT/tests/$dir" \
+    dir=$(suite_dir "$dir")
+    local selection=(--schedule="$dir/schedule")
+    # A selection of tests runs without the schedule's first test, which creates the
+    # extension: pg_regress creates it in the fresh database instead.
+    if (($#)); then
+        selection=("$@" --load-extension="$([[ ${EDITION:-c} == sql ]] && echo varel_session_sql || echo varel_session)")
+    fi
+    if ! "$tool" --bindir="$("$PG_CONFIG" --bindir)" --dbname="$db" --inputdir="$dir" \
         --outputdir="$out" "${selection[@]}"; then
         find "$out" -name regression.diffs -exec cat {} + >&2
         return 1
