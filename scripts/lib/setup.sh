@@ -158,12 +158,13 @@ install_package_deb() {
 # when that version is installed already.
 setup_pg_tle() {
     local build=$REPO_ROOT/target/pg_tle-build pg_config=/usr/bin/pg_config
-    if [[ -f $("$pg_config" --sharedir)/extension/pg_tle--1.5.2.sql &&
-        -f $("$pg_config" --pkglibdir)/pg_tle.so ]]; then
+    if grep -qs "default_version = '1.5.2'" "$("$pg_config" --sharedir)/extension/pg_tle.control" &&
+        [[ -f $("$pg_config" --pkglibdir)/pg_tle.so ]]; then
         return
     fi
     say "building pg_tle 1.5.2 for PostgreSQL 15 (vendor/pg_tle-1.5.2)"
     rm -rf "$build"
+    mkdir -p "$(dirname "$build")"
     cp -r "$REPO_ROOT/vendor/pg_tle-1.5.2" "$build"
     make -C "$build" PG_CONFIG="$pg_config" >/dev/null
     as_root make -C "$build" PG_CONFIG="$pg_config" install >/dev/null
