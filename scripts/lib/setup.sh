@@ -166,7 +166,11 @@ setup_pg_tle() {
     rm -rf "$build"
     mkdir -p "$(dirname "$build")"
     cp -r "$REPO_ROOT/vendor/pg_tle-1.5.2" "$build"
-    make -C "$build" PG_CONFIG="$pg_config" >/dev/null
+    # Its compiler warnings are pg_tle's own; the output is shown only if the build fails.
+    if ! make -C "$build" PG_CONFIG="$pg_config" >"$build/build.log" 2>&1; then
+        cat "$build/build.log" >&2
+        return 1
+    fi
     as_root make -C "$build" PG_CONFIG="$pg_config" install >/dev/null
 }
 
