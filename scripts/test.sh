@@ -142,8 +142,11 @@ for major in "${PG_MAJORS[@]}"; do
     cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_template -c "CREATE EXTENSION varel_session"
     cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_it -c "CREATE EXTENSION varel_session"
     cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_cron -c "CREATE EXTENSION varel_session"
-    cluster_psql "$TEST_CLUSTER" "$TEST_PORT" postgres -c "CREATE DATABASE varel_it_sql"
+    cluster_psql "$TEST_CLUSTER" "$TEST_PORT" postgres -c "CREATE DATABASE varel_it_sql" \
+        -c "CREATE DATABASE varel_template_sql"
     cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_it_sql -c "CREATE EXTENSION varel_session_sql"
+    cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_template_sql \
+        -c "CREATE EXTENSION varel_session_sql"
     if [[ $major == 15 ]]; then
         cluster_psql "$TEST_CLUSTER" "$TEST_PORT" varel_cron -c "CREATE EXTENSION pg_cron"
         pgbouncer_start pgbouncer "$PGBOUNCER_PORT" "$TEST_HOST" "$TEST_PORT" varel_it
@@ -251,9 +254,11 @@ for major in "${PG_MAJORS[@]}"; do
     cargo nextest run --workspace --exclude varel_session --exclude varel-session-client-bench \
         --no-fail-fast --color never --success-output immediate --test-threads 6 \
         "${filter[@]}" 2>&1
-    say "PostgreSQL $major, tier 3: hostile input and privileges, against the SQL edition"
-    VAREL_TEST_DB=varel_it_sql cargo nextest run -p varel_session_integration \
-        --test hostile_input --test privileges --no-fail-fast --color never \
+    say "PostgreSQL $major, tier 3: against the SQL edition: hostile input, privileges, and the \
+differential tests (every pair of writers at every isolation level, random concurrency)"
+    VAREL_TEST_DB=varel_it_sql VAREL_TEST_TEMPLATE=varel_template_sql cargo nextest run \
+        -p varel_session_integration --test hostile_input --test privileges \
+        --test isolation_matrix --test differential --no-fail-fast --color never \
         --success-output immediate --test-threads 6 2>&1
 
     cleanup_clusters >/dev/null 2>&1 || true

@@ -10,11 +10,21 @@ CREATE FUNCTION model.h(tok text) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN tok ~ '^[0-9a-fA-F]{64}$' THEN sha256(decode(tok, 'hex')) END
 $$;
 
--- varel_session.absolute_timeout is in seconds (a plain duration, not calendar days).
-CREATE FUNCTION model.absolute_deadline() RETURNS timestamptz LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN s.setting::float8 = 0 THEN NULL
-                ELSE now() + make_interval(secs => s.setting::float8) END
-    FROM pg_settings s WHERE s.name = 'varel_session.absolute_timeout'
+-- varel_session.absolute_timeout is in seconds (a plain duration, not calendar days). The SQL
+-- edition keeps it in varel_session.settings instead (there is no such setting without the
+-- library).
+CREATE FUNCTION model.absolute_deadline() RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    seconds float8;
+BEGIN
+    SELECT s.setting::float8 INTO seconds
+    FROM pg_settings s WHERE s.name = 'varel_session.absolute_timeout';
+    IF NOT FOUND AND to_regclass('varel_session.settings') IS NOT NULL THEN
+        EXECUTE 'SELECT extract(epoch FROM absolute_timeout)::float8 FROM varel_session.settings'
+            INTO seconds;
+    END IF;
+    RETURN CASE WHEN seconds = 0 THEN NULL ELSE now() + make_interval(secs => seconds) END;
+END
 $$;
 
 CREATE FUNCTION model.new(tok text, handle bigint, max_age interval, user_id bigint, data jsonb)

@@ -69,12 +69,16 @@ pub struct ScratchDb {
 }
 
 impl ScratchDb {
-    /// Copies the `varel_template` database that `scripts/test.sh` prepares.
+    /// Copies the `varel_template` database that `scripts/test.sh` prepares (the C edition),
+    /// or the database `VAREL_TEST_TEMPLATE` names (`scripts/test.sh` runs the differential
+    /// tests again on `varel_template_sql`, the SQL edition).
     pub async fn create() -> ScratchDb {
         let name = unique_name("scratch");
+        let template =
+            std::env::var("VAREL_TEST_TEMPLATE").unwrap_or_else(|_| "varel_template".to_owned());
         let admin = connect("postgres").await;
         admin
-            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE varel_template"))
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .await
             .expect("create a scratch database");
         ScratchDb { name }
