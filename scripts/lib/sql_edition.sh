@@ -1,5 +1,6 @@
 # The SQL edition (sql_edition/): assembled from the files the C edition shares with it and its
-# own, in three forms. Sourced after common.sh and setup.sh.
+# own, in three forms; copies of the shared test suites for it; the test of its install forms.
+# Sourced by setup.sh (after common.sh), and by installcheck.sh for sql_edition_suite alone.
 #
 #   extension/varel_session_sql.control, extension/varel_session_sql--VERSION.sql
 #       CREATE EXTENSION varel_session_sql (extension files without a shared library)
