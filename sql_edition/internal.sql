@@ -48,11 +48,12 @@ COMMENT ON FUNCTION varel_session_internal.token_hash(text) IS
 
 -- The errors the functions raise, one helper each, called only when the error is due (a
 -- call with SET options is not free, so the checks themselves are written out inline).
+-- VOLATILE, so that the planner never evaluates one ahead of time.
 
 -- 25006 for a write in a read-only transaction (or on a standby), naming the function as the
 -- C edition does, rather than the INSERT or UPDATE inside it.
 CREATE FUNCTION varel_session_internal.raise_read_only(function_name text) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql VOLATILE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -63,7 +64,7 @@ $$;
 
 -- 54000: session data, or a key, value or patch alone, over the limit.
 CREATE FUNCTION varel_session_internal.raise_too_large(bytes bigint, max_bytes integer) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql VOLATILE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN

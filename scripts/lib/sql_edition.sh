@@ -10,9 +10,10 @@
 #       pgtle.install_extension(...), then CREATE EXTENSION varel_session_sql (RDS, Aurora,
 #       Supabase)
 
-# The parts, in order. The table, the helpers both editions share (is_live, the trigger), the
-# user-wide functions, cleanup, monitoring, pg_cron and the grants are the C edition's own
-# files, so the two editions cannot drift apart on them.
+# The parts, in order. The table and its helper is_live, the user-wide functions, cleanup,
+# monitoring, pg_cron and the grants are the C edition's own files, so the two editions cannot
+# drift apart on them (without_trigger.sql then drops the one object of sql/schema.sql the SQL
+# edition leaves out).
 SQL_EDITION_PARTS=(
     sql/schema.sql
     sql_edition/policy.sql
@@ -92,8 +93,8 @@ install_sql_edition() {
 # the SQL edition's own files laid over it (tests/sql_edition/DIR: expected output that
 # differs, and tests of its own, each explained in tests/sql_edition/README.md).
 #   - the extension's name in CREATE/DROP EXTENSION and in catalog lookups;
-#   - (regress) psql's SHOW_CONTEXT set to never: PL/pgSQL adds CONTEXT lines (where in the function an
-#     error was raised) that C functions do not;
+#   - (regress) psql's SHOW_CONTEXT set to never: PL/pgSQL adds CONTEXT lines (where in the
+#     function an error was raised) that C functions do not;
 #   - the schedule from tests/sql_edition/DIR/schedule when there is one.
 sql_edition_suite() {
     local dir=$1 out=$2 file
