@@ -450,8 +450,44 @@ def sql_edition_workloads(cluster, args, results):
                                                args.pair_seconds, options)
             results.add(key, tps["a"] / tps["b"])
         log(f"{key}: median ratio {results.median(key):.3f} over {args.pairs} pairs")
+    sql_edition_design(cluster, args, results)
     for db in ("bench_sql", "bench_c"):
         cluster.psql("postgres", f"DROP DATABASE {db};")
+
+
+def sql_edition_design(cluster, args, results):
+    """The SQL edition's design alternatives (bench/sql_edition_alternatives.sql), in rounds
+    against what it ships: the token check with a regular expression, session_get in SQL
+    instead of PL/pgSQL, and session_set with the C edition's BEFORE UPDATE trigger on the
+    table (created for that workload and dropped after it, in every round)."""
+    log("the SQL edition's design alternatives")
+    db = "bench_sql"
+    lo, hi = FIRST, FIRST + args.sessions - 1
+    off = "-c synchronous_commit=off"
+    cluster.psql(db, (REPO / "bench" / "sql_edition_alternatives.sql").read_text())
+    trigger_on = """CREATE TRIGGER bench_updated_at BEFORE UPDATE OF data, user_id
+                    ON varel_session.sessions FOR EACH ROW
+                    EXECUTE FUNCTION bench_alt.sessions_set_updated_at();"""
+    trigger_off = "DROP TRIGGER bench_updated_at ON varel_session.sessions;"
+    plan = [
+        ("sql design: session_get (shipped)", "vs_get", "", None),
+        ("sql design: token checked with a regular expression", "alt_sql_get_regex", "", None),
+        ("sql design: session_get in SQL, not PL/pgSQL", "alt_sql_get_sql", "", None),
+        ("sql design: session_set (shipped), sync off", "vs_set", off, None),
+        ("sql design: session_set with the updated_at trigger, sync off", "vs_set", off,
+         (trigger_on, trigger_off)),
+    ]
+    width = max(len(name) for name, *_ in plan)
+    for round_no in range(1, args.rounds + 1):
+        settle(cluster, db)
+        for name, template, options, around in plan:
+            if around:
+                cluster.psql(db, around[0])
+            tps, _ = cluster.pgbench(db, render(template, lo, hi), args.seconds, options)
+            if around:
+                cluster.psql(db, around[1])
+            results.add(name, tps)
+            log(f"round {round_no}: {name:{width}s} {tps:10.0f} tps")
 
 
 # The SQL edition's targets, judged on back-to-back pairs in its own database.
@@ -743,6 +779,22 @@ def report_sql_edition(args, results):
     add(f"| HOT share of the SQL edition's updates, all workloads above | {share:.3f} "
         f"({hot:,} of {upd:,}) | | ≥ 0.9 | {'yes' if share >= 0.9 else '**no**'} |")
     add(f"| bytes per session on disk, SQL edition | {r.notes['bytes_sql']:.0f} | | | |")
+    add("")
+    add("The SQL edition's design alternatives, in the same rounds "
+        "(bench/sql_edition_alternatives.sql):")
+    add("")
+    add("| workload | median tps | ratio to the shipped design |")
+    add("|---|---:|---:|")
+    for name, base in [
+        ("sql design: session_get (shipped)", None),
+        ("sql design: token checked with a regular expression", "sql design: session_get (shipped)"),
+        ("sql design: session_get in SQL, not PL/pgSQL", "sql design: session_get (shipped)"),
+        ("sql design: session_set (shipped), sync off", None),
+        ("sql design: session_set with the updated_at trigger, sync off",
+         "sql design: session_set (shipped), sync off"),
+    ]:
+        ratio = f"{r.ratio(name, base):.2f}" if base else "1.00"
+        add(f"| {name.removeprefix('sql design: ')} | {r.median(name):,.0f} | {ratio} |")
     return "\n".join(lines)
 
 
