@@ -6,36 +6,40 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Barrier};
 use tokio_postgres::{AsyncMessage, Client, NoTls};
-use varel_session_integration::{connect, connections, env, new_session, unique_user_id, DB};
+use varel_session_integration::{api_db, connect, connections, env, new_session, unique_user_id};
 
 /// 16 connections increment one key 1,000 times each: exactly 16,000.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_increments_of_one_key_lose_nothing() {
     const CLIENTS: usize = 16;
     const ROUNDS: i64 = 1_000;
-    let admin = connect(DB).await;
+    let admin = connect(&api_db()).await;
     let token = new_session(&admin, None).await;
     let barrier = Arc::new(Barrier::new(CLIENTS));
-    let tasks = connections(DB, CLIENTS).await.into_iter().map(|client| {
-        let (token, barrier) = (token.clone(), barrier.clone());
-        tokio::spawn(async move {
-            let incr = client
-                .prepare("SELECT varel_session.session_incr($1, 'hits')")
-                .await
-                .unwrap();
-            barrier.wait().await;
-            let mut last = 0;
-            for _ in 0..ROUNDS {
-                let value: Option<i64> = client.query_one(&incr, &[&token]).await.unwrap().get(0);
-                let value = value.expect("the session is live");
-                assert!(
-                    value > last,
-                    "a counter went backwards: {value} after {last}"
-                );
-                last = value;
-            }
-        })
-    });
+    let tasks = connections(&api_db(), CLIENTS)
+        .await
+        .into_iter()
+        .map(|client| {
+            let (token, barrier) = (token.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let incr = client
+                    .prepare("SELECT varel_session.session_incr($1, 'hits')")
+                    .await
+                    .unwrap();
+                barrier.wait().await;
+                let mut last = 0;
+                for _ in 0..ROUNDS {
+                    let value: Option<i64> =
+                        client.query_one(&incr, &[&token]).await.unwrap().get(0);
+                    let value = value.expect("the session is live");
+                    assert!(
+                        value > last,
+                        "a counter went backwards: {value} after {last}"
+                    );
+                    last = value;
+                }
+            })
+        });
     for task in futures::future::join_all(tasks).await {
         task.unwrap();
     }
@@ -51,9 +55,9 @@ async fn concurrent_increments_of_one_key_lose_nothing() {
 /// of one flash message hand it to exactly one request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_pushes_and_takes_are_exact() {
-    let admin = connect(DB).await;
+    let admin = connect(&api_db()).await;
     let token = new_session(&admin, None).await;
-    let clients = connections(DB, 8).await;
+    let clients = connections(&api_db(), 8).await;
     let tasks = clients.into_iter().enumerate().map(|(c, client)| {
         let token = token.clone();
         tokio::spawn(async move {
@@ -125,11 +129,16 @@ async fn concurrent_pushes_and_takes_are_exact() {
 
 /// A client that LISTENs on the events channel and hands over every payload.
 async fn listener() -> (Client, mpsc::UnboundedReceiver<serde_json::Value>) {
+    listener_on("test_session_events").await
+}
+
+/// A client that LISTENs on `channel` and hands over every payload.
+async fn listener_on(channel: &str) -> (Client, mpsc::UnboundedReceiver<serde_json::Value>) {
     let (client, mut connection) = tokio_postgres::Config::new()
         .host(env("VAREL_TEST_HOST"))
         .port(env("VAREL_TEST_PORT").parse().unwrap())
         .user("postgres")
-        .dbname(DB)
+        .dbname(api_db())
         .connect(NoTls)
         .await
         .unwrap();
@@ -146,7 +155,7 @@ async fn listener() -> (Client, mpsc::UnboundedReceiver<serde_json::Value>) {
         }
     });
     client
-        .batch_execute("LISTEN test_session_events")
+        .batch_execute(&format!("LISTEN {channel}"))
         .await
         .unwrap();
     (client, rx)
@@ -164,7 +173,7 @@ async fn drain(rx: &mut mpsc::UnboundedReceiver<serde_json::Value>) -> Vec<serde
 #[tokio::test]
 async fn events_arrive_on_commit_with_handles_never_tokens() {
     let (_listening, mut rx) = listener().await;
-    let app = connect(DB).await;
+    let app = connect(&api_db()).await;
     app.batch_execute(
         "SET varel_session.events = on; SET varel_session.events_channel = 'test_session_events'",
     )
@@ -266,7 +275,7 @@ async fn events_arrive_on_commit_with_handles_never_tokens() {
         .all(|e| e["event"] == "revoked" && e["user_id"] == serde_json::json!(user)));
 
     // Off by default: another connection's calls send nothing.
-    let quiet = connect(DB).await;
+    let quiet = connect(&api_db()).await;
     quiet
         .query_one("SELECT varel_session.session_new()", &[])
         .await
@@ -274,10 +283,11 @@ async fn events_arrive_on_commit_with_handles_never_tokens() {
     assert!(drain(&mut rx).await.is_empty());
 }
 
-/// An application role cannot turn events on or redirect them (the settings are SUSET).
+/// An application role cannot turn events on or redirect them (the C edition's settings are
+/// SUSET; the SQL edition ignores them in its session).
 #[tokio::test]
 async fn event_settings_are_policy() {
-    let app = connect(DB).await;
+    let app = connect(&api_db()).await;
     let role = varel_session_integration::unique_name("app");
     app.batch_execute(&format!(
         "CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA varel_session TO {role}; \
@@ -285,22 +295,51 @@ async fn event_settings_are_policy() {
     ))
     .await
     .unwrap();
-    let as_app = varel_session_integration::connect_as(DB, &role)
+    let as_app = varel_session_integration::connect_as(&api_db(), &role)
         .await
         .unwrap();
     as_app
         .query_one("SELECT varel_session.session_new()", &[])
         .await
         .unwrap();
-    for setting in [
-        "varel_session.events = on",
-        "varel_session.events_channel = 'x'",
-    ] {
-        let error = as_app
-            .batch_execute(&format!("SET {setting}"))
+    let sql_edition: bool = app
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'varel_session_sql')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    if sql_edition {
+        // Without a library the settings are placeholders anyone may SET; the SQL edition
+        // ignores them in an application role's session (its policy is a table): no event.
+        let channel = varel_session_integration::unique_name("events");
+        let (_listening, mut rx) = listener_on(&channel).await;
+        as_app
+            .batch_execute(&format!(
+                "SET varel_session.events = on; SET varel_session.events_channel = '{channel}'"
+            ))
             .await
-            .unwrap_err();
-        assert_eq!(error.code().map(|c| c.code()), Some("42501"), "{setting}");
+            .unwrap();
+        as_app
+            .query_one("SELECT varel_session.session_new()", &[])
+            .await
+            .unwrap();
+        assert!(
+            drain(&mut rx).await.is_empty(),
+            "the app role turned events on"
+        );
+    } else {
+        for setting in [
+            "varel_session.events = on",
+            "varel_session.events_channel = 'x'",
+        ] {
+            let error = as_app
+                .batch_execute(&format!("SET {setting}"))
+                .await
+                .unwrap_err();
+            assert_eq!(error.code().map(|c| c.code()), Some("42501"), "{setting}");
+        }
     }
     drop(as_app);
     app.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
