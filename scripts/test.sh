@@ -254,11 +254,12 @@ for major in "${PG_MAJORS[@]}"; do
     cargo nextest run --workspace --exclude varel_session --exclude varel-session-client-bench \
         --no-fail-fast --color never --success-output immediate --test-threads 6 \
         "${filter[@]}" 2>&1
-    say "PostgreSQL $major, tier 3: against the SQL edition: hostile input, privileges, and the \
-differential tests (every pair of writers at every isolation level, random concurrency)"
+    say "PostgreSQL $major, tier 3: against the SQL edition: hostile input, privileges, same-key \
+operations and events, and the differential tests"
     VAREL_TEST_DB=varel_it_sql VAREL_TEST_TEMPLATE=varel_template_sql cargo nextest run \
         -p varel_session_integration --test hostile_input --test privileges \
-        --test isolation_matrix --test differential --no-fail-fast --color never \
+        --test atomic_and_events --test isolation_matrix --test differential \
+        --no-fail-fast --color never \
         --success-output immediate --test-threads 6 2>&1
 
     cleanup_clusters >/dev/null 2>&1 || true
