@@ -190,18 +190,47 @@ class Results:
         return statistics.median(x / y for x, y in zip(self.tps[a], self.tps[b]))
 
 
-def run_rounds(cluster, args, results, db, plan):
+def run_rounds(cluster, args, results, db, plan, around=None):
     """Runs every (name, template, pgbench options) of `plan` once per round over all
     sessions, the table vacuumed and checkpointed before each round, so machine drift hits
-    every workload of a round alike."""
+    every workload of a round alike. `db` is the database, or a list of them: then each entry
+    of `plan` starts with the database it runs on, and all are settled before each round.
+    `around` maps a workload's name to SQL run before it and SQL run after it, every round."""
+    several = isinstance(db, list)
     lo, hi = FIRST, FIRST + args.sessions - 1
-    width = max(len(name) for name, _, _ in plan)
+    width = max(len(entry[0]) for entry in plan)
     for round_no in range(1, args.rounds + 1):
-        settle(cluster, db)
-        for name, template, options in plan:
-            tps, _ = cluster.pgbench(db, render(template, lo, hi), args.seconds, options)
+        for each in db if several else [db]:
+            settle(cluster, each)
+        for entry in plan:
+            if several:
+                name, on, template, options = entry
+            else:
+                (name, template, options), on = entry, db
+            before, after = (around or {}).get(name, (None, None))
+            if before:
+                cluster.psql(on, before)
+            tps, _ = cluster.pgbench(on, render(template, lo, hi), args.seconds, options)
+            if after:
+                cluster.psql(on, after)
             results.add(name, tps)
             log(f"round {round_no}: {name:{width}s} {tps:10.0f} tps")
+
+
+def pair_ratios(cluster, args, results, key, side_a, side_b, options=""):
+    """The ratio a/b from args.pairs back-to-back pairs of short runs (A then B, B then A), each
+    side a (database, workload template): on a machine that drifts by tens of percent within
+    minutes, the steadier measure of ratios a few percent apart."""
+    lo, hi = FIRST, FIRST + args.sessions - 1
+    for i in range(args.pairs):
+        order = [(side_a, "a"), (side_b, "b")]
+        if i % 2:
+            order.reverse()
+        tps = {}
+        for (db, template), side in order:
+            tps[side], _ = cluster.pgbench(db, render(template, lo, hi), args.pair_seconds, options)
+        results.add(key, tps["a"] / tps["b"])
+    log(f"{key}: median ratio {results.median(key):.3f} over {args.pairs} pairs")
 
 
 def main_workloads(cluster, args, results):
@@ -289,7 +318,6 @@ def release_comparison(cluster, args, results):
         log("no previous release built; skipping the comparison with it")
         return
     n = args.sessions
-    lo, hi = FIRST, FIRST + n - 1
     log(f"loading {n:,} sessions for the previous release ({Path(script).name})")
     # The previous release's install script run as plain SQL against its own library: the
     # objects are the ones that release created, in a database of their own.
@@ -303,16 +331,8 @@ def release_comparison(cluster, args, results):
     off = "-c synchronous_commit=off"
     for name, template, options in [("session_get", "vs_get", ""), ("session_load", "vs_load", ""),
                                     ("session_set, sync off", "vs_set", off)]:
-        key = f"release: {name}, this build / previous release"
-        for i in range(args.pairs):
-            order = [("bench_current", "a"), ("bench_previous", "b")]
-            if i % 2:
-                order.reverse()
-            tps = {}
-            for db, side in order:
-                tps[side], _ = cluster.pgbench(db, render(template, lo, hi), args.pair_seconds, options)
-            results.add(key, tps["a"] / tps["b"])
-        log(f"{key}: median ratio {results.median(key):.3f} over {args.pairs} pairs")
+        pair_ratios(cluster, args, results, f"release: {name}, this build / previous release",
+                    ("bench_current", template), ("bench_previous", template), options)
 
 
 PAIRS = [
@@ -330,19 +350,10 @@ def paired_reads(cluster, args, results, db):
     """Read ratios from short back-to-back runs, A B then B A, so each ratio compares two runs
     a few seconds apart: on a machine that drifts by tens of percent within minutes, this is
     the steadier measure of read paths whose difference is a few percent."""
-    lo, hi = FIRST, FIRST + args.sessions - 1
     settle(cluster, db)
     for name_a, template_a, name_b, template_b in PAIRS:
-        key = f"paired: {name_a} / {name_b}"
-        for i in range(args.pairs):
-            order = [(template_a, "a"), (template_b, "b")]
-            if i % 2:
-                order.reverse()
-            tps = {}
-            for template, side in order:
-                tps[side], _ = cluster.pgbench(db, render(template, lo, hi), args.pair_seconds)
-            results.add(key, tps["a"] / tps["b"])
-        log(f"{key}: median ratio {results.median(key):.3f} over {args.pairs} pairs")
+        pair_ratios(cluster, args, results, f"paired: {name_a} / {name_b}", (db, template_a),
+                    (db, template_b))
 
 
 def design_workloads(cluster, args, results, db):
@@ -403,7 +414,6 @@ def sql_edition_workloads(cluster, args, results):
     a database of its own with the same sessions, alternating in rounds; and the SQL
     edition's read and write ratios against connect-pg-simple in back-to-back pairs."""
     n = args.sessions
-    lo, hi = FIRST, FIRST + n - 1
     log(f"loading {n:,} sessions into the SQL edition (with connect-pg-simple's table) and the C edition")
     load_sessions(cluster, "bench_sql", n, with_cps=True,
                   schema_sql="CREATE EXTENSION varel_session_sql;")
@@ -426,30 +436,14 @@ def sql_edition_workloads(cluster, args, results):
         ("sql: C edition session_new, sync off", "bench_c", "vs_new", off),
     ]
     reset_stats(cluster, "bench_sql")
-    width = max(len(name) for name, *_ in plan)
-    for round_no in range(1, args.rounds + 1):
-        for db in ("bench_sql", "bench_c"):
-            settle(cluster, db)
-        for name, db, template, options in plan:
-            tps, _ = cluster.pgbench(db, render(template, lo, hi), args.seconds, options)
-            results.add(name, tps)
-            log(f"round {round_no}: {name:{width}s} {tps:10.0f} tps")
+    run_rounds(cluster, args, results, ["bench_sql", "bench_c"], plan)
     wait_for_stats()
     results.notes["hot_sql"] = hot_share(cluster, "bench_sql", "varel_session.sessions")
     results.notes["bytes_sql"] = bytes_per_row(cluster, "bench_sql", "varel_session.sessions")
     settle(cluster, "bench_sql")
     for name, template_a, template_b, options in SQL_EDITION_PAIRS:
-        key = f"sql paired: {name}"
-        for i in range(args.pairs):
-            order = [(template_a, "a"), (template_b, "b")]
-            if i % 2:
-                order.reverse()
-            tps = {}
-            for template, side in order:
-                tps[side], _ = cluster.pgbench("bench_sql", render(template, lo, hi),
-                                               args.pair_seconds, options)
-            results.add(key, tps["a"] / tps["b"])
-        log(f"{key}: median ratio {results.median(key):.3f} over {args.pairs} pairs")
+        pair_ratios(cluster, args, results, f"sql paired: {name}", ("bench_sql", template_a),
+                    ("bench_sql", template_b), options)
     sql_edition_design(cluster, args, results)
     for db in ("bench_sql", "bench_c"):
         cluster.psql("postgres", f"DROP DATABASE {db};")
@@ -462,32 +456,21 @@ def sql_edition_design(cluster, args, results):
     table (created for that workload and dropped after it, in every round)."""
     log("the SQL edition's design alternatives")
     db = "bench_sql"
-    lo, hi = FIRST, FIRST + args.sessions - 1
     off = "-c synchronous_commit=off"
     cluster.psql(db, (REPO / "bench" / "sql_edition_alternatives.sql").read_text())
-    trigger_on = """CREATE TRIGGER bench_updated_at BEFORE UPDATE OF data, user_id
-                    ON varel_session.sessions FOR EACH ROW
-                    EXECUTE FUNCTION bench_alt.sessions_set_updated_at();"""
-    trigger_off = "DROP TRIGGER bench_updated_at ON varel_session.sessions;"
+    with_trigger = "sql design: session_set with the updated_at trigger, sync off"
     plan = [
-        ("sql design: session_get (shipped)", "vs_get", "", None),
-        ("sql design: token checked with a regular expression", "alt_sql_get_regex", "", None),
-        ("sql design: session_get in SQL, not PL/pgSQL", "alt_sql_get_sql", "", None),
-        ("sql design: session_set (shipped), sync off", "vs_set", off, None),
-        ("sql design: session_set with the updated_at trigger, sync off", "vs_set", off,
-         (trigger_on, trigger_off)),
+        ("sql design: session_get (shipped)", "vs_get", ""),
+        ("sql design: token checked with a regular expression", "alt_sql_get_regex", ""),
+        ("sql design: session_get in SQL, not PL/pgSQL", "alt_sql_get_sql", ""),
+        ("sql design: session_set (shipped), sync off", "vs_set", off),
+        (with_trigger, "vs_set", off),
     ]
-    width = max(len(name) for name, *_ in plan)
-    for round_no in range(1, args.rounds + 1):
-        settle(cluster, db)
-        for name, template, options, around in plan:
-            if around:
-                cluster.psql(db, around[0])
-            tps, _ = cluster.pgbench(db, render(template, lo, hi), args.seconds, options)
-            if around:
-                cluster.psql(db, around[1])
-            results.add(name, tps)
-            log(f"round {round_no}: {name:{width}s} {tps:10.0f} tps")
+    run_rounds(cluster, args, results, db, plan, around={with_trigger: (
+        """CREATE TRIGGER bench_updated_at BEFORE UPDATE OF data, user_id
+           ON varel_session.sessions FOR EACH ROW
+           EXECUTE FUNCTION bench_alt.sessions_set_updated_at();""",
+        "DROP TRIGGER bench_updated_at ON varel_session.sessions;")})
 
 
 # The SQL edition's targets, judged on back-to-back pairs in its own database.

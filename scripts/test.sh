@@ -184,10 +184,11 @@ for major in "${PG_MAJORS[@]}"; do
         # with its caller's rights and only calls schema-qualified SECURITY DEFINER functions
         # (sql/cleanup.sql). And is_live, which the planner inlines only without SET options;
         # it is SECURITY INVOKER and names only pg_catalog objects, schema-qualified.
-        pgspot --proc-without-search-path \
-            'varel_session.session_cleanup_run(batch_size integer,pause interval,INOUT deleted bigint)' \
-            --proc-without-search-path \
-            'varel_session_internal.is_live(expires_at timestamptz,absolute_expires_at timestamptz)' \
+        shared=(--proc-without-search-path
+            'varel_session.session_cleanup_run(batch_size integer,pause interval,INOUT deleted bigint)'
+            --proc-without-search-path
+            'varel_session_internal.is_live(expires_at timestamptz,absolute_expires_at timestamptz)')
+        pgspot "${shared[@]}" \
             "$("$PG_CONFIG" --sharedir)/extension/varel_session--$(extension_version).sql"
         say "tier 2: pgspot lint of the SQL edition's extension script"
         # The same two, and the SQL edition's other helpers that the planner inlines into the
@@ -211,11 +212,7 @@ for major in "${PG_MAJORS[@]}"; do
             'varel_session_internal.user_lock_key(user_id bigint)'; do
             allowed+=(--proc-without-search-path "$helper")
         done
-        pgspot --proc-without-search-path \
-            'varel_session.session_cleanup_run(batch_size integer,pause interval,INOUT deleted bigint)' \
-            --proc-without-search-path \
-            'varel_session_internal.is_live(expires_at timestamptz,absolute_expires_at timestamptz)' \
-            "${allowed[@]}" \
+        pgspot "${shared[@]}" "${allowed[@]}" \
             "$("$PG_CONFIG" --sharedir)/extension/varel_session_sql--$(extension_version).sql"
     fi
 

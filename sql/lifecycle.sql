@@ -31,21 +31,6 @@ CREATE FUNCTION varel_session.session_new(
 COMMENT ON FUNCTION varel_session.session_new(interval, bigint, jsonb, inet, text) IS
     'creates a session and returns its token (shown only this once); NULL max_age means varel_session.max_age';
 
--- The row session_get and session_load return. A named row type rather than
--- RETURNS TABLE(...): for a TABLE function the executor rebuilds the row descriptor from
--- pg_proc on every call, for a row type it takes it from the type cache (2.3% of session_get
--- throughput, BENCHMARKS.md). The columns are the same either way.
-CREATE TYPE varel_session.session_row AS (
-    data jsonb,
-    user_id bigint,
-    created_at timestamptz,
-    updated_at timestamptz,
-    expires_at timestamptz,
-    absolute_expires_at timestamptz
-);
-COMMENT ON TYPE varel_session.session_row IS
-    'a session as session_get and session_load return it';
-
 CREATE FUNCTION varel_session.session_get(id text) RETURNS SETOF varel_session.session_row
     LANGUAGE c STABLE PARALLEL SAFE ROWS 1
     AS 'MODULE_PATHNAME', 'varel_session_get';

@@ -26,17 +26,6 @@ $$;
 COMMENT ON FUNCTION varel_session.session_generate_id() IS
     '32 random bytes from the server''s CSPRNG, as 64 lowercase hex characters';
 
-CREATE TYPE varel_session.session_row AS (
-    data jsonb,
-    user_id bigint,
-    created_at timestamptz,
-    updated_at timestamptz,
-    expires_at timestamptz,
-    absolute_expires_at timestamptz
-);
-COMMENT ON TYPE varel_session.session_row IS
-    'a session as session_get and session_load return it';
-
 CREATE FUNCTION varel_session.session_new(
     max_age interval DEFAULT NULL,
     user_id bigint DEFAULT NULL,

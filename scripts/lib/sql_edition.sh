@@ -121,36 +121,37 @@ sql_edition_suite() {
 sql_edition_forms_test() {
     local host=$1 port=$2 with_pg_tle=${3:-} out=$REPO_ROOT/target/sql_edition
     local psql=(psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U postgres)
-    "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS varel_sql_by_extension" \
-        -c "DROP DATABASE IF EXISTS varel_sql_by_psql" \
-        -c "CREATE DATABASE varel_sql_by_extension" -c "CREATE DATABASE varel_sql_by_psql"
+    # fresh_database DB: DB, dropped and created again.
+    fresh_database() {
+        "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
+    }
+    # same_as_extension DB FORM: DB holds exactly the extension's objects, and the demo runs.
+    same_as_extension() {
+        "${psql[@]}" -At -d "$1" -f "$REPO_ROOT/tests/sql_edition/objects.sql" >"$out/objects.$2"
+        if ! diff -u "$out/objects.extension" "$out/objects.$2" >&2; then
+            echo "the $2 form of the SQL edition differs from the extension" >&2
+            return 1
+        fi
+        "${psql[@]}" -d "$1" -f "$REPO_ROOT/scripts/demo.sql" >/dev/null
+    }
+
+    fresh_database varel_sql_by_extension
     "${psql[@]}" -d varel_sql_by_extension -c "CREATE EXTENSION varel_session_sql"
-    "${psql[@]}" -d varel_sql_by_psql -f "$out/varel_session_sql.sql"
     "${psql[@]}" -At -d varel_sql_by_extension -f "$REPO_ROOT/tests/sql_edition/objects.sql" \
         >"$out/objects.extension"
-    "${psql[@]}" -At -d varel_sql_by_psql -f "$REPO_ROOT/tests/sql_edition/objects.sql" \
-        >"$out/objects.psql"
-    if ! diff -u "$out/objects.extension" "$out/objects.psql" >&2; then
-        echo "the psql form of the SQL edition differs from the extension" >&2
-        return 1
-    fi
-    "${psql[@]}" -d varel_sql_by_psql -f "$REPO_ROOT/scripts/demo.sql" >/dev/null
+
+    fresh_database varel_sql_by_psql
+    "${psql[@]}" -d varel_sql_by_psql -f "$out/varel_session_sql.sql"
+    same_as_extension varel_sql_by_psql psql
     [[ $with_pg_tle == pg_tle ]] || return 0
 
     # pg_tle refuses a name that an extension file on the server already has, and this server
     # has the SQL edition's files: the test installs the same script under another name.
-    "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS varel_sql_by_pg_tle" \
-        -c "CREATE DATABASE varel_sql_by_pg_tle"
+    fresh_database varel_sql_by_pg_tle
     "${psql[@]}" -d varel_sql_by_pg_tle -c "CREATE EXTENSION pg_tle"
     sed "s/^    'varel_session_sql', '/    'varel_session_sql_tle', '/" \
         "$out/varel_session_sql--pg_tle.sql" >"$out/pg_tle_test.sql"
     "${psql[@]}" -d varel_sql_by_pg_tle -f "$out/pg_tle_test.sql" >/dev/null
     "${psql[@]}" -d varel_sql_by_pg_tle -c "CREATE EXTENSION varel_session_sql_tle"
-    "${psql[@]}" -At -d varel_sql_by_pg_tle -f "$REPO_ROOT/tests/sql_edition/objects.sql" \
-        >"$out/objects.pg_tle"
-    if ! diff -u "$out/objects.extension" "$out/objects.pg_tle" >&2; then
-        echo "the pg_tle form of the SQL edition differs from the extension" >&2
-        return 1
-    fi
-    "${psql[@]}" -d varel_sql_by_pg_tle -f "$REPO_ROOT/scripts/demo.sql" >/dev/null
+    same_as_extension varel_sql_by_pg_tle pg_tle
 }

@@ -97,6 +97,37 @@ impl ScratchDb {
     }
 }
 
+/// Runs one of the PostgreSQL client programs (`psql`, `pg_dump`, ...) of the major under test
+/// (`VAREL_PG_BIN`), as an administrator would; panics unless it succeeds, returns its output.
+pub fn run_pg_program(program: &str, args: &[&str]) -> String {
+    let path = format!("{}/{program}", env("VAREL_PG_BIN"));
+    let output = std::process::Command::new(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {path}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// Every row of the sessions table as text, in a stable order: what must come through a dump
+/// and restore, or a switch of editions, unchanged.
+pub async fn all_sessions(client: &Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT s::text FROM varel_session.sessions s ORDER BY token_hash",
+            &[],
+        )
+        .await
+        .expect("read the sessions table")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
 /// Opens `n` connections to `db`.
 pub async fn connections(db: &str, n: usize) -> Vec<Client> {
     futures::future::join_all((0..n).map(|_| connect(db))).await

@@ -2,21 +2,9 @@
 //! table is an extension configuration table (`pg_extension_config_dump`), so its rows (hashes,
 //! never tokens) travel with the dump, and the old tokens work in the restored database.
 
-use std::process::Command;
-use varel_session_integration::{connect, env, unique_name, ScratchDb};
-
-fn run(program: &str, args: &[&str]) {
-    let path = format!("{}/{program}", env("VAREL_PG_BIN"));
-    let output = Command::new(&path)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {path}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+use varel_session_integration::{
+    all_sessions, connect, env, run_pg_program, unique_name, ScratchDb,
+};
 
 #[tokio::test]
 async fn dump_and_restore_keep_every_session() {
@@ -57,14 +45,14 @@ async fn dump_and_restore_keep_every_session() {
         )
         .await
         .unwrap();
-    let before = snapshot(&client).await;
+    let before = all_sessions(&client).await;
 
     let dump = std::env::temp_dir().join(format!("{}.dump", unique_name("varel")));
     let dump = dump.to_str().unwrap();
     let host = env("VAREL_TEST_HOST");
     let port = env("VAREL_TEST_PORT");
     let common = ["-h", &host, "-p", &port, "-U", "postgres"];
-    run(
+    run_pg_program(
         "pg_dump",
         &[&common[..], &["-Fc", "-f", dump, &source.name]].concat(),
     );
@@ -74,7 +62,7 @@ async fn dump_and_restore_keep_every_session() {
         .batch_execute(&format!("CREATE DATABASE {target} TEMPLATE template0"))
         .await
         .unwrap();
-    run(
+    run_pg_program(
         "pg_restore",
         &[&common[..], &["-d", &target, "--exit-on-error", dump]].concat(),
     );
@@ -82,7 +70,7 @@ async fn dump_and_restore_keep_every_session() {
 
     let restored = connect(&target).await;
     assert_eq!(
-        snapshot(&restored).await,
+        all_sessions(&restored).await,
         before,
         "the rows differ after the restore"
     );
@@ -138,18 +126,4 @@ async fn dump_and_restore_keep_every_session() {
         .unwrap();
     drop(client);
     source.drop_now().await;
-}
-
-/// Every row, in a stable order, as text.
-async fn snapshot(client: &tokio_postgres::Client) -> Vec<String> {
-    client
-        .query(
-            "SELECT s::text FROM varel_session.sessions s ORDER BY token_hash",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect()
 }

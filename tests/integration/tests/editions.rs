@@ -4,9 +4,8 @@
 //! an application's connection (with a statement prepared before the switch) carries on with
 //! the other edition's functions under the same names.
 
-use std::process::Command;
 use tokio_postgres::Client;
-use varel_session_integration::{env, ScratchDb};
+use varel_session_integration::{all_sessions, env, run_pg_program, ScratchDb};
 
 /// Runs one of the switch scripts with psql, as an administrator would; returns its output.
 fn switch(db: &str, script: &str) -> String {
@@ -14,18 +13,27 @@ fn switch(db: &str, script: &str) -> String {
         "{}/../../sql_edition/switch/{script}",
         env!("CARGO_MANIFEST_DIR")
     );
-    let output = Command::new(format!("{}/psql", env("VAREL_PG_BIN")))
-        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-U", "postgres"])
-        .args(["-h", &env("VAREL_TEST_HOST"), "-p", &env("VAREL_TEST_PORT")])
-        .args(["-d", db, "-f", &path])
-        .output()
-        .expect("run psql");
-    assert!(
-        output.status.success(),
-        "{script} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    let (host, port) = (env("VAREL_TEST_HOST"), env("VAREL_TEST_PORT"));
+    run_pg_program(
+        "psql",
+        &[
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-U",
+            "postgres",
+            "-h",
+            &host,
+            "-p",
+            &port,
+            "-d",
+            db,
+            "-f",
+            &path,
+        ],
+    )
 }
 
 async fn edition(client: &Client) -> String {
@@ -37,20 +45,6 @@ async fn edition(client: &Client) -> String {
         .await
         .unwrap()
         .get(0)
-}
-
-/// Every row as text, in a fixed order: what must survive a switch unchanged.
-async fn rows(client: &Client) -> Vec<String> {
-    client
-        .query(
-            "SELECT s::text FROM varel_session.sessions AS s ORDER BY handle",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
 }
 
 /// What the API says about each token (the row of session_get, or nothing).
@@ -115,7 +109,7 @@ async fn switching_editions_both_ways_keeps_every_session() {
         .await
         .unwrap();
     tokens.push(expired);
-    let rows_before = rows(&admin).await;
+    let rows_before = all_sessions(&admin).await;
     let seen_before = seen(&admin, &tokens).await;
     assert_eq!(seen_before.iter().filter(|s| s.is_some()).count(), 3);
 
@@ -131,7 +125,7 @@ async fn switching_editions_both_ways_keeps_every_session() {
     let admin = db.connect().await;
     assert_eq!(edition(&admin).await, "varel_session_sql");
     assert_eq!(
-        rows(&admin).await,
+        all_sessions(&admin).await,
         rows_before,
         "rows changed in the switch"
     );
@@ -186,7 +180,7 @@ async fn switching_editions_both_ways_keeps_every_session() {
         .unwrap()
         .get(0);
     tokens.push(created_here);
-    let rows_sql = rows(&admin).await;
+    let rows_sql = all_sessions(&admin).await;
     let seen_sql = seen(&admin, &tokens).await;
 
     let printed = switch(&db.name, "to_c_edition.sql");
@@ -197,7 +191,7 @@ async fn switching_editions_both_ways_keeps_every_session() {
     let admin = db.connect().await;
     assert_eq!(edition(&admin).await, "varel_session");
     assert_eq!(
-        rows(&admin).await,
+        all_sessions(&admin).await,
         rows_sql,
         "rows changed in the switch back"
     );
