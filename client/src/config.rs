@@ -13,6 +13,23 @@ pub enum SameSite {
     None,
 }
 
+/// How the token travels between the client and the app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// In the session cookie (the default), written with the cookie settings of [`Config`].
+    Cookie,
+    /// In requests as `Authorization: Bearer <token>`, for API and mobile clients; a new token
+    /// (creation, rotation) goes out in the response header [`TOKEN_HEADER`], an empty value of
+    /// which means "forget the token" (the session ended).
+    Bearer,
+    /// In the named header both ways (e.g. `"x-session-token"`): read from the request, a new
+    /// token written to the response, empty when the session ended.
+    Header(String),
+}
+
+/// The response header that carries a new token with [`Transport::Bearer`].
+pub const TOKEN_HEADER: &str = "session-token";
+
 /// How sessions are kept and how their cookie is written.
 ///
 /// The defaults are the safe ones: cookie `varel_session`, 24-hour idle lifetime, `HttpOnly`,
@@ -56,6 +73,17 @@ pub struct Config {
     /// Re-send the cookie with a fresh `Max-Age` whenever the server slid the session's idle
     /// deadline, so the browser keeps the cookie as long as the server keeps the session.
     pub rolling: bool,
+    /// Write cookies without `Max-Age`, so the browser drops them when it closes (a "browser
+    /// session" cookie). The server's idle and absolute deadlines still apply: a session ends
+    /// at the first of browser close, idle timeout, absolute deadline. Sessions given a longer
+    /// lifetime at log-in ("remember me") still get a persistent cookie.
+    pub browser_session: bool,
+    /// How the token travels: cookie (default), bearer header or a named header.
+    pub transport: Transport,
+    /// Save what a handler changed even when its response is a server error (5xx). Off by
+    /// default, as in Django: a failed request leaves the session as it was. Same-key
+    /// operations (`incr`, `take`, `push`) are applied when called and stay applied.
+    pub save_on_server_error: bool,
 }
 
 impl Default for Config {
@@ -70,6 +98,9 @@ impl Default for Config {
             path: "/".into(),
             trust_proxy: false,
             rolling: true,
+            browser_session: false,
+            transport: Transport::Cookie,
+            save_on_server_error: false,
         }
     }
 }
@@ -108,6 +139,9 @@ pub enum ConfigError {
     /// A `__Secure-` name without `Secure`.
     #[error("a __Secure- cookie needs secure = Some(true)")]
     SecurePrefixRules,
+    /// [`Transport::Header`] names no valid header, or one with a meaning of its own.
+    #[error("transport header {0:?} must be a lowercase header name (letters, digits, '-') other than cookie, set-cookie and authorization")]
+    InvalidTransportHeader(String),
 }
 
 impl Config {
@@ -146,6 +180,16 @@ impl Config {
         }
         if lower.starts_with("__secure-") && !always_secure {
             return Err(ConfigError::SecurePrefixRules);
+        }
+        if let Transport::Header(name) = &self.transport {
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !matches!(name.as_str(), "cookie" | "set-cookie" | "authorization");
+            if !valid {
+                return Err(ConfigError::InvalidTransportHeader(name.clone()));
+            }
         }
         Ok(())
     }
@@ -335,6 +379,30 @@ mod tests {
             }),
             Ok(())
         );
+    }
+
+    #[test]
+    fn transport_headers_are_plain_names_without_a_meaning_of_their_own() {
+        for name in [
+            "",
+            "X-Token",
+            "a b",
+            "cookie",
+            "authorization",
+            "set-cookie",
+            "a:b",
+        ] {
+            assert_eq!(
+                with(|c| c.transport = Transport::Header(name.into())),
+                Err(ConfigError::InvalidTransportHeader(name.into())),
+                "{name:?}"
+            );
+        }
+        assert_eq!(
+            with(|c| c.transport = Transport::Header("x-session-token".into())),
+            Ok(())
+        );
+        assert_eq!(with(|c| c.transport = Transport::Bearer), Ok(()));
     }
 
     #[test]

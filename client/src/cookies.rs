@@ -6,12 +6,19 @@ use cookie::Cookie;
 use std::time::Duration;
 
 /// The `Set-Cookie` value carrying `token`, valid for `max_age` (the time left until the
-/// session's idle deadline on the server). `secure` is the request's decision when
+/// session's idle deadline on the server), or until the browser closes when `max_age` is
+/// `None` ([`Config::browser_session`]). `secure` is the request's decision when
 /// [`Config::secure`] is unset.
-pub fn session_cookie(config: &Config, token: &str, max_age: Duration, secure: bool) -> String {
-    let max_age = time::Duration::try_from(max_age).unwrap_or(time::Duration::MAX);
+pub fn session_cookie(
+    config: &Config,
+    token: &str,
+    max_age: Option<Duration>,
+    secure: bool,
+) -> String {
     let mut cookie = base(config, secure, token.to_owned());
-    cookie.set_max_age(max_age);
+    if let Some(max_age) = max_age {
+        cookie.set_max_age(time::Duration::try_from(max_age).unwrap_or(time::Duration::MAX));
+    }
     cookie.to_string()
 }
 
@@ -77,14 +84,14 @@ mod tests {
     #[test]
     fn default_cookie_has_exactly_the_safe_attributes() {
         let config = Config::default();
-        let header = session_cookie(&config, TOKEN, Duration::from_secs(86_400), false);
+        let header = session_cookie(&config, TOKEN, Some(Duration::from_secs(86_400)), false);
         assert_eq!(
             parts(&header),
             parts(&format!(
                 "varel_session={TOKEN}; HttpOnly; SameSite=Strict; Path=/; Max-Age=86400"
             ))
         );
-        let https = session_cookie(&config, TOKEN, Duration::from_secs(60), true);
+        let https = session_cookie(&config, TOKEN, Some(Duration::from_secs(60)), true);
         assert!(parts(&https).contains(&"Secure".to_owned()), "{https}");
     }
 
@@ -97,7 +104,7 @@ mod tests {
             same_site: SameSite::None,
             ..Config::default()
         };
-        let header = session_cookie(&config, TOKEN, Duration::from_secs(90), false);
+        let header = session_cookie(&config, TOKEN, Some(Duration::from_secs(90)), false);
         assert_eq!(
             parts(&header),
             parts(&format!(
@@ -112,7 +119,7 @@ mod tests {
             secure: Some(false),
             ..Config::default()
         };
-        let header = session_cookie(&config, TOKEN, Duration::from_secs(5), true);
+        let header = session_cookie(&config, TOKEN, Some(Duration::from_secs(5)), true);
         assert_eq!(
             parts(&header),
             parts(&format!(

@@ -21,6 +21,16 @@ pub enum Error {
     /// The configuration is unsafe or would be rejected by browsers.
     #[error("invalid session configuration: {0}")]
     Config(#[from] ConfigError),
+    /// A store other than PostgreSQL refused the call as the database would, with the same
+    /// SQLSTATE (e.g. [`MemoryStore`](crate::MemoryStore)'s `incr` of a value that is not an
+    /// integer, `22023`).
+    #[error("{message}")]
+    Invalid {
+        /// The SQLSTATE PostgreSQL gives for the same mistake.
+        sqlstate: &'static str,
+        /// What was wrong, naming the key (never the token).
+        message: String,
+    },
 }
 
 impl Error {
@@ -29,7 +39,12 @@ impl Error {
     pub fn sqlstate(&self) -> Option<&str> {
         match self {
             Error::Database(e) => e.code().map(|c| c.code()),
+            Error::Invalid { sqlstate, .. } => Some(sqlstate),
             _ => None,
         }
+    }
+
+    pub(crate) fn invalid(sqlstate: &'static str, message: String) -> Error {
+        Error::Invalid { sqlstate, message }
     }
 }

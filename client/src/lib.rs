@@ -5,6 +5,8 @@ mod config;
 mod connection;
 pub mod cookies;
 mod error;
+mod memory;
+mod postgres;
 mod session;
 mod sql;
 mod store;
@@ -12,8 +14,10 @@ mod store;
 #[cfg(feature = "axum")]
 pub mod axum;
 
-pub use config::{Config, ConfigError, SameSite, MAX_COOKIE_AGE};
+pub use config::{Config, ConfigError, SameSite, Transport, MAX_COOKIE_AGE, TOKEN_HEADER};
 pub use connection::Connection;
 pub use error::Error;
+pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use session::Session;
-pub use store::{PostgresStore, SessionStore, UserSession};
+pub use store::{SessionStore, UserSession};

@@ -37,6 +37,9 @@ pub struct Session {
     pub(crate) refreshed: bool,
     /// Time left until the idle deadline, by the server's clock, as of the last load or save.
     pub(crate) ttl: Option<Duration>,
+    /// The session's own idle lifetime when it is not the configured one ("remember me"):
+    /// used when the session is created or logged in.
+    pub(crate) max_age: Option<Duration>,
     /// Recorded at creation, for "your devices" lists.
     pub(crate) client_ip: Option<IpAddr>,
     pub(crate) client_agent: Option<String>,
@@ -53,6 +56,28 @@ impl Session {
     pub fn record_client(&mut self, ip: Option<IpAddr>, user_agent: Option<String>) {
         self.client_ip = ip;
         self.client_agent = user_agent;
+    }
+
+    /// Gives a session that is not yet in the store its own idle lifetime instead of
+    /// [`Config::max_age`](crate::Config::max_age), for "remember me" (a session already in
+    /// the store gets one at log-in: [`SessionStore::set_user`](crate::SessionStore::set_user)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use varel_session_client::Session;
+    ///
+    /// let mut session = Session::new();
+    /// session.set_max_age(Duration::from_secs(30 * 24 * 3600));
+    /// assert_eq!(session.max_age(), Some(Duration::from_secs(2_592_000)));
+    /// ```
+    pub fn set_max_age(&mut self, max_age: Duration) {
+        self.max_age = Some(max_age);
+    }
+
+    /// The session's own idle lifetime, when it was given one in this process
+    /// ([`set_max_age`](Self::set_max_age) or a log-in with one).
+    pub fn max_age(&self) -> Option<Duration> {
+        self.max_age
     }
 
     /// Time left until the idle deadline, by the server's clock, as of the last load or save:

@@ -38,8 +38,9 @@ pub const REGENERATE: Sql = one_token("SELECT varel_session.session_regenerate($
 pub const CLEAR_USER: Sql = one_token("SELECT varel_session.session_clear_user($1)");
 pub const HANDLE: Sql = one_token("SELECT varel_session.session_handle($1)");
 pub const SET_USER: Sql = Sql {
-    text: "SELECT varel_session.session_set_user($1, $2)",
-    types: &[Type::TEXT, Type::INT8],
+    // A NULL max_age keeps the session's lifetime; a number of seconds is "remember me".
+    text: "SELECT varel_session.session_set_user($1, $2, $3 * interval '1 second')",
+    types: &[Type::TEXT, Type::INT8, Type::FLOAT8],
 };
 pub const CLEANUP: Sql = Sql {
     text: "SELECT varel_session.session_cleanup()",

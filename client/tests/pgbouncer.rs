@@ -34,7 +34,7 @@ async fn the_whole_life_of_many_sessions_through_transaction_pooling() {
                 loaded.set("round", round);
                 store.save(&mut loaded).await.unwrap();
             }
-            store.set_user(&mut session, user).await.unwrap();
+            store.set_user(&mut session, user, None).await.unwrap();
             store.regenerate_id(&mut session).await.unwrap();
             let loaded = store.load(session.id().unwrap()).await.unwrap().unwrap();
             assert_eq!(loaded.get_as::<i64>("round"), Some(19));

@@ -124,7 +124,7 @@ async fn regenerate_set_user_clear_user_rotate_the_token() {
     assert_ne!(t1, t2);
     assert!(store.load(&t1).await.unwrap().is_none());
 
-    store.set_user(&mut session, user).await.unwrap();
+    store.set_user(&mut session, user, None).await.unwrap();
     let t3 = session.id().unwrap().to_owned();
     assert_ne!(t2, t3);
     assert!(store.load(&t2).await.unwrap().is_none());
@@ -152,7 +152,7 @@ async fn set_user_on_a_new_session_creates_it_for_the_user() {
         Some("203.0.113.9".parse().unwrap()),
         Some("test-agent".into()),
     );
-    store.set_user(&mut session, user).await.unwrap();
+    store.set_user(&mut session, user, None).await.unwrap();
     let loaded = store.load(session.id().unwrap()).await.unwrap().unwrap();
     assert_eq!(loaded.user_id(), Some(user));
     assert_eq!(loaded.get_as::<String>("lang").as_deref(), Some("fr"));
@@ -199,7 +199,7 @@ async fn user_sessions_handles_and_revocation() {
     let mut tokens = Vec::new();
     for _ in 0..3 {
         let mut session = Session::new();
-        store.set_user(&mut session, user).await.unwrap();
+        store.set_user(&mut session, user, None).await.unwrap();
         tokens.push(session.id().unwrap().to_owned());
     }
     let devices = store.user_sessions(user).await.unwrap();

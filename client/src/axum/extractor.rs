@@ -1,21 +1,52 @@
-//! The handler's view of the request's session.
+//! The handler's view of the request's session: loaded on first use, changed in memory, applied
+//! by the layer when the response goes out.
 
+use super::action::PendingAction;
+use super::erased::ErasedStore;
+use crate::error::Error;
 use crate::session::Session;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// The key under which flash messages wait for the next request (an array, oldest first).
+/// Reserved: do not set it yourself.
+pub const FLASH_KEY: &str = "_flash";
+
+/// At most this many flash messages wait in one session; older ones are dropped first.
+pub(crate) const MAX_FLASHES: i32 = 32;
 
 /// The current request's session, as handlers see it (extract it as a handler argument).
 ///
-/// Cloning it gives another handle on the same session. Changes are recorded and applied by
+/// The session is loaded when a handler (or another extractor) first extracts it, once per
+/// request; a request whose handlers never extract it makes no database call at all. Cloning
+/// gives another handle on the same session. Changes are recorded and applied by
 /// [`SessionLayer`](super::SessionLayer) when the response goes out: data changes as one merge
-/// patch, log-in and log-out with a token rotation, destroy with a removal cookie.
+/// patch, log-in and log-out with a token rotation, destroy by telling the client to forget the
+/// token. The same-key operations ([`incr`](Self::incr), [`take`](Self::take),
+/// [`push`](Self::push)) and reading [flash messages](Self::take_flashes) are applied at once,
+/// atomically on the server.
 #[derive(Clone)]
 pub struct CurrentSession {
-    pub(crate) state: Arc<Mutex<State>>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    store: Arc<dyn ErasedStore>,
+    /// The token the request carried (well-formed, not yet known to be live).
+    token: Option<String>,
+    /// The client's address and user agent, recorded if the session is created.
+    client: (Option<IpAddr>, Option<String>),
+    /// Set by the first extraction, once.
+    loaded: OnceCell<()>,
+    state: Mutex<State>,
 }
 
 /// What the handler asked for, applied by the layer at the end of the request.
@@ -24,28 +55,58 @@ pub(crate) struct State {
     pub(crate) session: Session,
     /// The session came from the store (the request carried a live session's token).
     pub(crate) loaded: bool,
-    pub(crate) log_in: Option<i64>,
-    pub(crate) log_out: bool,
-    pub(crate) regenerate: bool,
-    pub(crate) destroy: bool,
+    pub(crate) action: PendingAction,
+    /// Flash messages for the next request, pushed when the response goes out.
+    pub(crate) flashes: Vec<Value>,
 }
 
 impl CurrentSession {
-    pub(crate) fn new(session: Option<Session>) -> CurrentSession {
-        let loaded = session.is_some();
+    pub(crate) fn new(
+        store: Arc<dyn ErasedStore>,
+        token: Option<String>,
+        client: (Option<IpAddr>, Option<String>),
+    ) -> CurrentSession {
         CurrentSession {
-            state: Arc::new(Mutex::new(State {
-                session: session.unwrap_or_default(),
-                loaded,
-                ..State::default()
-            })),
+            shared: Arc::new(Shared {
+                store,
+                token,
+                client,
+                loaded: OnceCell::new(),
+                state: Mutex::new(State::default()),
+            }),
         }
+    }
+
+    /// Loads the session the first time it is asked for; later calls return at once.
+    pub(crate) async fn ensure_loaded(&self) -> Result<(), Error> {
+        self.shared
+            .loaded
+            .get_or_try_init(|| async {
+                let found = match &self.shared.token {
+                    Some(token) => self.shared.store.load(token).await?,
+                    None => None,
+                };
+                let mut state = self.state();
+                state.loaded = found.is_some();
+                state.session = found.unwrap_or_default();
+                let (ip, agent) = self.shared.client.clone();
+                state.session.record_client(ip, agent);
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Whether a handler used the session in this request (if not, the layer does nothing).
+    pub(crate) fn was_used(&self) -> bool {
+        self.shared.loaded.initialized()
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         // A handler that panicked while holding the lock leaves consistent data behind:
         // every method changes the state in one step.
-        self.state
+        self.shared
+            .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -83,10 +144,11 @@ impl CurrentSession {
     /// The logged-in user, counting a log-in or log-out made earlier in this request.
     pub fn user_id(&self) -> Option<i64> {
         let state = self.state();
-        if state.log_out {
-            return None;
+        match state.action {
+            PendingAction::LogIn { user_id, .. } => Some(user_id),
+            PendingAction::LogOut | PendingAction::Destroy => None,
+            PendingAction::Keep | PendingAction::Regenerate => state.session.user_id(),
         }
-        state.log_in.or(state.session.user_id())
     }
 
     /// Whether a user is logged in (counting this request's log-in or log-out).
@@ -100,34 +162,216 @@ impl CurrentSession {
     }
 
     /// The token of the session this request came with (for comparing with other sessions of
-    /// the user); `None` for a new session. Never send it anywhere but the cookie.
+    /// the user); `None` for a new session. Never send it anywhere but the cookie (or the
+    /// configured header).
     pub fn id(&self) -> Option<String> {
         self.state().session.id().map(str::to_owned)
     }
 
-    /// Logs `user_id` in: the token rotates when the response goes out (against session
-    /// fixation), and the session is created if it did not exist yet.
-    pub fn log_in(&self, user_id: i64) {
+    fn ask(&self, action: PendingAction) {
         let mut state = self.state();
-        state.log_in = Some(user_id);
-        state.log_out = false;
+        state.action = state.action.then(action);
+    }
+
+    /// Logs `user_id` in: the token rotates when the response goes out (against session
+    /// fixation), and the session is created if it did not exist yet. The session keeps its
+    /// lifetime ([`Config::max_age`](crate::Config::max_age) unless it was remembered).
+    pub fn log_in(&self, user_id: i64) {
+        self.ask(PendingAction::LogIn {
+            user_id,
+            max_age: None,
+        });
+    }
+
+    /// Logs `user_id` in with "remember me": as [`log_in`](Self::log_in), and the session's
+    /// idle lifetime becomes `max_age` (at most [`MAX_COOKIE_AGE`](crate::MAX_COOKIE_AGE), 400
+    /// days, which browsers keep a cookie), so it outlives a browser restart and long pauses.
+    /// Its cookie is persistent even with [`Config::browser_session`](crate::Config).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use varel_session_client::axum::CurrentSession;
+    ///
+    /// async fn login(session: CurrentSession) -> &'static str {
+    ///     session.log_in_remembered(42, Duration::from_secs(30 * 24 * 3600));
+    ///     "welcome back in a month"
+    /// }
+    /// ```
+    pub fn log_in_remembered(&self, user_id: i64, max_age: Duration) {
+        let max_age = max_age.clamp(Duration::from_secs(1), crate::MAX_COOKIE_AGE);
+        self.ask(PendingAction::LogIn {
+            user_id,
+            max_age: Some(max_age),
+        });
     }
 
     /// Logs the user out but keeps the session and its data; the token rotates.
     pub fn log_out(&self) {
-        let mut state = self.state();
-        state.log_out = true;
-        state.log_in = None;
+        self.ask(PendingAction::LogOut);
     }
 
     /// Gives the session a new token when the response goes out.
     pub fn regenerate(&self) {
-        self.state().regenerate = true;
+        self.ask(PendingAction::Regenerate);
     }
 
-    /// Ends the session: it is deleted and the browser is told to drop the cookie.
+    /// Ends the session: it is deleted and the client is told to forget the token. Final for
+    /// this request: later log-ins or regenerations in it are ignored.
     pub fn destroy(&self) {
-        self.state().destroy = true;
+        self.ask(PendingAction::Destroy);
+    }
+
+    /// The token to run a same-key operation on, or `None` for a session not yet in the store.
+    fn stored_id(&self) -> Option<String> {
+        let state = self.state();
+        state.loaded.then(|| state.session.id.clone()).flatten()
+    }
+
+    /// Adds `by` to the integer under `key` and returns the new value (a missing key counts as
+    /// 0), atomically on the server: concurrent requests of one browser never lose a count,
+    /// which a get, +1, set would. A session not yet in the store counts in memory and is
+    /// created when the response goes out. [`Error::NoSession`] when the session ended
+    /// meanwhile.
+    ///
+    /// ```no_run
+    /// use varel_session_client::axum::CurrentSession;
+    ///
+    /// async fn visit(session: CurrentSession) -> String {
+    ///     match session.incr("visits", 1).await {
+    ///         Ok(n) => format!("visit {n}"),
+    ///         Err(error) => format!("no count: {error}"),
+    ///     }
+    /// }
+    /// ```
+    pub async fn incr(&self, key: &str, by: i64) -> Result<i64, Error> {
+        let Some(id) = self.stored_id() else {
+            let mut state = self.state();
+            let current = state.session.get_as::<i64>(key).unwrap_or(0);
+            let sum = current.checked_add(by).ok_or_else(|| {
+                Error::invalid(
+                    "22003",
+                    format!("the value of key \"{key}\" would be out of range for bigint"),
+                )
+            })?;
+            state.session.set(key, sum);
+            return Ok(sum);
+        };
+        let sum = self
+            .shared
+            .store
+            .incr(&id, key, by)
+            .await?
+            .ok_or(Error::NoSession)?;
+        self.state().session.data.insert(key.to_owned(), sum.into());
+        Ok(sum)
+    }
+
+    /// Returns the value under `key` and removes it, atomically on the server: of concurrent
+    /// requests, exactly one gets it (read-once values, one-time nonces). `None` when there is
+    /// no such key. Costs no database call when the loaded session has no such key.
+    pub async fn take(&self, key: &str) -> Result<Option<Value>, Error> {
+        let id = {
+            let mut state = self.state();
+            if state.session.get(key).is_none() {
+                // Nothing to take (and nothing to save).
+                return Ok(None);
+            }
+            match state.loaded.then(|| state.session.id.clone()).flatten() {
+                Some(id) => id,
+                // A session not yet in the store: in memory.
+                None => return Ok(state.session.delete(key)),
+            }
+        };
+        let taken = self.shared.store.take(&id, key).await?;
+        let mut state = self.state();
+        state.session.data.remove(key);
+        state.session.changes.remove(key);
+        Ok(taken)
+    }
+
+    /// Appends `value` to the array under `key` (creating it), keeping the newest `max_items`
+    /// when given, atomically on the server; returns the new length. [`Error::NoSession`] when
+    /// the session ended meanwhile.
+    pub async fn push(
+        &self,
+        key: &str,
+        value: impl Into<Value>,
+        max_items: Option<i32>,
+    ) -> Result<usize, Error> {
+        let value = value.into();
+        let Some(id) = self.stored_id() else {
+            let mut state = self.state();
+            let mut items = match state.session.get(key) {
+                None => Vec::new(),
+                Some(Value::Array(items)) => items.clone(),
+                Some(_) => {
+                    return Err(Error::invalid(
+                        "22023",
+                        format!("the value of key \"{key}\" is not an array"),
+                    ))
+                }
+            };
+            items.push(value);
+            if let Some(max) = max_items.filter(|max| *max > 0) {
+                let excess = items.len().saturating_sub(max as usize);
+                items.drain(..excess);
+            }
+            let length = items.len();
+            state.session.set(key, items);
+            return Ok(length);
+        };
+        let length = self
+            .shared
+            .store
+            .push(&id, key, &value, max_items)
+            .await?
+            .ok_or(Error::NoSession)?;
+        Ok(length as usize)
+    }
+
+    /// Leaves `message` for the next request of this session (a flash message: "saved",
+    /// "wrong password"), which [`take_flashes`](Self::take_flashes) shows once. Any
+    /// serializable type: a string, or your own struct with a level. Saved when the response
+    /// goes out, appended atomically, so messages of concurrent requests are all kept (the
+    /// newest 32).
+    ///
+    /// ```no_run
+    /// use serde::{Deserialize, Serialize};
+    /// use varel_session_client::axum::CurrentSession;
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct Notice { level: String, text: String }
+    ///
+    /// async fn save(session: CurrentSession) -> &'static str {
+    ///     session.flash(Notice { level: "success".into(), text: "Saved.".into() });
+    ///     "redirecting"
+    /// }
+    ///
+    /// async fn page(session: CurrentSession) -> String {
+    ///     let notices: Vec<Notice> = session.take_flashes().await.unwrap_or_default();
+    ///     notices.iter().map(|n| format!("[{}] {}\n", n.level, n.text)).collect()
+    /// }
+    /// ```
+    pub fn flash<T: Serialize>(&self, message: T) {
+        // A type whose serialization fails (a map with non-string keys) is a programmer's
+        // mistake; it is dropped rather than failing the request later.
+        if let Ok(value) = serde_json::to_value(message) {
+            self.state().flashes.push(value);
+        }
+    }
+
+    /// The flash messages left by earlier requests, oldest first, removed in the same atomic
+    /// update: each is shown exactly once, even to concurrent requests. Messages of another
+    /// shape than `T` are skipped. Costs no database call when there are none.
+    pub async fn take_flashes<T: DeserializeOwned>(&self) -> Result<Vec<T>, Error> {
+        let taken = self.take(FLASH_KEY).await?;
+        let Some(Value::Array(items)) = taken else {
+            return Ok(Vec::new());
+        };
+        Ok(items
+            .into_iter()
+            .filter_map(|item| T::deserialize(item).ok())
+            .collect())
     }
 }
 
@@ -135,9 +379,19 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentSession {
     type Rejection = (StatusCode, &'static str);
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<CurrentSession>().cloned().ok_or((
+        let current = parts.extensions.get::<CurrentSession>().cloned().ok_or((
             StatusCode::INTERNAL_SERVER_ERROR,
             "CurrentSession used on a route without SessionLayer",
-        ))
+        ))?;
+        match current.ensure_loaded().await {
+            Ok(()) => Ok(current),
+            Err(error) => {
+                tracing::error!(%error, "session store failure");
+                Err((
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "session store unavailable",
+                ))
+            }
+        }
     }
 }

@@ -1,39 +1,46 @@
-//! The tower layer: load once, let the handler run, save what changed.
+//! The tower layer: let the handler run (it loads the session on first use), then save what
+//! changed and tell the client about its token.
 
-use super::extractor::CurrentSession;
-use crate::cookies;
+use super::action::PendingAction;
+use super::erased::ErasedStore;
+use super::extractor::{CurrentSession, FLASH_KEY, MAX_FLASHES};
+use super::transport::{self, TokenUpdate};
 use crate::error::Error;
-use crate::store::{PostgresStore, SessionStore};
+use crate::postgres::PostgresStore;
+use crate::store::SessionStore;
 use axum::extract::ConnectInfo;
-use axum::http::header::{COOKIE, SET_COOKIE, USER_AGENT};
-use axum::http::{HeaderValue, Request, StatusCode};
+use axum::http::header::USER_AGENT;
+use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower::{Layer, Service};
 
 /// Longest user agent kept for "your devices" lists.
 const MAX_USER_AGENT: usize = 256;
 
-/// Adds sessions to every route below it (see the [module docs](super)).
+/// Adds sessions to every route below it (see the [module docs](super)), over any
+/// [`SessionStore`]: [`PostgresStore`](crate::PostgresStore) in production,
+/// [`MemoryStore`](crate::MemoryStore) in tests.
 #[derive(Clone)]
-pub struct SessionLayer {
-    store: PostgresStore,
+pub struct SessionLayer<S = PostgresStore> {
+    store: S,
 }
 
-impl SessionLayer {
+impl<S: SessionStore> SessionLayer<S> {
     /// A layer keeping sessions in `store`, with the store's [`Config`](crate::Config).
-    pub fn new(store: PostgresStore) -> SessionLayer {
+    pub fn new(store: S) -> SessionLayer<S> {
         SessionLayer { store }
     }
 }
 
-impl<S> Layer<S> for SessionLayer {
-    type Service = SessionService<S>;
+impl<I, S: SessionStore> Layer<I> for SessionLayer<S> {
+    type Service = SessionService<I, S>;
 
-    fn layer(&self, inner: S) -> SessionService<S> {
+    fn layer(&self, inner: I) -> SessionService<I, S> {
         SessionService {
             inner,
             store: self.store.clone(),
@@ -43,21 +50,22 @@ impl<S> Layer<S> for SessionLayer {
 
 /// The service [`SessionLayer`] wraps around a route.
 #[derive(Clone)]
-pub struct SessionService<S> {
-    inner: S,
-    store: PostgresStore,
+pub struct SessionService<I, S = PostgresStore> {
+    inner: I,
+    store: S,
 }
 
-impl<S, B> Service<Request<B>> for SessionService<S>
+impl<I, S, B> Service<Request<B>> for SessionService<I, S>
 where
-    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send,
+    I: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    I::Future: Send + 'static,
+    I::Error: Send,
+    S: SessionStore,
     B: Send + 'static,
 {
     type Response = Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+    type Error = I::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, I::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -70,33 +78,23 @@ where
         let store = self.store.clone();
         Box::pin(async move {
             let config = store.config();
-            let token = cookies::token_from_cookie_headers(
-                config,
-                request
-                    .headers()
-                    .get_all(COOKIE)
-                    .iter()
-                    .map(HeaderValue::as_bytes),
-            );
+            // Nothing is loaded here: the first extraction of CurrentSession loads the session,
+            // so a request whose handler never uses it makes no database call.
+            let token = transport::token_from_request(config, request.headers());
             let https = is_https(&request, config.trust_proxy);
-            let loaded = match &token {
-                Some(token) => match store.load(token).await {
-                    Ok(session) => session,
-                    Err(error) => return Ok(store_failure(error)),
-                },
-                None => None,
-            };
-            let current = CurrentSession::new(loaded);
-            let (ip, agent) = client_info(&request, config.trust_proxy);
-            current.state().session.record_client(ip, agent);
+            let client = client_info(&request, config.trust_proxy);
+            let erased: Arc<dyn ErasedStore> = Arc::new(store.clone());
+            let current = CurrentSession::new(erased, token, client);
             request.extensions_mut().insert(current.clone());
 
             let mut response = inner.call(request).await?;
-            match finish(&store, &current, https).await {
-                Ok(Some(set_cookie)) => {
-                    if let Ok(value) = HeaderValue::from_str(&set_cookie) {
-                        response.headers_mut().append(SET_COOKIE, value);
-                    }
+            let failed = response.status().is_server_error();
+            if !current.was_used() || (failed && !config.save_on_server_error) {
+                return Ok(response);
+            }
+            match finish(&store, &current).await {
+                Ok(Some(update)) => {
+                    transport::write_update(config, https, update, response.headers_mut())
                 }
                 Ok(None) => {}
                 Err(error) => return Ok(store_failure(error)),
@@ -106,84 +104,104 @@ where
     }
 }
 
-/// Applies what the handler asked for; returns the `Set-Cookie` value to send, if any.
-async fn finish(
-    store: &PostgresStore,
+/// Applies what the handler asked for; returns what to tell the client about its token.
+async fn finish<S: SessionStore>(
+    store: &S,
     current: &CurrentSession,
-    https: bool,
-) -> Result<Option<String>, Error> {
-    let config = store.config();
-    let (mut session, loaded, log_in, log_out, regenerate, destroy) = {
+) -> Result<Option<TokenUpdate>, Error> {
+    let (mut session, loaded, action, flashes) = {
         let state = current.state();
         (
             state.session.clone(),
             state.loaded,
-            state.log_in,
-            state.log_out,
-            state.regenerate,
-            state.destroy,
+            state.action,
+            state.flashes.clone(),
         )
     };
-    let nothing_to_write =
-        !destroy && !session.is_modified() && log_in.is_none() && !log_out && !regenerate;
-    if nothing_to_write {
-        // The one write a read-only request may cause happened in session_load: follow it.
-        let refreshed = loaded && config.rolling && session.was_refreshed();
-        return Ok(refreshed
-            .then(|| cookie_for(store, &session, https))
-            .flatten());
-    }
-
-    let client = store.pool().get().await?;
-    if destroy {
+    if action == PendingAction::Destroy {
         if let Some(id) = session.id() {
-            store.delete_on(&client, id).await?;
+            store.delete(id).await?;
         }
-        return Ok(loaded.then(|| cookies::removal_cookie(config, https)));
+        return Ok(loaded.then_some(TokenUpdate::Remove));
     }
     if !loaded {
-        if log_out {
+        let log_in = match action {
+            PendingAction::LogIn { user_id, max_age } => Some((user_id, max_age)),
+            _ => None,
+        };
+        if log_in.is_none() && !session.is_modified() && flashes.is_empty() {
+            // A log-out or regenerate of no session, or nothing at all: nothing to create.
             return Ok(None);
         }
-        store.create_on(&client, &mut session, log_in).await?;
-        return Ok(cookie_for(store, &session, https));
+        // A new session has no concurrent writers: its flash messages go in with its data.
+        if !flashes.is_empty() {
+            let mut items = flashes;
+            let excess = items.len().saturating_sub(MAX_FLASHES as usize);
+            items.drain(..excess);
+            session.set(FLASH_KEY, items);
+        }
+        match log_in {
+            Some((user_id, max_age)) => store.set_user(&mut session, user_id, max_age).await?,
+            None => store.save(&mut session).await?,
+        }
+        return Ok(issue(store, &session));
     }
     let written: Result<bool, Error> = async {
         if session.is_modified() {
-            store.save_on(&client, &mut session).await?;
+            store.save(&mut session).await?;
         }
-        if let Some(user_id) = log_in {
-            store.set_user_on(&client, &mut session, user_id).await?;
-        } else if log_out {
-            store.clear_user_on(&client, &mut session).await?;
-        } else if regenerate {
-            store.regenerate_id_on(&client, &mut session).await?;
-        } else {
-            return Ok(false);
+        let rotated = match action {
+            PendingAction::LogIn { user_id, max_age } => {
+                store.set_user(&mut session, user_id, max_age).await?;
+                true
+            }
+            PendingAction::LogOut => {
+                store.clear_user(&mut session).await?;
+                true
+            }
+            PendingAction::Regenerate => {
+                store.regenerate_id(&mut session).await?;
+                true
+            }
+            PendingAction::Keep | PendingAction::Destroy => false,
+        };
+        // Appended after any rotation, to the token the client will hold.
+        if let Some(id) = session.id() {
+            for message in &flashes {
+                store
+                    .push(id, FLASH_KEY, message, Some(MAX_FLASHES))
+                    .await?
+                    .ok_or(Error::NoSession)?;
+            }
         }
-        Ok(true)
+        Ok(rotated)
     }
     .await;
     match written {
-        Ok(true) => Ok(cookie_for(store, &session, https)),
+        Ok(true) => Ok(issue(store, &session)),
         Ok(false) => {
-            let refreshed = config.rolling && session.was_refreshed();
-            Ok(refreshed
-                .then(|| cookie_for(store, &session, https))
-                .flatten())
+            let refreshed = store.config().rolling && session.was_refreshed();
+            Ok(refreshed.then(|| issue(store, &session)).flatten())
         }
-        // Destroyed or revoked by another request meanwhile: tell the browser.
-        Err(Error::NoSession) => Ok(Some(cookies::removal_cookie(config, https))),
+        // Destroyed or revoked by another request meanwhile: tell the client.
+        Err(Error::NoSession) => Ok(Some(TokenUpdate::Remove)),
         Err(error) => Err(error),
     }
 }
 
-fn cookie_for(store: &PostgresStore, session: &crate::Session, https: bool) -> Option<String> {
+/// The token update for `session`: its token, with a persistent cookie lifetime (the time left
+/// on the server) unless the configuration asks for browser-session cookies and the session has
+/// no longer lifetime of its own than the configured one (remember me).
+fn issue<S: SessionStore>(store: &S, session: &crate::Session) -> Option<TokenUpdate> {
     let config = store.config();
     let ttl = session.time_to_live().unwrap_or(config.max_age);
-    session
-        .id()
-        .map(|id| cookies::session_cookie(config, id, ttl, https))
+    let remembered =
+        session.max_age().is_some_and(|own| own > config.max_age) || ttl > config.max_age;
+    let max_age = (!config.browser_session || remembered).then_some(ttl);
+    session.id().map(|token| TokenUpdate::Issue {
+        token: token.to_owned(),
+        max_age,
+    })
 }
 
 fn is_https<B>(request: &Request<B>, trust_proxy: bool) -> bool {

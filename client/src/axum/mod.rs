@@ -25,8 +25,11 @@
 //! # Ok(()) }
 //! ```
 
+mod action;
+mod erased;
 mod extractor;
 mod layer;
+mod transport;
 
-pub use extractor::CurrentSession;
+pub use extractor::{CurrentSession, FLASH_KEY};
 pub use layer::{SessionLayer, SessionService};

@@ -1,0 +1,419 @@
+//! [`MemoryStore`]: the [`SessionStore`] contract kept in the process, for tests.
+
+use crate::config::Config;
+use crate::cookies::is_token;
+use crate::error::Error;
+use crate::session::Session;
+use crate::store::{SessionStore, UserSession};
+use rand::RngCore;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Sessions kept in this process's memory, with the same contract as
+/// [`PostgresStore`](crate::PostgresStore): for testing handlers without a database.
+///
+/// What it does not give, and the PostgreSQL store does: durability (everything is gone when the
+/// process ends), sharing between processes or app servers, joining a database transaction, the
+/// per-user cap (`varel_session.max_sessions_per_user`), the absolute deadline, the data size
+/// limit, events, and the server's clock (it uses this machine's). Use it in tests, never in
+/// production.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use varel_session_client::axum::{CurrentSession, SessionLayer};
+/// use varel_session_client::{Config, MemoryStore};
+///
+/// async fn hello(session: CurrentSession) -> String {
+///     session.set("seen", true);
+///     "hello".into()
+/// }
+///
+/// let store = MemoryStore::new(Config::default()).unwrap();
+/// let app: Router = Router::new().route("/", get(hello)).layer(SessionLayer::new(store));
+/// ```
+#[derive(Clone)]
+pub struct MemoryStore {
+    config: Arc<Config>,
+    sessions: Arc<Mutex<HashMap<String, Stored>>>,
+}
+
+/// One session as the store keeps it.
+#[derive(Clone, Debug)]
+struct Stored {
+    handle: String,
+    data: Map<String, Value>,
+    user_id: Option<i64>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    max_age: Duration,
+    ip: Option<std::net::IpAddr>,
+    user_agent: Option<String>,
+    last_seen_at: OffsetDateTime,
+}
+
+impl Stored {
+    fn is_live(&self, now: OffsetDateTime) -> bool {
+        self.expires_at > now
+    }
+
+    fn slide(&mut self, now: OffsetDateTime) {
+        self.expires_at = now + self.max_age;
+        self.last_seen_at = now;
+    }
+}
+
+impl MemoryStore {
+    /// An empty store; fails when `config` does not [validate](Config::validate).
+    pub fn new(config: Config) -> Result<MemoryStore, Error> {
+        config.validate()?;
+        Ok(MemoryStore {
+            config: Arc::new(config),
+            sessions: Arc::default(),
+        })
+    }
+
+    /// How many sessions the store holds, live or expired (for tests).
+    pub fn len(&self) -> usize {
+        self.sessions().len()
+    }
+
+    /// Whether the store holds no session at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<String, Stored>> {
+        // Every operation changes the map in one step under the lock, so a panic elsewhere
+        // leaves it consistent.
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `change` on the live session named by `id`; `None` when there is none.
+    fn with_live<R>(&self, id: &str, change: impl FnOnce(&mut Stored) -> R) -> Option<R> {
+        let now = OffsetDateTime::now_utc();
+        let mut sessions = self.sessions();
+        sessions
+            .get_mut(id)
+            .filter(|stored| stored.is_live(now))
+            .map(change)
+    }
+
+    /// Moves the live session named by `id` to a new token and applies `change`; the new token.
+    fn rotate(&self, id: &str, change: impl FnOnce(&mut Stored)) -> Result<String, Error> {
+        let now = OffsetDateTime::now_utc();
+        let mut sessions = self.sessions();
+        let mut stored = match sessions.remove(id) {
+            Some(stored) if stored.is_live(now) => stored,
+            Some(_) | None => return Err(Error::NoSession),
+        };
+        change(&mut stored);
+        stored.last_seen_at = now;
+        let token = random_hex(32);
+        sessions.insert(token.clone(), stored);
+        Ok(token)
+    }
+
+    fn session_from(&self, id: &str, stored: &Stored, now: OffsetDateTime, slid: bool) -> Session {
+        Session {
+            id: Some(id.to_owned()),
+            data: stored.data.clone(),
+            user_id: stored.user_id,
+            created_at: Some(stored.created_at),
+            updated_at: Some(stored.updated_at),
+            expires_at: Some(stored.expires_at),
+            refreshed: slid,
+            ttl: Duration::try_from(stored.expires_at - now).ok(),
+            ..Session::default()
+        }
+    }
+
+    fn create(&self, session: &mut Session) -> Result<(), Error> {
+        let now = OffsetDateTime::now_utc();
+        let max_age = session.max_age.unwrap_or(self.config.max_age);
+        let stored = Stored {
+            handle: random_hex(8),
+            data: session.data.clone(),
+            user_id: session.user_id,
+            created_at: now,
+            updated_at: now,
+            expires_at: now + max_age,
+            max_age,
+            ip: session.client_ip,
+            user_agent: session.client_agent.clone(),
+            last_seen_at: now,
+        };
+        let token = random_hex(32);
+        self.sessions().insert(token.clone(), stored);
+        session.id = Some(token);
+        session.created_at = Some(now);
+        session.updated_at = Some(now);
+        session.expires_at = Some(now + max_age);
+        session.ttl = Some(max_age);
+        session.mark_saved();
+        Ok(())
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Session>, Error> {
+        if !is_token(id) {
+            return Ok(None);
+        }
+        let now = OffsetDateTime::now_utc();
+        Ok(self.with_live(id, |stored| {
+            // As session_load: slide when less than 80% of the lifetime is left.
+            let due = stored.expires_at - now < stored.max_age * 4 / 5;
+            if due {
+                stored.slide(now);
+            }
+            self.session_from(id, stored, now, due)
+        }))
+    }
+
+    async fn save(&self, session: &mut Session) -> Result<(), Error> {
+        let Some(id) = session.id.clone() else {
+            return self.create(session);
+        };
+        let (cleared, patch) = (session.cleared, session.changes.clone());
+        self.with_live(&id, |stored| {
+            if cleared {
+                stored.data.clear();
+            }
+            for (key, value) in patch {
+                match value {
+                    Value::Null => stored.data.remove(&key),
+                    value => stored.data.insert(key, value),
+                };
+            }
+            let now = OffsetDateTime::now_utc();
+            stored.updated_at = now;
+            stored.last_seen_at = now;
+        })
+        .ok_or(Error::NoSession)?;
+        session.mark_saved();
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, Error> {
+        let now = OffsetDateTime::now_utc();
+        Ok(self
+            .sessions()
+            .remove(id)
+            .is_some_and(|stored| stored.is_live(now)))
+    }
+
+    async fn regenerate_id(&self, session: &mut Session) -> Result<(), Error> {
+        let id = session.id.clone().ok_or(Error::NoSession)?;
+        session.id = Some(self.rotate(&id, |_| {})?);
+        Ok(())
+    }
+
+    async fn set_user(
+        &self,
+        session: &mut Session,
+        user_id: i64,
+        max_age: Option<Duration>,
+    ) -> Result<(), Error> {
+        if max_age.is_some() {
+            session.max_age = max_age;
+        }
+        let Some(id) = session.id.clone() else {
+            session.user_id = Some(user_id);
+            return self.create(session);
+        };
+        let now = OffsetDateTime::now_utc();
+        let mut lifetime = self.config.max_age;
+        let token = self.rotate(&id, |stored| {
+            if let Some(max_age) = max_age {
+                stored.max_age = max_age;
+            }
+            lifetime = stored.max_age;
+            stored.user_id = Some(user_id);
+            stored.updated_at = now;
+            stored.slide(now);
+        })?;
+        session.id = Some(token);
+        session.user_id = Some(user_id);
+        session.expires_at = Some(now + lifetime);
+        session.ttl = Some(lifetime);
+        Ok(())
+    }
+
+    async fn clear_user(&self, session: &mut Session) -> Result<(), Error> {
+        let id = session.id.clone().ok_or(Error::NoSession)?;
+        let now = OffsetDateTime::now_utc();
+        session.id = Some(self.rotate(&id, |stored| {
+            stored.user_id = None;
+            stored.updated_at = now;
+        })?);
+        session.user_id = None;
+        Ok(())
+    }
+
+    async fn touch(&self, session: &mut Session) -> Result<(), Error> {
+        let id = session.id.clone().ok_or(Error::NoSession)?;
+        let now = OffsetDateTime::now_utc();
+        let deadline = self
+            .with_live(&id, |stored| {
+                stored.slide(now);
+                stored.expires_at
+            })
+            .ok_or(Error::NoSession)?;
+        session.expires_at = Some(deadline);
+        Ok(())
+    }
+
+    async fn incr(&self, id: &str, key: &str, by: i64) -> Result<Option<i64>, Error> {
+        self.with_live(id, |stored| {
+            let current = match stored.data.get(key) {
+                None => 0,
+                Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
+                Some(Value::Number(n)) if n.is_u64() => return Err(out_of_range(key)),
+                Some(_) => {
+                    return Err(Error::invalid(
+                        "22023",
+                        format!("the value of key \"{key}\" is not an integer"),
+                    ))
+                }
+            };
+            let sum = current.checked_add(by).ok_or_else(|| out_of_range(key))?;
+            stored.data.insert(key.to_owned(), Value::from(sum));
+            stored.updated_at = OffsetDateTime::now_utc();
+            Ok(sum)
+        })
+        .transpose()
+    }
+
+    async fn take(&self, id: &str, key: &str) -> Result<Option<Value>, Error> {
+        Ok(self
+            .with_live(id, |stored| {
+                let taken = stored.data.remove(key);
+                if taken.is_some() {
+                    stored.updated_at = OffsetDateTime::now_utc();
+                }
+                taken
+            })
+            .flatten())
+    }
+
+    async fn push(
+        &self,
+        id: &str,
+        key: &str,
+        value: &Value,
+        max_items: Option<i32>,
+    ) -> Result<Option<i32>, Error> {
+        if max_items.is_some_and(|n| n <= 0) {
+            return Err(Error::invalid(
+                "22023",
+                "max_items must be a positive integer".into(),
+            ));
+        }
+        self.with_live(id, |stored| {
+            let mut items = match stored.data.remove(key) {
+                None => Vec::new(),
+                Some(Value::Array(items)) => items,
+                Some(other) => {
+                    stored.data.insert(key.to_owned(), other);
+                    return Err(Error::invalid(
+                        "22023",
+                        format!("the value of key \"{key}\" is not an array"),
+                    ));
+                }
+            };
+            items.push(value.clone());
+            if let Some(max) = max_items {
+                let excess = items.len().saturating_sub(max as usize);
+                items.drain(..excess);
+            }
+            let length = items.len() as i32;
+            stored.data.insert(key.to_owned(), Value::Array(items));
+            stored.updated_at = OffsetDateTime::now_utc();
+            Ok(length)
+        })
+        .transpose()
+    }
+
+    async fn handle(&self, id: &str) -> Result<Option<String>, Error> {
+        Ok(self.with_live(id, |stored| stored.handle.clone()))
+    }
+
+    async fn user_sessions(&self, user_id: i64) -> Result<Vec<UserSession>, Error> {
+        let now = OffsetDateTime::now_utc();
+        let mut list: Vec<UserSession> = self
+            .sessions()
+            .values()
+            .filter(|stored| stored.user_id == Some(user_id) && stored.is_live(now))
+            .map(|stored| UserSession {
+                handle: stored.handle.clone(),
+                created_at: stored.created_at,
+                updated_at: stored.updated_at,
+                expires_at: stored.expires_at,
+                absolute_expires_at: None,
+                ip: stored.ip,
+                user_agent: stored.user_agent.clone(),
+                last_seen_at: Some(stored.last_seen_at),
+            })
+            .collect();
+        list.sort_by_key(|session| std::cmp::Reverse(session.created_at));
+        Ok(list)
+    }
+
+    async fn revoke(&self, user_id: i64, handle: &str) -> Result<bool, Error> {
+        let now = OffsetDateTime::now_utc();
+        let mut sessions = self.sessions();
+        let before = sessions.len();
+        sessions.retain(|_, stored| {
+            !(stored.user_id == Some(user_id) && stored.handle == handle && stored.is_live(now))
+        });
+        Ok(sessions.len() < before)
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: i64,
+        except_id: Option<&str>,
+    ) -> Result<u64, Error> {
+        let now = OffsetDateTime::now_utc();
+        let mut sessions = self.sessions();
+        let before = sessions.len();
+        sessions.retain(|token, stored| {
+            Some(token.as_str()) == except_id
+                || !(stored.user_id == Some(user_id) && stored.is_live(now))
+        });
+        Ok((before - sessions.len()) as u64)
+    }
+
+    async fn cleanup(&self) -> Result<u64, Error> {
+        let now = OffsetDateTime::now_utc();
+        let mut sessions = self.sessions();
+        let before = sessions.len();
+        sessions.retain(|_, stored| stored.is_live(now));
+        Ok((before - sessions.len()) as u64)
+    }
+}
+
+/// `bytes` random bytes from the operating system's generator (through `rand`'s thread-local
+/// ChaCha, reseeded from it), as lowercase hex.
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buffer);
+    buffer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn out_of_range(key: &str) -> Error {
+    Error::invalid(
+        "22003",
+        format!("the value of key \"{key}\" would be out of range for bigint"),
+    )
+}
