@@ -99,7 +99,7 @@ impl MemoryStore {
         let now = OffsetDateTime::now_utc();
         let mut sessions = self.sessions();
         sessions
-            .get_mut(id)
+            .get_mut(&key_of(id)?)
             .filter(|stored| stored.is_live(now))
             .map(change)
     }
@@ -108,7 +108,8 @@ impl MemoryStore {
     fn rotate(&self, id: &str, change: impl FnOnce(&mut Stored)) -> Result<String, Error> {
         let now = OffsetDateTime::now_utc();
         let mut sessions = self.sessions();
-        let mut stored = match sessions.remove(id) {
+        let key = key_of(id).ok_or(Error::NoSession)?;
+        let mut stored = match sessions.remove(&key) {
             Some(stored) if stored.is_live(now) => stored,
             Some(_) | None => return Err(Error::NoSession),
         };
@@ -166,9 +167,6 @@ impl SessionStore for MemoryStore {
     }
 
     async fn load(&self, id: &str) -> Result<Option<Session>, Error> {
-        if !is_token(id) {
-            return Ok(None);
-        }
         let now = OffsetDateTime::now_utc();
         Ok(self.with_live(id, |stored| {
             // As session_load: slide when less than 80% of the lifetime is left.
@@ -206,9 +204,12 @@ impl SessionStore for MemoryStore {
 
     async fn delete(&self, id: &str) -> Result<bool, Error> {
         let now = OffsetDateTime::now_utc();
+        let Some(key) = key_of(id) else {
+            return Ok(false);
+        };
         Ok(self
             .sessions()
-            .remove(id)
+            .remove(&key)
             .is_some_and(|stored| stored.is_live(now)))
     }
 
@@ -387,8 +388,9 @@ impl SessionStore for MemoryStore {
         let now = OffsetDateTime::now_utc();
         let mut sessions = self.sessions();
         let before = sessions.len();
+        let except = except_id.and_then(key_of);
         sessions.retain(|token, stored| {
-            Some(token.as_str()) == except_id
+            Some(token) == except.as_ref()
                 || !(stored.user_id == Some(user_id) && stored.is_live(now))
         });
         Ok((before - sessions.len()) as u64)
@@ -401,6 +403,12 @@ impl SessionStore for MemoryStore {
         sessions.retain(|_, stored| stored.is_live(now));
         Ok((before - sessions.len()) as u64)
     }
+}
+
+/// The map key of a token: tokens are hex, which the PostgreSQL store reads in either case;
+/// `None` when `id` is not a token.
+fn key_of(id: &str) -> Option<String> {
+    is_token(id).then(|| id.to_ascii_lowercase())
 }
 
 /// `bytes` random bytes from the operating system's generator (through `rand`'s thread-local

@@ -1,0 +1,347 @@
+//! The `SessionStore` contract, one set of cases run against both stores: `PostgresStore` on the
+//! test cluster and `MemoryStore`. Whatever an application's tests learn from the in-memory
+//! store holds for the real one.
+
+mod common;
+
+use common::unique_user_id;
+use serde_json::json;
+use std::time::Duration;
+use varel_session_client::{Config, Error, MemoryStore, Session, SessionStore};
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// A session in the store with `data`; its token.
+async fn stored<S: SessionStore>(store: &S, data: serde_json::Value) -> (Session, String) {
+    let mut session = Session::new();
+    for (key, value) in data.as_object().unwrap() {
+        session.set(key.clone(), value.clone());
+    }
+    store.save(&mut session).await.unwrap();
+    let token = session.id().unwrap().to_owned();
+    (session, token)
+}
+
+async fn save_creates_then_patches_clears_and_deletes<S: SessionStore>(store: S) {
+    let (mut session, token) = stored(&store, json!({"theme": "dark", "cart": [1, 2]})).await;
+    assert!(session.is_saved());
+    assert_eq!(token.len(), 64);
+    let loaded = store.load(&token).await.unwrap().expect("live");
+    assert_eq!(loaded.get("cart"), Some(&json!([1, 2])));
+    assert!(!loaded.is_authenticated());
+    let ttl = loaded.time_to_live().unwrap();
+    assert!(ttl > DAY - Duration::from_secs(60) && ttl <= DAY, "{ttl:?}");
+
+    session.set("step", 2);
+    session.delete("theme");
+    store.save(&mut session).await.unwrap();
+    let loaded = store.load(&token).await.unwrap().unwrap();
+    assert_eq!(
+        loaded.data(),
+        json!({"cart": [1, 2], "step": 2}).as_object().unwrap()
+    );
+
+    session.clear();
+    session.set("fresh", true);
+    store.save(&mut session).await.unwrap();
+    let loaded = store.load(&token).await.unwrap().unwrap();
+    assert_eq!(loaded.data(), json!({"fresh": true}).as_object().unwrap());
+
+    assert!(store.delete(&token).await.unwrap());
+    assert!(!store.delete(&token).await.unwrap());
+    assert!(store.load(&token).await.unwrap().is_none());
+}
+
+async fn malformed_unknown_and_ended_tokens_are_no_session<S: SessionStore>(store: S) {
+    let (mut stale, ended) = stored(&store, json!({"a": 1})).await;
+    store.delete(&ended).await.unwrap();
+    for token in [
+        "",
+        "abc",
+        &"z".repeat(64),
+        &"0".repeat(64),
+        &ended,
+        &ended.to_uppercase(),
+    ] {
+        assert!(store.load(token).await.unwrap().is_none(), "{token:?}");
+        assert_eq!(store.incr(token, "n", 1).await.unwrap(), None);
+        assert_eq!(store.take(token, "a").await.unwrap(), None);
+        assert_eq!(store.push(token, "l", &json!(1), None).await.unwrap(), None);
+        assert_eq!(store.handle(token).await.unwrap(), None);
+        assert!(!store.delete(token).await.unwrap());
+    }
+    // A stale copy of the ended session: every write is no session, none revives it.
+    stale.set("revived", true);
+    assert!(matches!(
+        store.save(&mut stale).await,
+        Err(Error::NoSession)
+    ));
+    for rotation in 0..3 {
+        let mut copy = stale.clone();
+        let result = match rotation {
+            0 => store.regenerate_id(&mut copy).await,
+            1 => store.set_user(&mut copy, unique_user_id(), None).await,
+            _ => store.clear_user(&mut copy).await,
+        };
+        assert!(
+            matches!(result, Err(Error::NoSession)),
+            "rotation {rotation}"
+        );
+    }
+    assert!(matches!(
+        store.touch(&mut stale).await,
+        Err(Error::NoSession)
+    ));
+    assert!(store.load(&ended).await.unwrap().is_none());
+}
+
+async fn concurrent_saves_of_different_keys_both_win<S: SessionStore>(store: S) {
+    let (session, token) = stored(&store, json!({})).await;
+    let writers = (0..8).map(|i| {
+        let (store, mut copy) = (store.clone(), session.clone());
+        tokio::spawn(async move {
+            copy.set(format!("k{i}"), i);
+            store.save(&mut copy).await.unwrap();
+        })
+    });
+    for writer in futures::future::join_all(writers).await {
+        writer.unwrap();
+    }
+    let loaded = store.load(&token).await.unwrap().unwrap();
+    assert_eq!(loaded.data().len(), 8, "{:?}", loaded.data());
+}
+
+async fn rotations_keep_data_and_handle_and_end_the_old_token<S: SessionStore>(store: S) {
+    let (mut session, first) = stored(&store, json!({"cart": 3})).await;
+    let handle = store.handle(&first).await.unwrap().unwrap();
+    assert_eq!(handle.len(), 16);
+    let user = unique_user_id();
+
+    store.regenerate_id(&mut session).await.unwrap();
+    let second = session.id().unwrap().to_owned();
+    store.set_user(&mut session, user, None).await.unwrap();
+    let third = session.id().unwrap().to_owned();
+    assert_eq!(session.user_id(), Some(user));
+    store.clear_user(&mut session).await.unwrap();
+    let fourth = session.id().unwrap().to_owned();
+    assert_eq!(session.user_id(), None);
+
+    for old in [&first, &second, &third] {
+        assert!(
+            store.load(old).await.unwrap().is_none(),
+            "an old token works"
+        );
+    }
+    let loaded = store.load(&fourth).await.unwrap().unwrap();
+    assert_eq!(loaded.get("cart"), Some(&json!(3)));
+    assert!(!loaded.is_authenticated());
+    assert_eq!(store.handle(&fourth).await.unwrap(), Some(handle));
+
+    // Logging in a session not yet in the store creates it for the user.
+    let mut fresh = Session::new();
+    fresh.set("k", "v");
+    store.set_user(&mut fresh, user, None).await.unwrap();
+    let loaded = store.load(fresh.id().unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        (loaded.user_id(), loaded.get("k")),
+        (Some(user), Some(&json!("v")))
+    );
+}
+
+async fn remember_me_gives_the_session_its_own_lifetime<S: SessionStore>(store: S) {
+    let month = 30 * DAY;
+    let (mut session, _) = stored(&store, json!({})).await;
+    store
+        .set_user(&mut session, unique_user_id(), Some(month))
+        .await
+        .unwrap();
+    assert_eq!(session.time_to_live(), Some(month));
+    let loaded = store.load(session.id().unwrap()).await.unwrap().unwrap();
+    let ttl = loaded.time_to_live().unwrap();
+    assert!(
+        ttl > month - Duration::from_secs(60) && ttl <= month,
+        "{ttl:?}"
+    );
+    // A later log-in without one keeps it.
+    store
+        .set_user(&mut session, unique_user_id(), None)
+        .await
+        .unwrap();
+    let loaded = store.load(session.id().unwrap()).await.unwrap().unwrap();
+    assert!(loaded.time_to_live().unwrap() > DAY);
+
+    // A new session given its own lifetime.
+    let mut new = Session::new();
+    new.set_max_age(2 * DAY);
+    store.save(&mut new).await.unwrap();
+    let loaded = store.load(new.id().unwrap()).await.unwrap().unwrap();
+    assert!(loaded.time_to_live().unwrap() > DAY + DAY / 2);
+}
+
+async fn same_key_operations_are_atomic<S: SessionStore>(store: S) {
+    let (_, token) = stored(&store, json!({"flash": "saved", "text": "x"})).await;
+    let counters = (0..8).map(|_| {
+        let (store, token) = (store.clone(), token.clone());
+        tokio::spawn(async move {
+            for _ in 0..25 {
+                store.incr(&token, "visits", 1).await.unwrap().unwrap();
+            }
+        })
+    });
+    let takers = (0..8).map(|_| {
+        let (store, token) = (store.clone(), token.clone());
+        tokio::spawn(async move { store.take(&token, "flash").await.unwrap() })
+    });
+    for counter in futures::future::join_all(counters).await {
+        counter.unwrap();
+    }
+    let taken: Vec<_> = futures::future::join_all(takers)
+        .await
+        .into_iter()
+        .filter_map(|taker| taker.unwrap())
+        .collect();
+    assert_eq!(taken, [json!("saved")], "taken exactly once");
+    assert_eq!(store.incr(&token, "visits", 0).await.unwrap(), Some(200));
+
+    for item in 1..=4 {
+        let length = store
+            .push(&token, "recent", &json!(item), Some(3))
+            .await
+            .unwrap();
+        assert_eq!(length, Some(item.min(3)));
+    }
+    let loaded = store.load(&token).await.unwrap().unwrap();
+    assert_eq!(loaded.get("recent"), Some(&json!([2, 3, 4])));
+    assert_eq!(loaded.get("flash"), None);
+
+    // Programmer's mistakes, with PostgreSQL's SQLSTATEs.
+    let not_an_integer = store.incr(&token, "text", 1).await.unwrap_err();
+    assert_eq!(not_an_integer.sqlstate(), Some("22023"));
+    let not_an_array = store
+        .push(&token, "text", &json!(1), None)
+        .await
+        .unwrap_err();
+    assert_eq!(not_an_array.sqlstate(), Some("22023"));
+    let bad_max = store
+        .push(&token, "recent", &json!(1), Some(0))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_max.sqlstate(), Some("22023"));
+    store.incr(&token, "big", i64::MAX).await.unwrap();
+    let overflow = store.incr(&token, "big", 1).await.unwrap_err();
+    assert_eq!(overflow.sqlstate(), Some("22003"));
+    // Messages name the key, never the token.
+    for error in [not_an_integer, not_an_array, overflow] {
+        assert!(!error.to_string().contains(&token), "{error}");
+    }
+    let loaded = store.load(&token).await.unwrap().unwrap();
+    assert_eq!(
+        loaded.get("text"),
+        Some(&json!("x")),
+        "a failed call changed nothing"
+    );
+}
+
+async fn a_users_sessions_are_listed_and_revoked<S: SessionStore>(store: S) {
+    let user = unique_user_id();
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        let (mut session, _) = stored(&store, json!({})).await;
+        store.set_user(&mut session, user, None).await.unwrap();
+        tokens.push(session.id().unwrap().to_owned());
+    }
+    let listed = store.user_sessions(user).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(listed
+        .windows(2)
+        .all(|w| w[0].created_at >= w[1].created_at));
+    let handle = store.handle(&tokens[0]).await.unwrap().unwrap();
+    assert!(listed.iter().any(|s| s.handle == handle));
+
+    assert!(store.revoke(user, &handle).await.unwrap());
+    assert!(!store.revoke(user, &handle).await.unwrap());
+    assert!(
+        !store
+            .revoke(user + 1, &store.handle(&tokens[1]).await.unwrap().unwrap())
+            .await
+            .unwrap(),
+        "another user's handle ends nothing"
+    );
+    assert!(store.load(&tokens[0]).await.unwrap().is_none());
+
+    assert_eq!(
+        store
+            .revoke_user_sessions(user, Some(&tokens[2]))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.load(&tokens[1]).await.unwrap().is_none());
+    assert!(store.load(&tokens[2]).await.unwrap().is_some());
+    assert_eq!(store.revoke_user_sessions(user, None).await.unwrap(), 1);
+    assert!(store.user_sessions(user).await.unwrap().is_empty());
+}
+
+async fn sessions_expire_and_cleanup_removes_them<S: SessionStore>(store: S) {
+    let mut session = Session::new();
+    session.set("k", 1);
+    session.set_max_age(Duration::from_secs(1));
+    store.save(&mut session).await.unwrap();
+    let token = session.id().unwrap().to_owned();
+    assert!(store.load(&token).await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert!(store.load(&token).await.unwrap().is_none(), "expired");
+    assert_eq!(
+        store.incr(&token, "k", 1).await.unwrap(),
+        None,
+        "not revived"
+    );
+    assert!(store.cleanup().await.unwrap() >= 1);
+}
+
+async fn touch_slides_the_idle_deadline<S: SessionStore>(store: S) {
+    let mut session = Session::new();
+    session.set_max_age(Duration::from_secs(3));
+    session.set("k", 1);
+    store.save(&mut session).await.unwrap();
+    let token = session.id().unwrap().to_owned();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        store.touch(&mut session).await.unwrap();
+    }
+    // 3.6 s after creation, alive because touched.
+    assert!(store.load(&token).await.unwrap().is_some());
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::common::store_with(super::Config::default())).await
+                }
+            )*
+        }
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::MemoryStore::new(super::Config::default()).unwrap()).await
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    save_creates_then_patches_clears_and_deletes,
+    malformed_unknown_and_ended_tokens_are_no_session,
+    concurrent_saves_of_different_keys_both_win,
+    rotations_keep_data_and_handle_and_end_the_old_token,
+    remember_me_gives_the_session_its_own_lifetime,
+    same_key_operations_are_atomic,
+    a_users_sessions_are_listed_and_revoked,
+    sessions_expire_and_cleanup_removes_them,
+    touch_slides_the_idle_deadline,
+);
