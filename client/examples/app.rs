@@ -5,8 +5,10 @@
 //!     cargo run -p varel-session-client --example app
 //! ```
 //!
-//! - `POST /login` with `{"user_id": 42}`: logs in (the token rotates), `{"user_id": 42}`
-//! - `GET /me`: `{"user_id": 42, "visits": N}` (N counts this session's calls), 401 if anonymous
+//! - `POST /login` with `{"user_id": 42}` (and `"remember": true` for a 30-day session): logs in
+//!   (the token rotates) and leaves a flash message for the next page, `{"user_id": 42}`
+//! - `GET /me`: `{"user_id": 42, "visits": N, "messages": [...]}` (N counts this session's calls,
+//!   atomically; messages are the flash messages, shown once), 401 if anonymous
 //! - `GET /sessions`: the user's sessions, marking the current one
 //! - `POST /logout`: ends this session and clears the cookie
 //! - `POST /logout-all`: ends every session of the user, this one included
@@ -19,13 +21,19 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use std::net::SocketAddr;
+use std::time::Duration;
 use varel_session_client::axum::{CurrentSession, SessionLayer};
 use varel_session_client::{Config, PostgresStore, SessionStore};
 
 #[derive(Deserialize)]
 struct Login {
     user_id: i64,
+    #[serde(default)]
+    remember: bool,
 }
+
+/// How long a "remember me" session lives without use.
+const REMEMBER_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// The app's routes over `store`; the binary below serves them.
 pub fn router(store: PostgresStore) -> Router {
@@ -40,19 +48,33 @@ pub fn router(store: PostgresStore) -> Router {
 }
 
 async fn login(session: CurrentSession, Json(body): Json<Login>) -> Response {
-    session.log_in(body.user_id);
+    if body.remember {
+        session.log_in_remembered(body.user_id, REMEMBER_FOR);
+    } else {
+        session.log_in(body.user_id);
+    }
+    session.flash(format!("welcome, user {}", body.user_id));
     Json(json!({ "user_id": body.user_id })).into_response()
 }
 
-async fn me(State(store): State<PostgresStore>, session: CurrentSession) -> Response {
-    let (Some(user_id), Some(token)) = (session.user_id(), session.id()) else {
+async fn me(session: CurrentSession) -> Response {
+    let Some(user_id) = session.user_id() else {
         return unauthorized();
     };
     // Counted on the server in one update: concurrent requests of one browser never lose a
     // visit, which a get, +1, set in the app would.
-    match store.incr(&token, "visits", 1).await {
-        Ok(Some(visits)) => Json(json!({ "user_id": user_id, "visits": visits })).into_response(),
-        Ok(None) => unauthorized(),
+    let result = async {
+        let visits = session.incr("visits", 1).await?;
+        let messages: Vec<String> = session.take_flashes().await?;
+        Ok::<_, varel_session_client::Error>((visits, messages))
+    }
+    .await;
+    match result {
+        Ok((visits, messages)) => {
+            Json(json!({ "user_id": user_id, "visits": visits, "messages": messages }))
+                .into_response()
+        }
+        Err(varel_session_client::Error::NoSession) => unauthorized(),
         Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}")).into_response(),
     }
 }

@@ -97,6 +97,13 @@ async fn the_example_app_over_http() {
         assert_eq!(status, 200);
         assert_eq!(body["user_id"].as_i64(), Some(user));
         assert_eq!(body["visits"].as_u64(), Some(n));
+        // The log-in's flash message shows on the first page only.
+        let expected = if n == 1 {
+            vec![format!("welcome, user {user}")]
+        } else {
+            vec![]
+        };
+        assert_eq!(body["messages"], serde_json::json!(expected));
     }
     assert_eq!(
         phone.cookie.as_ref(),
@@ -126,11 +133,12 @@ async fn the_example_app_over_http() {
         "visits were lost"
     );
 
+    // "Remember me" on the laptop.
     laptop
         .call(
             Method::POST,
             "/login",
-            Some(serde_json::json!({"user_id": user})),
+            Some(serde_json::json!({"user_id": user, "remember": true})),
         )
         .await;
     let (status, sessions) = phone.call(Method::GET, "/sessions", None).await;
@@ -159,11 +167,12 @@ async fn the_example_app_over_http() {
     assert_eq!(phone.call(Method::GET, "/me", None).await.0, 200);
 
     // Logging out everywhere ends this session too.
+    // "Remember me" on the laptop.
     laptop
         .call(
             Method::POST,
             "/login",
-            Some(serde_json::json!({"user_id": user})),
+            Some(serde_json::json!({"user_id": user, "remember": true})),
         )
         .await;
     let (status, body) = phone.call(Method::POST, "/logout-all", None).await;
