@@ -24,6 +24,8 @@ import threading
 import time
 from pathlib import Path
 
+import headtohead
+
 REPO = Path(__file__).resolve().parent.parent
 WORKLOADS = REPO / "bench" / "workloads"
 CLUSTER = "bench"
@@ -801,11 +803,14 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     parser.add_argument("--pairs", dest="pairs_override", type=int,
                         help="back-to-back pairs per ratio (default 12)")
-    parser.add_argument("--only", choices=["main", "sql_edition", "release", "scale", "cleanup"],
+    parser.add_argument("--only", choices=["main", "sql_edition", "headtohead", "release", "scale",
+                                           "cleanup"],
                         help="run one group of workloads (implies --no-write, except for "
-                             "sql_edition, which writes its own section of BENCHMARKS.md)")
+                             "sql_edition and headtohead, which write their own sections of "
+                             "BENCHMARKS.md)")
     args = parser.parse_args()
-    if args.only and args.only != "sql_edition":
+    own_sections = ("sql_edition", "headtohead")
+    if args.only and args.only not in own_sections:
         args.no_write = True
     if args.quick:
         args.sessions, args.rounds, args.seconds = 100_000, 1, 3
@@ -813,12 +818,14 @@ def main():
         args.scale = (10_000, 100_000)
         args.cleanup_sessions, args.cleanup_pauses = 100_000, ["0"]
         args.shared_buffers = "1GB"
+        args.h2h_rounds, args.h2h_seconds = 1, 2
     else:
         args.sessions, args.rounds, args.seconds = 1_000_000, 5, 8
         args.pairs, args.pair_seconds = 12, 4
         args.scale = (100_000, 10_000_000)
         args.cleanup_sessions, args.cleanup_pauses = 1_000_000, ["0", "20ms", "50ms"]
         args.shared_buffers = "6GB"
+        args.h2h_rounds, args.h2h_seconds = 5, 8
     if args.pairs_override:
         args.pairs = args.pairs_override
 
@@ -828,6 +835,7 @@ def main():
     results = Results()
     try:
         groups = {"main": main_workloads, "sql_edition": sql_edition_workloads,
+                  "headtohead": lambda c, a, r: headtohead.run(c, a, r, SOCKET_DIR),
                   "release": release_comparison,
                   "scale": scale_workloads, "cleanup": cleanup_workload}
         for name, run in groups.items():
@@ -845,6 +853,13 @@ def main():
         if not args.no_write:
             write_benchmarks_md(sql_table, "bench-sql-edition")
             log("wrote the SQL edition's section of BENCHMARKS.md")
+    if args.only in (None, "headtohead"):
+        h2h_table = headtohead.report(args, results, machine(),
+                                      datetime.date.today().isoformat())
+        print(h2h_table)
+        if not args.no_write:
+            write_benchmarks_md(h2h_table, "bench-headtohead")
+            log("wrote the head-to-head's section of BENCHMARKS.md")
     if args.only:
         return
     table = report(args, results)

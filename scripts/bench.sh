@@ -10,6 +10,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 # The benchmark also prices session_get's per-call checks against a build without them.
 export VAREL_EXTRA_FEATURES=bench_unchecked
+# The head-to-head (bench/headtohead.py) drives HTTP with wrk and keeps one stack in Redis.
+APT_PACKAGES+=(wrk redis-server)
 setup_all
 # The previous release's library, built from its commit, installed beside this one as
 # $libdir/varel_session_previous (bench/run.py compares session_get, session_load and
