@@ -33,10 +33,13 @@ setup_pg_tle
 setup_adapters
 cd "$REPO_ROOT"
 
-say "tier 0: formatting and lints (cargo fmt --check, cargo clippy -D warnings)"
+say "tier 0: formatting and lints (cargo fmt --check, cargo clippy -D warnings), client doc tests"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --color never -- -D warnings
 cargo clippy -p varel_session --lib --features bench_unchecked --color never -- -D warnings
+# The client's rustdoc examples (nextest does not run doc tests): every one compiles, and those
+# that need no database (MemoryStore, Config, Session) run.
+cargo test -p varel-session-client --doc --color never
 
 # run_suite TOOL DIR DB HOST PORT [pg_regress args]: a pg_regress-style suite (DIR, or
 # tests/DIR: schedule, sql or specs, expected) against a running cluster; shows the
