@@ -1,8 +1,11 @@
 # The project's commands; each script does its own set-up on a fresh machine.
-.PHONY: run test stop bench bench-quick package installcheck sql-edition
+.PHONY: run run-sharded test stop bench bench-quick package installcheck sql-edition
 
 run:   ## start a local PostgreSQL (15, or PG=16/17/18) with the extension and show a session's life
 	@scripts/run.sh
+
+run-sharded:  ## the same API on a PL/Proxy router over two shard nodes (one with a standby), PostgreSQL 15
+	@scripts/run_sharded.sh
 
 test:  ## run every test tier on every supported PostgreSQL major
 	@scripts/test.sh

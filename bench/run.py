@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import headtohead
+import sharding
 
 REPO = Path(__file__).resolve().parent.parent
 WORKLOADS = REPO / "bench" / "workloads"
@@ -803,13 +804,13 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     parser.add_argument("--pairs", dest="pairs_override", type=int,
                         help="back-to-back pairs per ratio (default 12)")
-    parser.add_argument("--only", choices=["main", "sql_edition", "headtohead", "release", "scale",
-                                           "cleanup"],
+    parser.add_argument("--only", choices=["main", "sql_edition", "headtohead", "sharding",
+                                           "release", "scale", "cleanup"],
                         help="run one group of workloads (implies --no-write, except for "
                              "sql_edition and headtohead, which write their own sections of "
                              "BENCHMARKS.md)")
     args = parser.parse_args()
-    own_sections = ("sql_edition", "headtohead")
+    own_sections = ("sql_edition", "headtohead", "sharding")
     if args.only and args.only not in own_sections:
         args.no_write = True
     if args.quick:
@@ -819,6 +820,7 @@ def main():
         args.cleanup_sessions, args.cleanup_pauses = 100_000, ["0"]
         args.shared_buffers = "1GB"
         args.h2h_rounds, args.h2h_seconds = 1, 2
+        args.shard_sessions = 20_000
     else:
         args.sessions, args.rounds, args.seconds = 1_000_000, 5, 8
         args.pairs, args.pair_seconds = 12, 4
@@ -826,6 +828,7 @@ def main():
         args.cleanup_sessions, args.cleanup_pauses = 1_000_000, ["0", "20ms", "50ms"]
         args.shared_buffers = "6GB"
         args.h2h_rounds, args.h2h_seconds = 5, 8
+        args.shard_sessions = 200_000
     if args.pairs_override:
         args.pairs = args.pairs_override
 
@@ -836,6 +839,7 @@ def main():
     try:
         groups = {"main": main_workloads, "sql_edition": sql_edition_workloads,
                   "headtohead": lambda c, a, r: headtohead.run(c, a, r, SOCKET_DIR),
+                  "sharding": lambda c, a, r: sharding.run(a, r),
                   "release": release_comparison,
                   "scale": scale_workloads, "cleanup": cleanup_workload}
         for name, run in groups.items():
@@ -860,6 +864,13 @@ def main():
         if not args.no_write:
             write_benchmarks_md(h2h_table, "bench-headtohead")
             log("wrote the head-to-head's section of BENCHMARKS.md")
+    if args.only in (None, "sharding"):
+        shard_table = sharding.report(args, results, machine(),
+                                      datetime.date.today().isoformat())
+        print(shard_table)
+        if not args.no_write:
+            write_benchmarks_md(shard_table, "bench-sharding")
+            log("wrote the sharding section of BENCHMARKS.md")
     if args.only:
         return
     table = report(args, results)

@@ -24,6 +24,7 @@
 # transaction pooling mode on 15. Ports: scripts/lib/common.sh (port_of).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/sharded.sh"
 read -r -a PG_MAJORS <<<"${PG_MAJORS_TO_TEST:-${SUPPORTED_MAJORS[*]}}"
 
 setup_apt
@@ -97,6 +98,8 @@ cleanup_clusters() {
         use_major "$major"
         for base in crash standby subscriber test; do cluster_stop "$(cluster_name "$base")"; done
     done
+    use_major 15
+    sharded_stop shard
 }
 trap '{ cleanup_clusters; } >/dev/null 2>&1 || true' EXIT
 
@@ -243,10 +246,11 @@ for major in "${PG_MAJORS[@]}"; do
     export VAREL_PGBOUNCER_PORT=$PGBOUNCER_PORT
     # pg_cron and pgbouncer come from Debian, for PostgreSQL 15 only. The minute-long load test
     # runs in full on 15 and for 20 seconds on the others (the same code path, less waiting).
-    filter=()
+    # The sharding tests run on their own below, one at a time (they stop and fail over nodes).
+    filter=(-E 'not binary(sharding)')
     export VAREL_LOAD_SECONDS=60
     if [[ $major != 15 ]]; then
-        filter=(-E 'not (binary(cron) | binary(pgbouncer))')
+        filter=(-E 'not (binary(cron) | binary(pgbouncer) | binary(sharding))')
         export VAREL_LOAD_SECONDS=20
     fi
     # Most integration tests spend their time waiting on the server, so more run at once than
@@ -261,6 +265,23 @@ operations and events, and the differential tests"
         --test atomic_and_events --test isolation_matrix --test differential \
         --no-fail-fast --color never \
         --success-output immediate --test-threads 6 2>&1
+
+    if [[ $major == 15 ]]; then
+        say "PostgreSQL 15, tier 3: sharding with PL/Proxy (a router, two nodes, a standby, a spare node)"
+        sharded_start shard "$SHARD_BASE_PORT"
+        sharded_node shard-node2 $((SHARD_BASE_PORT + 5))
+        export VAREL_SHARD_ROUTER_PORT=$((SHARD_BASE_PORT + 1))
+        export VAREL_SHARD_NODE0_PORT=$((SHARD_BASE_PORT + 2))
+        export VAREL_SHARD_NODE1_PORT=$((SHARD_BASE_PORT + 3))
+        export VAREL_SHARD_NODE2_PORT=$((SHARD_BASE_PORT + 5))
+        export VAREL_SHARD_NODE0_DATA=$(cluster_dir shard-node0)/data
+        export VAREL_SHARD_NODE1_DATA=$(cluster_dir shard-node1)/data
+        export VAREL_SHARD_STANDBY_DATA=$(cluster_dir shard-node0-standby)/data
+        export VAREL_REPO_ROOT=$REPO_ROOT
+        cargo nextest run -p varel_session_integration --test sharding --no-fail-fast \
+            --color never --success-output immediate --test-threads 1 2>&1
+        sharded_stop shard
+    fi
 
     cleanup_clusters >/dev/null 2>&1 || true
 done

@@ -35,6 +35,14 @@ pub static EVENTS: GucSetting<bool> = GucSetting::<bool>::new(false);
 pub static EVENTS_CHANNEL: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"varel_session_events"));
 
+/// log2 of the partition count of a PL/Proxy router this server is a node of; 0 (the default)
+/// when it is not one. Tokens minted here then route back here (see `routing`).
+pub static ROUTE_BITS: GucSetting<i32> = GucSetting::<i32>::new(0);
+
+/// The route a new session's token is minted for, set per transaction by the router's call
+/// (`varel_session_shard.session_new_on`); -1: any.
+pub static ROUTE: GucSetting<i32> = GucSetting::<i32>::new(-1);
+
 pub fn register() {
     GucRegistry::define_int_guc(
         c"varel_session.max_age",
@@ -74,6 +82,26 @@ pub fn register() {
         &MAX_SESSIONS_PER_USER,
         0,
         i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"varel_session.route_bits",
+        c"log2 of the partition count of the PL/Proxy router this server is a shard node of; 0 when it is not one.",
+        c"Tokens minted here then route back here: a rotation keeps the old token's route bits (SCALING.md).",
+        &ROUTE_BITS,
+        0,
+        crate::routing::MAX_ROUTE_BITS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"varel_session.route",
+        c"The route a new session's token is minted for on a shard node; -1 means any.",
+        c"Set for one transaction by varel_session_shard.session_new_on, the router's way to create a session.",
+        &ROUTE,
+        -1,
+        (1 << crate::routing::MAX_ROUTE_BITS) - 1,
         GucContext::Suset,
         GucFlags::default(),
     );

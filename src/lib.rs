@@ -30,6 +30,7 @@ mod fmgr;
 mod gucs;
 mod jsonb;
 mod pg_compat;
+mod routing;
 mod row;
 mod snapshot;
 mod storage;

@@ -3,7 +3,7 @@
 # Source it after lib/common.sh.
 
 APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 libclang-dev sudo
-    postgresql-15-cron pgbouncer flex libkrb5-dev)
+    postgresql-15-cron pgbouncer flex libkrb5-dev postgresql-15-plproxy)
 CARGO_PGRX_VERSION=0.18.1
 
 # The other supported majors: full relocatable PostgreSQL installations (server, pg_config,

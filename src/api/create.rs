@@ -1,12 +1,13 @@
 //! Creating sessions.
 
-use super::{assign_token, fresh_identity, required};
+use super::{assign_token, fresh_identity_for, required};
 use crate::deadlines::{self, Interval};
 use crate::errors;
 use crate::events::{self, Event};
 use crate::fmgr::{self, sql_function};
 use crate::gucs;
 use crate::jsonb::Document;
+use crate::routing;
 use crate::row::{Col, Row};
 use crate::snapshot::WriteSnapshot;
 use crate::storage::{Access, Table};
@@ -55,7 +56,7 @@ sql_function!(
             users::make_room(&table, user_id, None, snapshot.get(), now);
         }
 
-        let (raw, handle) = fresh_identity();
+        let (raw, handle) = fresh_identity_for(routing::for_new_session());
         let mut new = Row::empty();
         let token = assign_token(&mut new, &raw);
         new.set_int8(Col::Handle, Some(handle));

@@ -28,6 +28,7 @@ mod session_write;
 mod write;
 
 use crate::errors;
+use crate::routing::RouteTarget;
 use crate::row::Row;
 use crate::token::{self, RawToken, TokenHash};
 use pgrx::pg_sys::Datum;
@@ -45,6 +46,36 @@ fn same_token(hash: &TokenHash) -> impl Fn(&Row<'_>) -> bool + '_ {
 }
 
 /// A new token and a new handle, from one read of the OS CSPRNG.
+/// A fresh identity whose token routes to `target` (sharding, see `routing`): candidates are
+/// drawn until one does, 2^route_bits on average. Each read of the operating system's generator
+/// (the read, more than the hash, is what a candidate costs) brings twice the expected number of
+/// candidates, at most 64, and the handle. Any fresh identity when there is no target.
+fn fresh_identity_for(target: Option<RouteTarget>) -> (RawToken, i64) {
+    const MAX_CANDIDATES: usize = 64;
+    let Some(target) = target else {
+        return fresh_identity();
+    };
+    let candidates = (2 * target.expected_draws()).clamp(2, MAX_CANDIDATES);
+    let mut buffer = [0u8; token::TOKEN_BYTES * MAX_CANDIDATES + 8];
+    let batch = &mut buffer[..token::TOKEN_BYTES * candidates + 8];
+    loop {
+        if token::fill_random(batch).is_err() {
+            errors::raise(
+                PgSqlErrorCode::ERRCODE_SYSTEM_ERROR,
+                "could not read random bytes from the operating system",
+            );
+        }
+        let (tokens, handle) = batch.split_at(token::TOKEN_BYTES * candidates);
+        for candidate in tokens.chunks_exact(token::TOKEN_BYTES) {
+            let mut raw = [0u8; token::TOKEN_BYTES];
+            raw.copy_from_slice(candidate);
+            if target.matches(&token::hash(&raw)) {
+                return (raw, i64::from_le_bytes(handle.try_into().unwrap()));
+            }
+        }
+    }
+}
+
 fn fresh_identity() -> (RawToken, i64) {
     let mut bytes = [0u8; token::TOKEN_BYTES + 8];
     if token::fill_random(&mut bytes).is_err() {

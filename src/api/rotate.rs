@@ -5,10 +5,11 @@
 
 use super::create::positive;
 use super::session_write::SessionWrite;
-use super::{assign_token, fresh_identity, required};
+use super::{assign_token, fresh_identity_for, required};
 use crate::deadlines;
 use crate::events::{self, Event};
 use crate::fmgr::{sql_function, Call};
+use crate::routing;
 use crate::row::{Col, Row};
 use crate::storage::Decision;
 use crate::token::TokenHash;
@@ -97,7 +98,8 @@ fn rotate(
         Some(user_id) => SessionWrite::begin_user_lock_first(function, hash, user_id),
         None => SessionWrite::begin(function, hash),
     };
-    let (raw, _) = fresh_identity();
+    // On a shard node the new token routes where the old one did (see `routing`).
+    let (raw, _) = fresh_identity_for(routing::keeping(hash));
     let mut token = None;
     let written = write.update(|current| {
         if !current.is_live(now) {
