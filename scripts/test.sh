@@ -269,6 +269,7 @@ operations and events, and the differential tests"
     if [[ $major == 15 ]]; then
         say "PostgreSQL 15, tier 3: sharding with PL/Proxy (a router, two nodes, a standby, a spare node)"
         sharded_start shard "$SHARD_BASE_PORT"
+        sharded_router_db shard-router $((SHARD_BASE_PORT + 1)) varel_b
         sharded_node shard-node2 $((SHARD_BASE_PORT + 5))
         export VAREL_SHARD_ROUTER_PORT=$((SHARD_BASE_PORT + 1))
         export VAREL_SHARD_NODE0_PORT=$((SHARD_BASE_PORT + 2))

@@ -24,27 +24,33 @@ REVOKE ALL ON SCHEMA varel_session_shard FROM PUBLIC;
 COMMENT ON SCHEMA varel_session_shard IS
     'varel_session on a shard node: what the PL/Proxy router calls besides the SQL API';
 
--- A new session whose token routes to partition `route` (of 2^route_bits).
-CREATE FUNCTION varel_session_shard.session_new_on(route integer, max_age interval,
-        user_id bigint, data jsonb, ip inet, user_agent text) RETURNS text
+-- A new session whose token routes to partition `route` of `partitions`. Refuses when the
+-- router's partition count is not this node's (2^route_bits): tokens would route elsewhere.
+CREATE FUNCTION varel_session_shard.session_new_on(route integer, partitions integer,
+        max_age interval, user_id bigint, data jsonb, ip inet, user_agent text) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    bits integer := pg_catalog.current_setting('varel_session.route_bits')::integer;
     token text;
 BEGIN
+    IF partitions IS DISTINCT FROM (1 OPERATOR(pg_catalog.<<) bits) THEN
+        RAISE EXCEPTION 'the router has % partitions but this node has varel_session.route_bits = % (% partitions)',
+            partitions, bits, 1 OPERATOR(pg_catalog.<<) bits
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'set varel_session.route_bits on every node to log2 of the router''s partition count';
+    END IF;
     -- The router passes a whole int4 hash; PL/Proxy used its low route_bits bits.
     PERFORM pg_catalog.set_config('varel_session.route',
-        (route OPERATOR(pg_catalog.&) ((1 OPERATOR(pg_catalog.<<)
-            pg_catalog.current_setting('varel_session.route_bits')::integer)
-            OPERATOR(pg_catalog.-) 1))::text, true);
+        (route OPERATOR(pg_catalog.&) (partitions OPERATOR(pg_catalog.-) 1))::text, true);
     token := varel_session.session_new(max_age, user_id, data, ip, user_agent);
     PERFORM pg_catalog.set_config('varel_session.route', '-1', true);
     RETURN token;
 END
 $$;
-COMMENT ON FUNCTION varel_session_shard.session_new_on(integer, interval, bigint, jsonb, inet, text) IS
-    'session_new, minting a token that routes to partition route';
+COMMENT ON FUNCTION varel_session_shard.session_new_on(integer, integer, interval, bigint, jsonb, inet, text) IS
+    'session_new, minting a token that routes to partition route of partitions';
 
 -- What a log-in that moves a session to its user's home partition copies: the live session
 -- named by id (none when it is not live).
@@ -63,25 +69,50 @@ COMMENT ON FUNCTION varel_session_shard.session_export(text) IS
     'the live session named by id, as a log-in that moves it to another partition copies it';
 
 -- The copy: a session logged in as user_id (the cap applies, as at any log-in), routing to
--- partition `route`, with the moved session's data, handle and creation time.
-CREATE FUNCTION varel_session_shard.session_import(route integer, user_id bigint,
-        max_age interval, ip inet, user_agent text, data jsonb, handle bigint,
+-- partition `route`, with the moved session's data, handle and creation time. Its one event is
+-- the log-in, under the handle it keeps (not a "created" under a handle it loses at once).
+CREATE FUNCTION varel_session_shard.session_import(route integer, partitions integer,
+        user_id bigint, max_age interval, ip inet, user_agent text, data jsonb, handle bigint,
         created_at timestamptz) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    -- Missing (NULL) until the library is loaded, unless set for the database or server.
+    events text := coalesce(pg_catalog.current_setting('varel_session.events', true), 'off');
     token text;
 BEGIN
-    token := varel_session_shard.session_new_on(route, max_age, user_id, data, ip, user_agent);
+    PERFORM pg_catalog.set_config('varel_session.events', 'off', true);
+    token := varel_session_shard.session_new_on(route, partitions, max_age, user_id, data, ip,
+                                                user_agent);
+    PERFORM pg_catalog.set_config('varel_session.events', events, true);
     UPDATE varel_session.sessions AS s
        SET handle = session_import.handle, created_at = session_import.created_at
      WHERE s.token_hash OPERATOR(pg_catalog.=) varel_session_internal.token_hash(token);
+    PERFORM varel_session_internal.notify_event('logged_in', session_import.handle,
+                                                session_import.user_id);
     RETURN token;
 END
 $$;
-COMMENT ON FUNCTION varel_session_shard.session_import(integer, bigint, interval, inet, text, jsonb, bigint, timestamptz) IS
+COMMENT ON FUNCTION varel_session_shard.session_import(integer, integer, bigint, interval, inet, text, jsonb, bigint, timestamptz) IS
     'the copy a moving log-in creates on the user''s home partition';
+
+-- The end of the source of a move: the session lives on as the copy, so no "destroyed" event.
+-- Whether there was a live session to end.
+CREATE FUNCTION varel_session_shard.session_discard(id text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ended boolean;
+BEGIN
+    PERFORM pg_catalog.set_config('varel_session.events', 'off', true);
+    ended := varel_session.session_destroy(id);
+    RETURN ended;
+END
+$$;
+COMMENT ON FUNCTION varel_session_shard.session_discard(text) IS
+    'ends the source of a moving log-in, without an event (the session lives on as the copy)';
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA varel_session_shard FROM PUBLIC;
 SELECT pg_catalog.format('GRANT USAGE ON SCHEMA varel_session, varel_session_shard TO %I',

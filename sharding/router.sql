@@ -142,8 +142,8 @@ CREATE FUNCTION varel_session.session_generate_id() RETURNS text
 $$;
 
 -- Internal steps of session_new and session_set_user.
-CREATE FUNCTION varel_session_router.new_on(route integer, max_age interval, user_id bigint,
-        data jsonb, ip inet, user_agent text) RETURNS text
+CREATE FUNCTION varel_session_router.new_on(route integer, partitions integer,
+        max_age interval, user_id bigint, data jsonb, ip inet, user_agent text) RETURNS text
     LANGUAGE plproxy AS $$
     CLUSTER 'varel_session'; RUN ON route;
     TARGET varel_session_shard.session_new_on;
@@ -161,12 +161,18 @@ CREATE FUNCTION varel_session_router.export(id text)
     CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
     TARGET varel_session_shard.session_export;
 $$;
-CREATE FUNCTION varel_session_router.import(route integer, user_id bigint, max_age interval,
-        ip inet, user_agent text, data jsonb, handle bigint, created_at timestamptz)
+CREATE FUNCTION varel_session_router.import(route integer, partitions integer,
+        user_id bigint, max_age interval, ip inet, user_agent text, data jsonb, handle bigint,
+        created_at timestamptz)
     RETURNS text
     LANGUAGE plproxy AS $$
     CLUSTER 'varel_session'; RUN ON route;
     TARGET varel_session_shard.session_import;
+$$;
+CREATE FUNCTION varel_session_router.discard(id text) RETURNS boolean
+    LANGUAGE plproxy AS $$
+    CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
+    TARGET varel_session_shard.session_discard;
 $$;
 
 -- A new session: a logged-in one on its user's home partition; an anonymous one on a random
@@ -183,13 +189,13 @@ DECLARE
     first integer := pg_catalog.floor(pg_catalog.random() * partitions)::integer;
 BEGIN
     IF user_id IS NOT NULL THEN
-        RETURN varel_session_router.new_on(varel_session_router.home(user_id), max_age,
-                                           user_id, data, ip, user_agent);
+        RETURN varel_session_router.new_on(varel_session_router.home(user_id), partitions,
+                                           max_age, user_id, data, ip, user_agent);
     END IF;
     FOR attempt IN 0 .. partitions - 1 LOOP
         BEGIN
-            RETURN varel_session_router.new_on((first + attempt) % partitions, max_age,
-                                               user_id, data, ip, user_agent);
+            RETURN varel_session_router.new_on((first + attempt) % partitions, partitions,
+                                               max_age, user_id, data, ip, user_agent);
         EXCEPTION WHEN internal_error THEN
             IF attempt = partitions - 1 THEN
                 RAISE;
@@ -207,8 +213,10 @@ $$;
 --   2. read it under the new, unpublished token;
 --   3. create the copy on the home partition, logged in (the node applies the per-user cap
 --      under the user's lock, as every log-in of this user lands there);
---   4. destroy the source (a failure here leaves an anonymous orphan nobody holds the token
---      of, which expires).
+--   4. end the source. If it was already gone, a revoke or destroy ran meanwhile (on one
+--      server it would have come first): the copy is ended too and the log-in returns NULL. If
+--      this step fails, the source stays as an orphan nobody holds the token of (it expires)
+--      and the log-in still succeeds.
 -- Each remote step commits on its own: the router's transaction cannot undo one.
 CREATE FUNCTION varel_session.session_set_user(id text, user_id bigint,
         max_age interval DEFAULT NULL, ip inet DEFAULT NULL, user_agent text DEFAULT NULL)
@@ -238,10 +246,22 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    token := varel_session_router.import(home, user_id, coalesce(max_age, copied.max_age),
-        coalesce(ip, copied.ip), coalesce(user_agent, copied.user_agent), copied.data,
-        copied.handle, copied.created_at);
-    PERFORM varel_session.session_destroy(moving);
+    -- As an in-place log-in: a client given by either of ip and user_agent replaces both.
+    IF ip IS NULL AND user_agent IS NULL THEN
+        ip := copied.ip;
+        user_agent := copied.user_agent;
+    END IF;
+    token := varel_session_router.import(home, mask + 1, user_id,
+        coalesce(max_age, copied.max_age), ip, user_agent, copied.data, copied.handle,
+        copied.created_at);
+    BEGIN
+        IF NOT varel_session_router.discard(moving) THEN
+            PERFORM varel_session_router.discard(token);
+            RETURN NULL;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        NULL;
+    END;
     RETURN token;
 END
 $$;
@@ -267,9 +287,10 @@ CREATE FUNCTION varel_session.session_user_sessions(user_id bigint)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT DISTINCT ON (s.created_at, s.handle) s.*
-    FROM varel_session_router.user_sessions_all(user_id) AS s
-    ORDER BY s.created_at DESC, s.handle
+    -- As a node orders them: newest first, then by handle as the number it is, descending.
+    SELECT d.* FROM (SELECT DISTINCT * FROM varel_session_router.user_sessions_all(user_id)) AS d
+    ORDER BY d.created_at DESC,
+             ('x' OPERATOR(pg_catalog.||) d.handle)::bit(64)::bigint DESC
 $$;
 
 CREATE FUNCTION varel_session_router.revoke_all(user_id bigint, handle text)

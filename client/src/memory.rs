@@ -372,6 +372,8 @@ impl SessionStore for MemoryStore {
 
     async fn revoke(&self, user_id: i64, handle: &str) -> Result<bool, Error> {
         let now = OffsetDateTime::now_utc();
+        // Handles are hex, which PostgreSQL reads in either case.
+        let handle = handle.to_ascii_lowercase();
         let mut sessions = self.sessions();
         let before = sessions.len();
         sessions.retain(|_, stored| {

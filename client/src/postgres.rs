@@ -143,7 +143,7 @@ impl PostgresStore {
         session: &mut Session,
         user_id: Option<i64>,
     ) -> Result<(), Error> {
-        let lifetime = session.max_age.unwrap_or(self.config.max_age);
+        let lifetime = whole_seconds(session.max_age.unwrap_or(self.config.max_age));
         let seconds = lifetime.as_secs_f64();
         let data = Value::Object(session.data.clone());
         let params: [&(dyn ToSql + Sync); 5] = [
@@ -196,12 +196,20 @@ impl PostgresStore {
         let Some(id) = session.id.clone() else {
             return self.create_on(client, session, Some(user_id)).await;
         };
+        let max_age = max_age.map(whole_seconds);
         let seconds = max_age.map(|age| age.as_secs_f64());
         let token = self
             .rotate(client, &sql::SET_USER, &[&id, &user_id, &seconds])
             .await?;
         // A log-in slides the idle deadline to now + the session's lifetime.
-        let lifetime = max_age.unwrap_or(self.config.max_age);
+        // Without a new lifetime the server keeps the session's own, which this process knows
+        // when it set it; a session with more time left than the configured lifetime was
+        // given a longer one (remember me): at least what it had left.
+        let remembered = session.ttl.filter(|ttl| *ttl > self.config.max_age);
+        let lifetime = max_age
+            .or(session.max_age)
+            .or(remembered)
+            .unwrap_or(self.config.max_age);
         session.id = Some(token);
         session.user_id = Some(user_id);
         session.expires_at = Some(OffsetDateTime::now_utc() + lifetime);
@@ -450,10 +458,23 @@ impl SessionStore for PostgresStore {
     }
 }
 
-/// Whether the load that returned `expires_at` slid it: a slide sets the deadline to exactly
-/// `now() + max_age`, with `now()` the transaction's time, which the same query returned.
+/// Whether the load that returned `expires_at` slid it. A slide sets the deadline to exactly
+/// `now() + max_age`, with `now()` the transaction's time, which the same query returned, and the
+/// client gives every session a lifetime of whole seconds: the time left is then a whole number
+/// of seconds, which it is otherwise only by a one-in-a-million chance of the clock (a
+/// harmless extra cookie). This holds for a session's own lifetime too ("remember me"), which
+/// the load does not return. Through a sharding router (SCALING.md) `now()` is the router's,
+/// a little earlier than the node's: a time left just over the configured lifetime counts too.
+/// A slide cut short by the absolute deadline is not seen; the session ends then anyway.
 fn slid_just_now(expires_at: OffsetDateTime, db_now: OffsetDateTime, max_age: Duration) -> bool {
-    expires_at - db_now >= max_age
+    let left = expires_at - db_now;
+    let exact = left.is_positive() && left.subsec_nanoseconds() == 0;
+    exact || (left >= max_age && left < max_age + Duration::from_secs(2))
+}
+
+/// A lifetime as the client sends it: whole seconds, at least one (see [`slid_just_now`]).
+fn whole_seconds(lifetime: Duration) -> Duration {
+    Duration::from_secs(lifetime.as_secs().max(1))
 }
 
 fn duration_between(from: OffsetDateTime, to: OffsetDateTime) -> Option<Duration> {

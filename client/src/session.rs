@@ -22,8 +22,10 @@ use time::OffsetDateTime;
 /// assert_eq!(session.get_as::<i64>("cart"), Some(3));
 /// assert_eq!(session.patch(), Some(serde_json::json!({"cart": 3, "theme": null})));
 /// assert!(!session.is_saved());
+/// // Its Debug form never shows the token.
+/// assert!(format!("{session:?}").contains("id: None"));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Session {
     pub(crate) id: Option<String>,
     pub(crate) data: Map<String, Value>,
@@ -43,6 +45,20 @@ pub struct Session {
     /// Recorded at creation, for "your devices" lists.
     pub(crate) client_ip: Option<IpAddr>,
     pub(crate) client_agent: Option<String>,
+}
+
+/// Everything but the token, which must not reach logs.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id.as_ref().map(|_| "<token>"))
+            .field("data", &self.data)
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .field("changes", &self.changes)
+            .field("cleared", &self.cleared)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {

@@ -41,6 +41,10 @@ fn app<S: SessionStore>(store: S) -> Router {
         .route("/login/{user}", post(|s: CurrentSession, Path(user): Path<i64>| async move {
             s.log_in(user);
         }))
+        .route("/login-and-flash/{user}", post(|s: CurrentSession, Path(user): Path<i64>| async move {
+            s.log_in(user);
+            s.flash("welcome");
+        }))
         .route("/remember/{user}", post(|s: CurrentSession, Path(user): Path<i64>| async move {
             s.log_in_remembered(user, MONTH);
         }))

@@ -355,3 +355,34 @@ async fn counters_flash_values_and_lists_are_atomic_operations() {
     store.delete(&token).await.unwrap();
     assert_eq!(store.incr(&token, "visits", 1).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_remembered_session_counts_as_refreshed_only_when_its_load_slid_it() {
+    let store = store();
+    let user = unique_user_id();
+    // A week: under the default absolute deadline (30 days), which would cut a slide short.
+    let week = Duration::from_secs(7 * 86_400);
+    let mut session = Session::new();
+    session.set("k", 1);
+    store.save(&mut session).await.unwrap();
+    store
+        .set_user(&mut session, user, Some(week))
+        .await
+        .unwrap();
+    let token = session.id().unwrap().to_owned();
+    let fresh = store.load(&token).await.unwrap().unwrap();
+    assert!(!fresh.was_refreshed(), "a load that slid nothing");
+    move_deadline(&store, &token, "1 hour").await;
+    let mut slid = store.load(&token).await.unwrap().unwrap();
+    assert!(
+        slid.was_refreshed(),
+        "the load slid the remembered lifetime"
+    );
+    assert_eq!(slid.time_to_live(), Some(week));
+    // A later log-in without a lifetime keeps the remembered one, and says so.
+    store.set_user(&mut slid, user, None).await.unwrap();
+    assert!(slid.time_to_live().unwrap() > Duration::from_secs(6 * 86_400));
+    let reloaded = store.load(slid.id().unwrap()).await.unwrap().unwrap();
+    assert!(reloaded.time_to_live().unwrap() > Duration::from_secs(6 * 86_400));
+    store.delete(slid.id().unwrap()).await.unwrap();
+}

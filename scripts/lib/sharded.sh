@@ -54,22 +54,29 @@ sharded_start() {
 
     cluster_remove "$router"
     cluster_start "$router" $((base + 1)) "max_connections = 100"
-    cluster_psql "$router" $((base + 1)) postgres -c "CREATE DATABASE $SHARD_DB" \
-        -c "CREATE ROLE app LOGIN"
+    cluster_psql "$router" $((base + 1)) postgres -c "CREATE ROLE app LOGIN" >/dev/null
     local n0 n1 options=()
     n0=$(shard_conninfo $((base + 2)) $((base + 4)))
     n1=$(shard_conninfo $((base + 3)))
     for ((p = 0; p < SHARD_PARTITIONS; p++)); do
         if ((p % 2 == 0)); then options+=("p$p '$n0'"); else options+=("p$p '$n1'"); fi
     done
-    local joined
-    joined=$(IFS=,; echo "${options[*]}")
-    cluster_psql "$router" $((base + 1)) "$SHARD_DB" \
+    SHARD_CLUSTER_OPTIONS=$(IFS=,; echo "${options[*]}")
+    sharded_router_db "$router" $((base + 1)) "$SHARD_DB"
+}
+
+# sharded_router_db CLUSTER PORT DB: a router database DB on the router cluster, with the
+# cluster definition sharded_start made (several routers share the nodes, as one per
+# application host would).
+sharded_router_db() {
+    local router=$1 port=$2 db=$3
+    cluster_psql "$router" "$port" postgres -c "CREATE DATABASE $db" >/dev/null
+    cluster_psql "$router" "$port" "$db" \
         -c "CREATE EXTENSION plproxy" \
-        -c "CREATE SERVER varel_session FOREIGN DATA WRAPPER plproxy OPTIONS ($joined)" \
+        -c "CREATE SERVER varel_session FOREIGN DATA WRAPPER plproxy OPTIONS ($SHARD_CLUSTER_OPTIONS)" \
         -c "CREATE USER MAPPING FOR PUBLIC SERVER varel_session OPTIONS (user 'varel_router')" \
         >/dev/null
-    cluster_psql "$router" $((base + 1)) "$SHARD_DB" -v app_role=app \
+    cluster_psql "$router" "$port" "$db" -v app_role=app \
         -f "$REPO_ROOT/sharding/router.sql" >/dev/null
 }
 

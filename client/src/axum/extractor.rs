@@ -111,7 +111,8 @@ impl CurrentSession {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Reads the session (a snapshot of it, with this request's changes).
+    /// Reads the session (a snapshot of it, with this request's changes). `read` runs under the
+    /// session's lock: calling another method of this session inside it would wait forever.
     pub fn with<R>(&self, read: impl FnOnce(&Session) -> R) -> R {
         read(&self.state().session)
     }
@@ -221,10 +222,16 @@ impl CurrentSession {
         self.ask(PendingAction::Destroy);
     }
 
-    /// The token to run a same-key operation on, or `None` for a session not yet in the store.
-    fn stored_id(&self) -> Option<String> {
+    /// The token to run a same-key operation on `key` in the store, or `None` to run it in
+    /// memory: for a session not yet in the store, and when this request already changed
+    /// `key` or cleared the session (those changes are saved at the end of the request, and
+    /// would overwrite the store's result; the operation joins them instead).
+    fn stored_id_for(&self, key: &str) -> Option<String> {
         let state = self.state();
-        state.loaded.then(|| state.session.id.clone()).flatten()
+        let pending = state.session.cleared || state.session.changes.contains_key(key);
+        (state.loaded && !pending)
+            .then(|| state.session.id.clone())
+            .flatten()
     }
 
     /// Adds `by` to the integer under `key` and returns the new value (a missing key counts as
@@ -244,9 +251,17 @@ impl CurrentSession {
     /// }
     /// ```
     pub async fn incr(&self, key: &str, by: i64) -> Result<i64, Error> {
-        let Some(id) = self.stored_id() else {
+        let Some(id) = self.stored_id_for(key) else {
             let mut state = self.state();
-            let current = state.session.get_as::<i64>(key).unwrap_or(0);
+            let current = match state.session.get(key) {
+                None => 0,
+                Some(value) => value.as_i64().ok_or_else(|| {
+                    Error::invalid(
+                        "22023",
+                        format!("the value of key \"{key}\" is not an integer"),
+                    )
+                })?,
+            };
             let sum = current.checked_add(by).ok_or_else(|| {
                 Error::invalid(
                     "22003",
@@ -276,10 +291,11 @@ impl CurrentSession {
                 // Nothing to take (and nothing to save).
                 return Ok(None);
             }
+            let pending = state.session.cleared || state.session.changes.contains_key(key);
             match state.loaded.then(|| state.session.id.clone()).flatten() {
-                Some(id) => id,
-                // A session not yet in the store: in memory.
-                None => return Ok(state.session.delete(key)),
+                Some(id) if !pending => id,
+                // A session not yet in the store, or a key this request changed: in memory.
+                _ => return Ok(state.session.delete(key)),
             }
         };
         let taken = self.shared.store.take(&id, key).await?;
@@ -299,7 +315,13 @@ impl CurrentSession {
         max_items: Option<i32>,
     ) -> Result<usize, Error> {
         let value = value.into();
-        let Some(id) = self.stored_id() else {
+        if max_items.is_some_and(|max| max <= 0) {
+            return Err(Error::invalid(
+                "22023",
+                "max_items must be a positive integer".into(),
+            ));
+        }
+        let Some(id) = self.stored_id_for(key) else {
             let mut state = self.state();
             let mut items = match state.session.get(key) {
                 None => Vec::new(),
@@ -312,10 +334,7 @@ impl CurrentSession {
                 }
             };
             items.push(value);
-            if let Some(max) = max_items.filter(|max| *max > 0) {
-                let excess = items.len().saturating_sub(max as usize);
-                items.drain(..excess);
-            }
+            trim_to(&mut items, max_items);
             let length = items.len();
             state.session.set(key, items);
             return Ok(length);
@@ -326,6 +345,15 @@ impl CurrentSession {
             .push(&id, key, &value, max_items)
             .await?
             .ok_or(Error::NoSession)?;
+        // The local copy follows, unrecorded (the store has it already).
+        let mut state = self.state();
+        let data = &mut state.session.data;
+        if let Some(Value::Array(items)) = data.get_mut(key) {
+            items.push(value);
+            trim_to(items, max_items);
+        } else {
+            data.insert(key.to_owned(), Value::Array(vec![value]));
+        }
         Ok(length as usize)
     }
 
@@ -372,6 +400,14 @@ impl CurrentSession {
             .into_iter()
             .filter_map(|item| T::deserialize(item).ok())
             .collect())
+    }
+}
+
+/// Keeps the newest `max_items` of `items`, as `session_push` does.
+fn trim_to(items: &mut Vec<Value>, max_items: Option<i32>) {
+    if let Some(max) = max_items {
+        let excess = items.len().saturating_sub(max.max(0) as usize);
+        items.drain(..excess);
     }
 }
 

@@ -150,6 +150,17 @@ async fn finish<S: SessionStore>(
         if session.is_modified() {
             store.save(&mut session).await?;
         }
+        // Appended before any rotation, which keeps the data: a failure here fails the request
+        // with the client's token still valid, where after a rotation it would strand the
+        // client with the dead old token.
+        if let Some(id) = session.id() {
+            for message in &flashes {
+                store
+                    .push(id, FLASH_KEY, message, Some(MAX_FLASHES))
+                    .await?
+                    .ok_or(Error::NoSession)?;
+            }
+        }
         let rotated = match action {
             PendingAction::LogIn { user_id, max_age } => {
                 store.set_user(&mut session, user_id, max_age).await?;
@@ -165,15 +176,6 @@ async fn finish<S: SessionStore>(
             }
             PendingAction::Keep | PendingAction::Destroy => false,
         };
-        // Appended after any rotation, to the token the client will hold.
-        if let Some(id) = session.id() {
-            for message in &flashes {
-                store
-                    .push(id, FLASH_KEY, message, Some(MAX_FLASHES))
-                    .await?
-                    .ok_or(Error::NoSession)?;
-            }
-        }
         Ok(rotated)
     }
     .await;
@@ -183,8 +185,10 @@ async fn finish<S: SessionStore>(
             let refreshed = store.config().rolling && session.was_refreshed();
             Ok(refreshed.then(|| issue(store, &session)).flatten())
         }
-        // Destroyed or revoked by another request meanwhile: tell the client.
-        Err(Error::NoSession) => Ok(Some(TokenUpdate::Remove)),
+        // The session ended meanwhile, or another request of this client rotated its token (a
+        // log-in in another tab): say nothing. A removal cookie would delete the cookie that
+        // request just set; a dead token is simply no session on the next request.
+        Err(Error::NoSession) => Ok(None),
         Err(error) => Err(error),
     }
 }

@@ -1,8 +1,8 @@
 //! Sharding with PL/Proxy (SCALING.md): a router and two shard nodes, node 0 with a synchronous
 //! streaming standby, and a spare third node, started by `scripts/test.sh` on PostgreSQL 15
 //! (`scripts/lib/sharded.sh`). The cluster has 4 partitions: p0 and p2 on node 0, p1 and p3 on
-//! node 1. The tests run one at a time (`--test-threads 1`): the last one stops a node, fails
-//! node 0 over to its standby and moves p3 to the third node.
+//! node 1. The tests run one at a time (`--test-threads 1`, in name order): the last one
+//! (`zz_...`) stops a node, fails node 0 over to its standby and moves p3 to the third node.
 
 use futures::future::join_all;
 use sha2::{Digest, Sha256};
@@ -248,8 +248,21 @@ async fn log_in_moves_the_session_to_its_users_home_and_the_cap_holds() {
     .await;
 }
 
+/// Sets (or, with `None`, resets) a varel_session setting for the database on both nodes; a
+/// router connection opened afterwards gets it on its node connections.
+async fn on_both_nodes(setting: &str, value: Option<&str>) {
+    for which in 0..2 {
+        let sql = match value {
+            Some(value) => format!("ALTER DATABASE varel SET varel_session.{setting} = {value}"),
+            None => format!("ALTER DATABASE varel RESET varel_session.{setting}"),
+        };
+        node(which).await.batch_execute(&sql).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn the_cap_holds_across_log_ins_from_every_partition() {
+    on_both_nodes("max_data_bytes", None).await;
     for which in 0..2 {
         node(which)
             .await
@@ -345,6 +358,9 @@ async fn concurrent_log_ins_of_one_token_give_exactly_one_token() {
 
 #[tokio::test]
 async fn a_move_that_fails_midway_leaves_no_session_with_more_rights() {
+    // A failed earlier run may have left settings behind.
+    on_both_nodes("max_data_bytes", None).await;
+    on_both_nodes("max_sessions_per_user", None).await;
     let user = unique_user_id();
     let setup = router().await;
     let home = home_of(&setup, user).await;
@@ -360,20 +376,17 @@ async fn a_move_that_fails_midway_leaves_no_session_with_more_rights() {
         .unwrap();
     // A new router connection: its connections to the nodes start with the setting.
     let router = router().await;
-    let error = router
+    let result = router
         .query_one(
             "SELECT varel_session.session_set_user($1, $2)",
             &[&token, &user],
         )
-        .await
-        .unwrap_err();
+        .await;
+    // Reset first, so that a failed assertion below leaves the other tests a sane node.
+    on_both_nodes("max_data_bytes", None).await;
+    let error = result.unwrap_err();
     assert_eq!(error.code().map(|c| c.code()), Some("54000"), "{error}");
     assert!(!error.to_string().contains(&token));
-    node(home_node)
-        .await
-        .batch_execute("ALTER DATABASE varel RESET varel_session.max_data_bytes")
-        .await
-        .unwrap();
     // The user has no session anywhere; the pre-log-in token no longer works (it was rotated
     // before the copy); nothing else holds the user's rights.
     let router = self::router().await;
@@ -468,7 +481,7 @@ async fn the_application_role_lives_a_session_through_the_router_with_its_grants
     // The router's internals stay closed to it.
     let error = app
         .query(
-            "SELECT varel_session_router.import(0, 1, NULL, NULL, NULL, '{}', 1, now())",
+            "SELECT varel_session_router.import(0, 4, 1, NULL, NULL, NULL, '{}', 1, now())",
             &[],
         )
         .await
@@ -644,7 +657,7 @@ async fn at_most_one_error(
 }
 
 #[tokio::test]
-async fn stopped_shard_then_failover_then_a_partition_moved_under_load() {
+async fn zz_stopped_shard_then_failover_then_a_partition_moved_under_load() {
     a_stopped_shard_loses_nothing_and_the_other_keeps_working().await;
     a_failover_to_the_standby_loses_nothing().await;
     moving_a_partition_under_load_loses_nothing().await;
@@ -779,23 +792,46 @@ async fn moving_a_partition_under_load_loses_nothing() {
         }
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers = tokens.chunks(12).map(|mine| {
+    let writers = tokens.chunks(12).enumerate().map(|(i, mine)| {
         let (mine, stop) = (mine.to_vec(), stop.clone());
         tokio::spawn(async move {
-            let router = router().await;
+            // Half the writers go through a second router database, each holding a router
+            // transaction open across two calls: a router backend inside a transaction keeps
+            // the cluster definition it started with, which the switch must wait out.
+            let second = i % 2 == 1;
+            let router = if second {
+                connect_with(
+                    tokio_postgres::Config::new()
+                        .host("127.0.0.1")
+                        .port(port("ROUTER"))
+                        .user("postgres")
+                        .dbname("varel_b"),
+                )
+                .await
+                .expect("the second router")
+            } else {
+                router().await
+            };
             let mut last: HashMap<String, i64> = HashMap::new();
             let mut refused = 0u64;
             let mut n = 0i64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if second {
+                    router.batch_execute("BEGIN").await.unwrap();
+                }
                 for token in &mine {
                     n += 1;
-                    match router
+                    let written = router
                         .query_one(
                             "SELECT varel_session.session_set($1, jsonb_build_object('w', $2::bigint))",
                             &[token, &n],
                         )
-                        .await
-                    {
+                        .await;
+                    if second && written.is_err() {
+                        // The router transaction is aborted: start another one.
+                        router.batch_execute("ROLLBACK; BEGIN").await.unwrap();
+                    }
+                    match written {
                         Ok(row) => {
                             assert!(row.get::<_, bool>(0), "a live session was not found");
                             last.insert(token.clone(), n);
@@ -806,6 +842,12 @@ async fn moving_a_partition_under_load_loses_nothing() {
                             refused += 1;
                         }
                     }
+                    if second {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+                if second {
+                    router.batch_execute("COMMIT").await.unwrap();
                 }
             }
             (last, refused)
@@ -817,10 +859,11 @@ async fn moving_a_partition_under_load_loses_nothing() {
     let source = format!("host=127.0.0.1 port={} dbname=varel", port("NODE1"));
     let target = format!("host=127.0.0.1 port={} dbname=varel", port("NODE2"));
     let router_url = format!("host=127.0.0.1 port={} dbname=varel", port("ROUTER"));
+    let second_router_url = format!("host=127.0.0.1 port={} dbname=varel_b", port("ROUTER"));
     let script = format!("{}/sharding/move_partition.sh", env("VAREL_REPO_ROOT"));
     let output = tokio::task::spawn_blocking(move || {
         Command::new(&script)
-            .args(["3", &source, &target, &router_url])
+            .args(["3", &source, &target, &router_url, &second_router_url])
             .env("PGUSER", "postgres")
             .output()
             .expect("run move_partition.sh")
