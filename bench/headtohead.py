@@ -107,6 +107,11 @@ def run(cluster, args, results, socket_dir, db="bench_h2h"):
     cluster.psql("postgres", f"DROP DATABASE IF EXISTS {db};")
     cluster.psql("postgres", f"CREATE DATABASE {db};")
     cluster.psql(db, "CREATE EXTENSION varel_session;")
+    # VAREL_H2H_SYNCHRONOUS_COMMIT=off shows where the increments' bound goes without the
+    # commit's flush (not a configuration we recommend: a crash loses the last commits).
+    sync = os.environ.get("VAREL_H2H_SYNCHRONOUS_COMMIT")
+    if sync:
+        cluster.psql(db, f"ALTER DATABASE {db} SET synchronous_commit = {sync};")
     pg_url = f"postgresql://postgres@127.0.0.1:{cluster.port}/{db}"
     workdir = Path(tempfile.mkdtemp(prefix="varel-h2h-"))
     processes = []
