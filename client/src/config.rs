@@ -14,6 +14,17 @@ pub enum SameSite {
 }
 
 /// How the token travels between the client and the app.
+///
+/// ```
+/// use varel_session_client::{Config, Transport};
+///
+/// // An API for mobile clients: `Authorization: Bearer <token>` in, `session-token` out.
+/// let api = Config { transport: Transport::Bearer, ..Config::default() };
+/// api.validate().unwrap();
+/// // A named header both ways.
+/// let header = Config { transport: Transport::Header("x-session-token".into()), ..Config::default() };
+/// header.validate().unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Transport {
     /// In the session cookie (the default), written with the cookie settings of [`Config`].

@@ -284,6 +284,17 @@ impl CurrentSession {
     /// Returns the value under `key` and removes it, atomically on the server: of concurrent
     /// requests, exactly one gets it (read-once values, one-time nonces). `None` when there is
     /// no such key. Costs no database call when the loaded session has no such key.
+    ///
+    /// ```no_run
+    /// use varel_session_client::axum::CurrentSession;
+    ///
+    /// async fn confirm(session: CurrentSession, nonce: String) -> &'static str {
+    ///     match session.take("nonce").await {
+    ///         Ok(Some(expected)) if expected == nonce.as_str() => "confirmed, once",
+    ///         _ => "expired or used",
+    ///     }
+    /// }
+    /// ```
     pub async fn take(&self, key: &str) -> Result<Option<Value>, Error> {
         let id = {
             let mut state = self.state();
@@ -308,6 +319,16 @@ impl CurrentSession {
     /// Appends `value` to the array under `key` (creating it), keeping the newest `max_items`
     /// when given, atomically on the server; returns the new length. [`Error::NoSession`] when
     /// the session ended meanwhile.
+    ///
+    /// ```no_run
+    /// use varel_session_client::axum::CurrentSession;
+    ///
+    /// async fn viewed(session: CurrentSession) -> String {
+    ///     // The last 10 pages viewed, from every tab of this browser.
+    ///     let n = session.push("recent", "/pricing", Some(10)).await.unwrap_or(0);
+    ///     format!("{n} recent pages")
+    /// }
+    /// ```
     pub async fn push(
         &self,
         key: &str,
