@@ -7,6 +7,7 @@ pub mod cookies;
 mod error;
 mod memory;
 mod postgres;
+mod same_key;
 mod session;
 mod sql;
 mod store;

@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::cookies::is_token;
 use crate::error::Error;
+use crate::same_key;
 use crate::session::Session;
 use crate::store::{SessionStore, UserSession};
 use rand::RngCore;
@@ -276,18 +277,7 @@ impl SessionStore for MemoryStore {
 
     async fn incr(&self, id: &str, key: &str, by: i64) -> Result<Option<i64>, Error> {
         self.with_live(id, |stored| {
-            let current = match stored.data.get(key) {
-                None => 0,
-                Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
-                Some(Value::Number(n)) if n.is_u64() => return Err(out_of_range(key)),
-                Some(_) => {
-                    return Err(Error::invalid(
-                        "22023",
-                        format!("the value of key \"{key}\" is not an integer"),
-                    ))
-                }
-            };
-            let sum = current.checked_add(by).ok_or_else(|| out_of_range(key))?;
+            let sum = same_key::incremented(stored.data.get(key), key, by)?;
             stored.data.insert(key.to_owned(), Value::from(sum));
             stored.updated_at = OffsetDateTime::now_utc();
             Ok(sum)
@@ -314,29 +304,9 @@ impl SessionStore for MemoryStore {
         value: &Value,
         max_items: Option<i32>,
     ) -> Result<Option<i32>, Error> {
-        if max_items.is_some_and(|n| n <= 0) {
-            return Err(Error::invalid(
-                "22023",
-                "max_items must be a positive integer".into(),
-            ));
-        }
+        same_key::check_max_items(max_items)?;
         self.with_live(id, |stored| {
-            let mut items = match stored.data.remove(key) {
-                None => Vec::new(),
-                Some(Value::Array(items)) => items,
-                Some(other) => {
-                    stored.data.insert(key.to_owned(), other);
-                    return Err(Error::invalid(
-                        "22023",
-                        format!("the value of key \"{key}\" is not an array"),
-                    ));
-                }
-            };
-            items.push(value.clone());
-            if let Some(max) = max_items {
-                let excess = items.len().saturating_sub(max as usize);
-                items.drain(..excess);
-            }
+            let items = same_key::appended(stored.data.get(key), key, value.clone(), max_items)?;
             let length = items.len() as i32;
             stored.data.insert(key.to_owned(), Value::Array(items));
             stored.updated_at = OffsetDateTime::now_utc();
@@ -419,11 +389,4 @@ fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buffer);
     buffer.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn out_of_range(key: &str) -> Error {
-    Error::invalid(
-        "22003",
-        format!("the value of key \"{key}\" would be out of range for bigint"),
-    )
 }

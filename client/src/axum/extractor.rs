@@ -4,6 +4,7 @@
 use super::action::PendingAction;
 use super::erased::ErasedStore;
 use crate::error::Error;
+use crate::same_key;
 use crate::session::Session;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -253,21 +254,7 @@ impl CurrentSession {
     pub async fn incr(&self, key: &str, by: i64) -> Result<i64, Error> {
         let Some(id) = self.stored_id_for(key) else {
             let mut state = self.state();
-            let current = match state.session.get(key) {
-                None => 0,
-                Some(value) => value.as_i64().ok_or_else(|| {
-                    Error::invalid(
-                        "22023",
-                        format!("the value of key \"{key}\" is not an integer"),
-                    )
-                })?,
-            };
-            let sum = current.checked_add(by).ok_or_else(|| {
-                Error::invalid(
-                    "22003",
-                    format!("the value of key \"{key}\" would be out of range for bigint"),
-                )
-            })?;
+            let sum = same_key::incremented(state.session.get(key), key, by)?;
             state.session.set(key, sum);
             return Ok(sum);
         };
@@ -336,26 +323,10 @@ impl CurrentSession {
         max_items: Option<i32>,
     ) -> Result<usize, Error> {
         let value = value.into();
-        if max_items.is_some_and(|max| max <= 0) {
-            return Err(Error::invalid(
-                "22023",
-                "max_items must be a positive integer".into(),
-            ));
-        }
+        same_key::check_max_items(max_items)?;
         let Some(id) = self.stored_id_for(key) else {
             let mut state = self.state();
-            let mut items = match state.session.get(key) {
-                None => Vec::new(),
-                Some(Value::Array(items)) => items.clone(),
-                Some(_) => {
-                    return Err(Error::invalid(
-                        "22023",
-                        format!("the value of key \"{key}\" is not an array"),
-                    ))
-                }
-            };
-            items.push(value);
-            trim_to(&mut items, max_items);
+            let items = same_key::appended(state.session.get(key), key, value, max_items)?;
             let length = items.len();
             state.session.set(key, items);
             return Ok(length);
@@ -371,7 +342,7 @@ impl CurrentSession {
         let data = &mut state.session.data;
         if let Some(Value::Array(items)) = data.get_mut(key) {
             items.push(value);
-            trim_to(items, max_items);
+            same_key::keep_newest(items, max_items);
         } else {
             data.insert(key.to_owned(), Value::Array(vec![value]));
         }
@@ -421,14 +392,6 @@ impl CurrentSession {
             .into_iter()
             .filter_map(|item| T::deserialize(item).ok())
             .collect())
-    }
-}
-
-/// Keeps the newest `max_items` of `items`, as `session_push` does.
-fn trim_to(items: &mut Vec<Value>, max_items: Option<i32>) {
-    if let Some(max) = max_items {
-        let excess = items.len().saturating_sub(max.max(0) as usize);
-        items.drain(..excess);
     }
 }
 

@@ -7,6 +7,7 @@ use super::extractor::{CurrentSession, FLASH_KEY, MAX_FLASHES};
 use super::transport::{self, TokenUpdate};
 use crate::error::Error;
 use crate::postgres::PostgresStore;
+use crate::same_key;
 use crate::store::SessionStore;
 use axum::extract::ConnectInfo;
 use axum::http::header::USER_AGENT;
@@ -136,8 +137,7 @@ async fn finish<S: SessionStore>(
         // A new session has no concurrent writers: its flash messages go in with its data.
         if !flashes.is_empty() {
             let mut items = flashes;
-            let excess = items.len().saturating_sub(MAX_FLASHES as usize);
-            items.drain(..excess);
+            same_key::keep_newest(&mut items, Some(MAX_FLASHES));
             session.set(FLASH_KEY, items);
         }
         match log_in {
