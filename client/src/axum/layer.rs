@@ -45,6 +45,7 @@ impl<I, S: SessionStore> Layer<I> for SessionLayer<S> {
         SessionService {
             inner,
             store: self.store.clone(),
+            erased: Arc::new(self.store.clone()),
         }
     }
 }
@@ -54,6 +55,8 @@ impl<I, S: SessionStore> Layer<I> for SessionLayer<S> {
 pub struct SessionService<I, S = PostgresStore> {
     inner: I,
     store: S,
+    /// The same store as handlers' `CurrentSession` sees it, made once, not per request.
+    erased: Arc<dyn ErasedStore>,
 }
 
 impl<I, S, B> Service<Request<B>> for SessionService<I, S>
@@ -76,7 +79,7 @@ where
         // The clone that was polled ready serves this request (tower's usual swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let store = self.store.clone();
+        let (store, erased) = (self.store.clone(), self.erased.clone());
         Box::pin(async move {
             let config = store.config();
             // Nothing is loaded here: the first extraction of CurrentSession loads the session,
@@ -84,7 +87,6 @@ where
             let token = transport::token_from_request(config, request.headers());
             let https = is_https(&request, config.trust_proxy);
             let client = client_info(&request, config.trust_proxy);
-            let erased: Arc<dyn ErasedStore> = Arc::new(store.clone());
             let current = CurrentSession::new(erased, token, client);
             request.extensions_mut().insert(current.clone());
 
