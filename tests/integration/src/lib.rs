@@ -113,6 +113,20 @@ pub fn run_pg_program(program: &str, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
+/// Runs `pg_ctl -D data args...` of the major under test as the `postgres` OS user (servers
+/// refuse root), as an administrator would: stopping, starting or promoting a cluster the test
+/// owns. Panics unless it succeeds.
+pub fn pg_ctl(data: &str, args: &[&str]) {
+    let pg_ctl = format!("{}/pg_ctl", env("VAREL_PG_BIN"));
+    let status = std::process::Command::new("sudo")
+        .args(["-u", "postgres", &pg_ctl, "-D", data])
+        .args(args)
+        .current_dir("/")
+        .status()
+        .expect("run pg_ctl");
+    assert!(status.success(), "pg_ctl -D {data} {args:?} failed");
+}
+
 /// Every row of the sessions table as text, in a stable order: what must come through a dump
 /// and restore, or a switch of editions, unchanged.
 pub async fn all_sessions(client: &Client) -> Vec<String> {

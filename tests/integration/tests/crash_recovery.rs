@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
-use varel_session_integration::{connect_with, env};
+use varel_session_integration::{connect_with, env, pg_ctl};
 
 const WRITERS: usize = 8;
 
@@ -41,18 +41,6 @@ async fn connect_when_back() -> Client {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-fn pg_ctl(args: &[&str]) {
-    let pg_ctl = format!("{}/pg_ctl", env("VAREL_PG_BIN"));
-    let status = Command::new("sudo")
-        .args(["-u", "postgres", &pg_ctl, "-D"])
-        .arg(env("VAREL_CRASH_DATA"))
-        .args(args)
-        .current_dir("/")
-        .status()
-        .expect("run pg_ctl");
-    assert!(status.success(), "pg_ctl {args:?} failed");
 }
 
 /// What one writer saw acknowledged: token -> key -> value.
@@ -171,9 +159,12 @@ async fn acknowledged_writes_survive_a_killed_backend_and_an_immediate_shutdown(
     assert!(writes > 0 && sessions > 0);
 
     let (writes, sessions, keys) = under_load(|_| {
-        pg_ctl(&["-m", "immediate", "stop"]);
+        pg_ctl(&env("VAREL_CRASH_DATA"), &["-m", "immediate", "stop"]);
         let log = format!("{}/../server.log", env("VAREL_CRASH_DATA"));
-        pg_ctl(&["-l", &log, "-w", "-t", "90", "start"]);
+        pg_ctl(
+            &env("VAREL_CRASH_DATA"),
+            &["-l", &log, "-w", "-t", "90", "start"],
+        );
     })
     .await;
     eprintln!(
