@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's benchmark command (`make bench`, or `make bench-quick` for a smoke run): sets up
+# BENCHMARKS.md's benchmark command (`make bench`, or `make bench-quick` for a smoke run): sets up
 # a fresh machine if needed, then runs bench/run.py, which starts its own cluster (port
 # $VAREL_BENCH_PORT, default 54323), prints the results and writes them into BENCHMARKS.md.
 #
@@ -28,7 +28,7 @@ if git -C "$REPO_ROOT" cat-file -e "$PREVIOUS_COMMIT" 2>/dev/null; then
         git -C "$REPO_ROOT" worktree add --detach "$previous_tree" "$PREVIOUS_COMMIT" >/dev/null
     fi
     (cd "$previous_tree" && CARGO_TARGET_DIR=$REPO_ROOT/target/previous-release-build \
-        cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$previous_tree/package" >/dev/null)
+        cargo pgrx package --package varel_session --pg-config "$PG_CONFIG" --out-dir "$previous_tree/package" >/dev/null)
     as_root cp "$previous_tree/package$("$PG_CONFIG" --pkglibdir)/varel_session.so" \
         "$("$PG_CONFIG" --pkglibdir)/varel_session_previous.so"
     if [[ -n ${VAREL_BENCH_PREVIOUS:-} ]]; then

@@ -138,7 +138,7 @@ $$;
 
 -- Rotations: the new token comes from the caller. A log-in first takes the per-user lock, as
 -- any implementation of the per-user cap must (the same lock the extension takes:
--- pg_advisory_xact_lock(1987208563, user key), src/users.rs).
+-- pg_advisory_xact_lock(1987208563, user key), extension/src/users.rs).
 CREATE FUNCTION model.rotate(tok text, new_tok text, how text, uid bigint) RETURNS text
     LANGUAGE plpgsql AS $$
 BEGIN

@@ -2,7 +2,7 @@
 //! made into text, odd Unicode, SQL metacharacters, huge and empty strings, deep JSON), and
 //! bytes that are not UTF-8. Nothing crashes the server, no malformed token is accepted, every
 //! error is a clean ERROR with a specific SQLSTATE, and accepted writes read back exactly.
-//! The token parser itself gets a million generated inputs in its unit tests (src/token.rs);
+//! The token parser itself gets a million generated inputs in its unit tests (extension/src/token.rs);
 //! here the server sees 200,000 more tokens, 20,000 key/value pairs and 5,000 patches.
 
 use bytes::BytesMut;

@@ -4,7 +4,8 @@
 //! A session has two: the idle deadline (`expires_at`), `max_age` after it was last used and
 //! slid forward as it is used, and the absolute deadline (`absolute_expires_at`), a hard cap
 //! from `varel_session.absolute_timeout` restarted only by a log-in. The idle deadline is never
-//! past the absolute one ([`cap`]).
+//! past the absolute one ([`cap`]). [`refresh_due`] is `session_load`'s throttle: when a load
+//! slides the idle deadline.
 
 use crate::gucs;
 use crate::row::Row;

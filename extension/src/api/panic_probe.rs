@@ -1,7 +1,7 @@
 //! Test builds only: proves that a Rust panic inside one of these functions becomes an ERROR
 //! that rolls back what the function wrote, and leaves the backend running.
 
-use super::{assign_token, fresh_identity};
+use super::identity::{assign_token, fresh_identity};
 use crate::deadlines;
 use crate::fmgr::sql_function;
 use crate::jsonb;

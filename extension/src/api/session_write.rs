@@ -1,7 +1,7 @@
 //! One write to the session a token names: the write snapshot, the table open for writing, and
-//! the row as that snapshot sees it. Every per-request write goes through here.
+//! the row as that snapshot sees it. Every per-request write goes through here; it follows a
+//! concurrent update only while the token still names the row (`same_token`).
 
-use super::same_token;
 use crate::row::Row;
 use crate::snapshot::WriteSnapshot;
 use crate::storage::{Access, Decision, OnConflict, Slot, Table, Written};
@@ -102,4 +102,10 @@ impl SessionWrite {
         self.table
             .delete(found, self.snapshot.get(), |row| same(row) && wanted(row))
     }
+}
+
+/// Whether a row (possibly a newer version found after a concurrent update) is still the
+/// session the caller's token names: a regenerate in between gives it another token.
+fn same_token(hash: &TokenHash) -> impl Fn(&Row<'_>) -> bool + '_ {
+    move |row: &Row<'_>| row.token_hash() == Some(&hash[..])
 }

@@ -1,7 +1,8 @@
 //! The snapshots the functions read and write with, chosen to behave like SQL functions of the
 //! same volatility: a `STABLE` read sees the calling statement's snapshot; a `VOLATILE` write
 //! gets a new command id (so it sees earlier calls in the same statement) and, under READ
-//! COMMITTED, a fresh snapshot.
+//! COMMITTED, a fresh snapshot. Also the latest snapshot ([`LatestSnapshot`]), with which
+//! `users` checks that a transaction's own snapshot sees all of a user's sessions.
 
 use pgrx::pg_sys::{self, Snapshot};
 

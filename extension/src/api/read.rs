@@ -1,6 +1,8 @@
-//! Reading sessions: what an app does on every request.
+//! Reading sessions: what an app does on every request. `session_get` writes nothing;
+//! `session_load` also slides the idle deadline when it is due, an optional write that is
+//! skipped rather than waited for.
 
-use super::required;
+use super::arguments::required;
 use super::session_write::SessionWrite;
 use crate::deadlines;
 use crate::fmgr::{sql_function, Call, ResultColumn};

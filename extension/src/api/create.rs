@@ -1,6 +1,8 @@
-//! Creating sessions.
+//! Creating sessions (`session_new`) and bare tokens (`session_generate_id`); also the checks
+//! of a `max_age` and of initial data that the writes, rotations and `session_set_data` share.
 
-use super::{assign_token, fresh_identity_for, required};
+use super::arguments::required;
+use super::identity::{assign_token, fresh_identity_for};
 use crate::deadlines::{self, Interval};
 use crate::errors;
 use crate::events::{self, Event};

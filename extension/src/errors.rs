@@ -4,6 +4,9 @@
 //! session". The errors below are for the application's own bugs, so each carries a specific
 //! SQLSTATE and a lowercase message that says what to fix. None of them ever includes a token:
 //! callers pass fixed text and sizes only.
+//!
+//! [`raise`] and [`raise_with_hint`], which they are built on, are also how the rest of the
+//! crate raises its other ERRORs (the `catalog`'s 55000, a failed read of random bytes).
 
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};

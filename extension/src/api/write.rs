@@ -1,10 +1,11 @@
-//! Writing sessions: key and patch writes, clearing, sliding, destroying.
+//! Writing sessions: key and patch writes, unsetting, clearing, sliding, changing the lifetime,
+//! destroying; and `change_data` and `check_size`, which the atomic operations use too.
 //!
 //! A write changes the live session it finds and nothing else: it never creates a row, and a
 //! session destroyed, revoked or expired before the write commits stays gone (`storage`).
 
+use super::arguments::required;
 use super::create::positive;
-use super::required;
 use super::session_write::SessionWrite;
 use crate::deadlines;
 use crate::errors;

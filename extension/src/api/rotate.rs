@@ -3,9 +3,10 @@
 //! one token exactly one succeeds: the others follow the update, find a different token on the
 //! newest version, and report "no session".
 
+use super::arguments::required;
 use super::create::positive;
+use super::identity::{assign_token, fresh_identity_for};
 use super::session_write::SessionWrite;
-use super::{assign_token, fresh_identity_for, required};
 use crate::deadlines;
 use crate::events::{self, Event};
 use crate::fmgr::{sql_function, Call};

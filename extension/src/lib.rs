@@ -5,19 +5,23 @@
 //!
 //! - [`gucs`]: the `varel_session.*` settings.
 //! - [`token`]: session tokens (generation, parsing, hashing); pure Rust.
-//! - [`errors`]: programmer-mistake errors with specific SQLSTATEs.
-//! - [`catalog`]: where the sessions table and its indexes are, cached per backend.
-//! - [`fmgr`]: PostgreSQL's function-call interface, as typed arguments and results for the
-//!   SQL-facing functions (the only place their calls touch it).
+//! - [`routing`]: token routes for sharding with PL/Proxy, and the route each minted token takes.
+//! - [`errors`]: raising ERRORs; the programmer-mistake ones with their specific SQLSTATEs.
+//! - [`catalog`]: where the table and its indexes are, and whether direct access to them is safe.
+//! - [`fmgr`]: the function-call interface of the SQL-facing functions (`sql_function!`, `Call`).
 //! - [`pg_compat`]: what differs between PostgreSQL 15, 16, 17 and 18.
 //! - [`row`]: one sessions-table row as datums, with typed accessors.
 //! - [`deadlines`]: the server's clock, interval arithmetic, idle and absolute deadlines.
 //! - [`snapshot`]: the snapshots reads and writes use.
 //! - [`storage`]: direct reads and writes of single rows through the table access method.
-//! - [`jsonb`]: the merge, set and remove operations on session data.
+//! - [`jsonb`]: the operations on session data: get, set, remove, merge, numbers, bounded lists.
 //! - [`users`]: per-user serialisation and the sessions-per-user cap.
 //! - [`events`]: the opt-in NOTIFY of session events.
 //! - [`api`]: the SQL-facing functions.
+
+// The crate has no public Rust API (it is a cdylib PostgreSQL loads): its rustdoc is for the
+// people who change it, built with --document-private-items (`make test` denies broken links).
+#![allow(rustdoc::private_intra_doc_links)]
 
 use pgrx::prelude::*;
 

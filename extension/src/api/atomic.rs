@@ -6,8 +6,8 @@
 //! Like every write, they change only a live session (never create or revive one), respect
 //! `varel_session.max_data_bytes`, and name the key (never the token) in their errors.
 
+use super::arguments::required;
 use super::create::checked_data;
-use super::required;
 use super::write::{change_data, check_size, DataChange};
 use crate::errors;
 use crate::fmgr::sql_function;

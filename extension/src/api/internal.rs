@@ -1,5 +1,6 @@
-//! Helpers for the SQL-language functions (`sql/users.sql`): they need the same token hashing
-//! and the same per-user lock as the Rust functions, and must not reimplement either.
+//! Helpers for the SQL-language functions (`sql/users.sql`, `sql/cleanup.sql`): they need the
+//! same token hashing, the same per-user lock and the same session events as the Rust
+//! functions, and must not reimplement any of them.
 
 use crate::deadlines;
 use crate::errors;
