@@ -406,7 +406,7 @@ def client_workloads(cluster, args, results, db):
         name, *values = line.split()
         label = {"raw": "client: raw tokio-postgres, prepared",
                  "store": "client: PostgresStore::load",
-                 "store_held": "client: PostgresStore::load_on a held connection"}[name]
+                 "store_held": "client: PostgresStore::on(a held connection).load"}[name]
         for value in values:
             results.add(label, float(value))
     log(f"client: {out.strip()}")
@@ -620,7 +620,7 @@ def report(args, results):
     row("session_load, refresh due, sync off")
     row("client: raw tokio-postgres, prepared")
     row("client: PostgresStore::load", "client: raw tokio-postgres, prepared", 0.95)
-    row("client: PostgresStore::load_on a held connection", "client: raw tokio-postgres, prepared")
+    row("client: PostgresStore::on(a held connection).load", "client: raw tokio-postgres, prepared")
     if "scale" in r.notes:
         large, small = r.notes["scale"]
         row(small)

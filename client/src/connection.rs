@@ -5,9 +5,9 @@ use std::future::Future;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Error, Row};
 
-/// A connection the store can run on: a pooled `deadpool_postgres::Client`, or a
-/// `deadpool_postgres::Transaction` on one (so session writes can join the application's own
-/// transaction).
+/// A connection the store can run on, through [`PostgresStore::on`](crate::PostgresStore::on): a
+/// pooled `deadpool_postgres::Client`, or a `deadpool_postgres::Transaction` on one (so session
+/// writes can join the application's own transaction).
 ///
 /// With prepared statements (the default), each statement is prepared once per connection
 /// through deadpool's statement cache and then runs in one round trip. Without them, each call

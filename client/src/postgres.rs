@@ -1,4 +1,5 @@
-//! [`PostgresStore`]: the [`SessionStore`] over the varel_session extension's SQL functions.
+//! [`PostgresStore`]: the [`SessionStore`] over the varel_session extension's SQL functions, and
+//! [`OnConnection`], the same operations on one connection the application holds.
 
 use crate::config::Config;
 use crate::connection::Connection;
@@ -16,10 +17,10 @@ use tokio_postgres::Row;
 
 /// The PostgreSQL store, over a `deadpool-postgres` pool the application already has.
 ///
-/// Each operation comes in two forms: `op(...)` takes a connection from the pool, and
-/// `op_on(&client, ...)` runs on any [`Connection`] (a pooled connection or a transaction), so
-/// session writes can join the application's own transaction. Statements are prepared once per
-/// connection and reused (deadpool's statement cache); every call is one round trip.
+/// Its [`SessionStore`] operations each take a connection from the pool for the call;
+/// [`on`](Self::on) gives the same operations on a connection the application holds, or inside
+/// its transaction. Statements are prepared once per connection and reused (deadpool's
+/// statement cache); each is one round trip.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
@@ -47,25 +48,6 @@ impl PostgresStore {
         self
     }
 
-    async fn rows<C: Connection>(
-        &self,
-        client: &C,
-        sql: &Sql,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, Error> {
-        Ok(client.run(sql, params, self.prepared).await?)
-    }
-
-    async fn row<C: Connection>(
-        &self,
-        client: &C,
-        sql: &Sql,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Row, Error> {
-        let mut rows = self.rows(client, sql, params).await?;
-        Ok(rows.swap_remove(0))
-    }
-
     /// The pool the store takes connections from.
     pub fn pool(&self) -> &Pool {
         &self.pool
@@ -76,18 +58,200 @@ impl PostgresStore {
         &self.config
     }
 
+    /// The store's operations on `connection`, a pooled `deadpool_postgres::Client` or a
+    /// `deadpool_postgres::Transaction` on one: a [`SessionStore`] that sends every statement
+    /// there instead of taking a connection from the pool. In a transaction, the session's
+    /// writes commit or roll back with the application's own.
+    ///
+    /// ```no_run
+    /// use varel_session_client::{PostgresStore, SessionStore};
+    ///
+    /// # async fn checkout(store: PostgresStore, token: &str, user_id: i64) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut client = store.pool().get().await?;
+    /// let tx = client.transaction().await?;
+    /// let sessions = store.on(&tx);
+    /// let mut session = sessions.load(token).await?.ok_or("no session")?;
+    /// let cart = session.delete("cart");
+    /// tx.execute("INSERT INTO orders (user_id, cart) VALUES ($1, $2)", &[&user_id, &cart])
+    ///     .await?;
+    /// sessions.save(&mut session).await?; // the cart empties if and only if the order commits
+    /// tx.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on<'a, C: Connection>(&'a self, connection: &'a C) -> OnConnection<'a, C> {
+        OnConnection {
+            store: self,
+            connection,
+        }
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Client, Error> {
         Ok(self.pool.get().await?)
     }
+}
 
-    /// [`SessionStore::load`] on `client`.
-    pub async fn load_on<C: Connection>(
+// Each call holds its pooled connection only while it runs.
+impl SessionStore for PostgresStore {
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Session>, Error> {
+        self.on(&self.client().await?).load(id).await
+    }
+
+    async fn save(&self, session: &mut Session) -> Result<(), Error> {
+        self.on(&self.client().await?).save(session).await
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, Error> {
+        self.on(&self.client().await?).delete(id).await
+    }
+
+    async fn regenerate_id(&self, session: &mut Session) -> Result<(), Error> {
+        self.on(&self.client().await?).regenerate_id(session).await
+    }
+
+    async fn set_user(
         &self,
-        client: &C,
+        session: &mut Session,
+        user_id: i64,
+        max_age: Option<Duration>,
+    ) -> Result<(), Error> {
+        self.on(&self.client().await?)
+            .set_user(session, user_id, max_age)
+            .await
+    }
+
+    async fn clear_user(&self, session: &mut Session) -> Result<(), Error> {
+        self.on(&self.client().await?).clear_user(session).await
+    }
+
+    async fn touch(&self, session: &mut Session) -> Result<(), Error> {
+        self.on(&self.client().await?).touch(session).await
+    }
+
+    async fn incr(&self, id: &str, key: &str, by: i64) -> Result<Option<i64>, Error> {
+        self.on(&self.client().await?).incr(id, key, by).await
+    }
+
+    async fn take(&self, id: &str, key: &str) -> Result<Option<Value>, Error> {
+        self.on(&self.client().await?).take(id, key).await
+    }
+
+    async fn push(
+        &self,
         id: &str,
-    ) -> Result<Option<Session>, Error> {
-        let rows = self.rows(client, &sql::LOAD, &[&id]).await?;
-        Ok(rows.first().map(|row| self.session_from_row(id, row)))
+        key: &str,
+        value: &Value,
+        max_items: Option<i32>,
+    ) -> Result<Option<i32>, Error> {
+        self.on(&self.client().await?)
+            .push(id, key, value, max_items)
+            .await
+    }
+
+    async fn handle(&self, id: &str) -> Result<Option<String>, Error> {
+        self.on(&self.client().await?).handle(id).await
+    }
+
+    async fn user_sessions(&self, user_id: i64) -> Result<Vec<UserSession>, Error> {
+        self.on(&self.client().await?).user_sessions(user_id).await
+    }
+
+    async fn revoke(&self, user_id: i64, handle: &str) -> Result<bool, Error> {
+        self.on(&self.client().await?).revoke(user_id, handle).await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: i64,
+        except_id: Option<&str>,
+    ) -> Result<u64, Error> {
+        self.on(&self.client().await?)
+            .revoke_user_sessions(user_id, except_id)
+            .await
+    }
+
+    async fn cleanup(&self) -> Result<u64, Error> {
+        self.on(&self.client().await?).cleanup().await
+    }
+}
+
+/// A [`PostgresStore`] on one connection, made by [`PostgresStore::on`]: a [`SessionStore`]
+/// that runs every operation on that connection (a pooled client the application holds, or its
+/// transaction), with the store's settings.
+///
+/// It only borrows the store and the connection, so it is `Copy`, and lives as long as they
+/// do: it is not `'static`, so it cannot be given to the axum layer, whose services outlive any
+/// one connection.
+pub struct OnConnection<'a, C> {
+    store: &'a PostgresStore,
+    connection: &'a C,
+}
+
+// By hand: derived, they would ask `C: Clone`, which a transaction is not; the view copies
+// references only.
+impl<C> Clone for OnConnection<'_, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C> Copy for OnConnection<'_, C> {}
+
+impl<C: Connection> OnConnection<'_, C> {
+    async fn rows(&self, sql: &Sql, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
+        Ok(self
+            .connection
+            .run(sql, params, self.store.prepared)
+            .await?)
+    }
+
+    async fn row(&self, sql: &Sql, params: &[&(dyn ToSql + Sync)]) -> Result<Row, Error> {
+        let mut rows = self.rows(sql, params).await?;
+        Ok(rows.swap_remove(0))
+    }
+
+    /// A rotation's new token; [`Error::NoSession`] when the session was not live.
+    async fn rotate(&self, sql: &Sql, params: &[&(dyn ToSql + Sync)]) -> Result<String, Error> {
+        let row = self.row(sql, params).await?;
+        row.get::<_, Option<String>>(0).ok_or(Error::NoSession)
+    }
+
+    /// Runs a write that says whether the session was live; [`Error::NoSession`] when not.
+    async fn expect_live(&self, sql: &Sql, params: &[&(dyn ToSql + Sync)]) -> Result<(), Error> {
+        match self.row(sql, params).await?.get::<_, bool>(0) {
+            true => Ok(()),
+            false => Err(Error::NoSession),
+        }
+    }
+
+    /// Creates `session` in the store (its data, its [lifetime](Session::set_max_age) and,
+    /// when given, its user), recording the client's address and user agent for "your devices"
+    /// lists. Gives it its token. Both `save` of a new session and `set_user` of one not yet
+    /// stored come here.
+    async fn create(&self, session: &mut Session, user_id: Option<i64>) -> Result<(), Error> {
+        let lifetime = whole_seconds(session.max_age.unwrap_or(self.store.config.max_age));
+        let seconds = lifetime.as_secs_f64();
+        let data = Value::Object(session.data.clone());
+        let params: [&(dyn ToSql + Sync); 5] = [
+            &seconds,
+            &user_id,
+            &data,
+            &session.client_ip,
+            &session.client_agent,
+        ];
+        let token: String = self.row(&sql::NEW, &params).await?.get(0);
+        let now = OffsetDateTime::now_utc();
+        session.id = Some(token);
+        session.user_id = user_id;
+        session.created_at = Some(now);
+        session.updated_at = Some(now);
+        session.expires_at = Some(now + lifetime);
+        session.ttl = Some(lifetime);
+        session.mark_saved();
+        Ok(())
     }
 
     fn session_from_row(&self, id: &str, row: &Row) -> Session {
@@ -104,29 +268,35 @@ impl PostgresStore {
             created_at: Some(row.get(2)),
             updated_at: Some(row.get(3)),
             expires_at: Some(expires_at),
-            refreshed: slid_just_now(expires_at, db_now, self.config.max_age),
+            refreshed: slid_just_now(expires_at, db_now, self.store.config.max_age),
             ttl: duration_between(db_now, expires_at),
             ..Session::default()
         }
     }
+}
 
-    /// [`SessionStore::save`] on `client`.
-    pub async fn save_on<C: Connection>(
-        &self,
-        client: &C,
-        session: &mut Session,
-    ) -> Result<(), Error> {
+impl<C: Connection> SessionStore for OnConnection<'_, C> {
+    fn config(&self) -> &Config {
+        &self.store.config
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Session>, Error> {
+        let rows = self.rows(&sql::LOAD, &[&id]).await?;
+        Ok(rows.first().map(|row| self.session_from_row(id, row)))
+    }
+
+    async fn save(&self, session: &mut Session) -> Result<(), Error> {
         match session.id.clone() {
             None => {
                 let user_id = session.user_id;
-                self.create_on(client, session, user_id).await
+                self.create(session, user_id).await
             }
             Some(id) => {
                 if session.cleared {
-                    self.expect_live(client, &sql::CLEAR, &[&id]).await?;
+                    self.expect_live(&sql::CLEAR, &[&id]).await?;
                 }
                 if let Some(patch) = session.patch() {
-                    self.expect_live(client, &sql::SET, &[&id, &patch]).await?;
+                    self.expect_live(&sql::SET, &[&id, &patch]).await?;
                 }
                 session.mark_saved();
                 Ok(())
@@ -134,58 +304,19 @@ impl PostgresStore {
         }
     }
 
-    /// Creates `session` in the store (its data, its [lifetime](Session::set_max_age) and,
-    /// when given, its user), recording the client's address and user agent for "your devices"
-    /// lists. Gives it its token.
-    pub async fn create_on<C: Connection>(
-        &self,
-        client: &C,
-        session: &mut Session,
-        user_id: Option<i64>,
-    ) -> Result<(), Error> {
-        let lifetime = whole_seconds(session.max_age.unwrap_or(self.config.max_age));
-        let seconds = lifetime.as_secs_f64();
-        let data = Value::Object(session.data.clone());
-        let params: [&(dyn ToSql + Sync); 5] = [
-            &seconds,
-            &user_id,
-            &data,
-            &session.client_ip,
-            &session.client_agent,
-        ];
-        let token: String = self.row(client, &sql::NEW, &params).await?.get(0);
-        let now = OffsetDateTime::now_utc();
-        session.id = Some(token);
-        session.user_id = user_id;
-        session.created_at = Some(now);
-        session.updated_at = Some(now);
-        session.expires_at = Some(now + lifetime);
-        session.ttl = Some(lifetime);
-        session.mark_saved();
-        Ok(())
+    async fn delete(&self, id: &str) -> Result<bool, Error> {
+        Ok(self.row(&sql::DESTROY, &[&id]).await?.get(0))
     }
 
-    /// [`SessionStore::delete`] on `client`.
-    pub async fn delete_on<C: Connection>(&self, client: &C, id: &str) -> Result<bool, Error> {
-        Ok(self.row(client, &sql::DESTROY, &[&id]).await?.get(0))
-    }
-
-    /// [`SessionStore::regenerate_id`] on `client`.
-    pub async fn regenerate_id_on<C: Connection>(
-        &self,
-        client: &C,
-        session: &mut Session,
-    ) -> Result<(), Error> {
+    async fn regenerate_id(&self, session: &mut Session) -> Result<(), Error> {
         let id = session.id.clone().ok_or(Error::NoSession)?;
-        let token = self.rotate(client, &sql::REGENERATE, &[&id]).await?;
+        let token = self.rotate(&sql::REGENERATE, &[&id]).await?;
         session.id = Some(token);
         Ok(())
     }
 
-    /// [`SessionStore::set_user`] on `client`.
-    pub async fn set_user_on<C: Connection>(
+    async fn set_user(
         &self,
-        client: &C,
         session: &mut Session,
         user_id: i64,
         max_age: Option<Duration>,
@@ -194,22 +325,23 @@ impl PostgresStore {
             session.max_age = max_age;
         }
         let Some(id) = session.id.clone() else {
-            return self.create_on(client, session, Some(user_id)).await;
+            return self.create(session, Some(user_id)).await;
         };
         let max_age = max_age.map(whole_seconds);
         let seconds = max_age.map(|age| age.as_secs_f64());
         let token = self
-            .rotate(client, &sql::SET_USER, &[&id, &user_id, &seconds])
+            .rotate(&sql::SET_USER, &[&id, &user_id, &seconds])
             .await?;
         // A log-in slides the idle deadline to now + the session's lifetime.
         // Without a new lifetime the server keeps the session's own, which this process knows
         // when it set it; a session with more time left than the configured lifetime was
         // given a longer one (remember me): at least what it had left.
-        let remembered = session.ttl.filter(|ttl| *ttl > self.config.max_age);
+        let configured = self.store.config.max_age;
+        let remembered = session.ttl.filter(|ttl| *ttl > configured);
         let lifetime = max_age
             .or(session.max_age)
             .or(remembered)
-            .unwrap_or(self.config.max_age);
+            .unwrap_or(configured);
         session.id = Some(token);
         session.user_id = Some(user_id);
         session.expires_at = Some(OffsetDateTime::now_utc() + lifetime);
@@ -217,65 +349,48 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// [`SessionStore::clear_user`] on `client`.
-    pub async fn clear_user_on<C: Connection>(
-        &self,
-        client: &C,
-        session: &mut Session,
-    ) -> Result<(), Error> {
+    async fn clear_user(&self, session: &mut Session) -> Result<(), Error> {
         let id = session.id.clone().ok_or(Error::NoSession)?;
-        let token = self.rotate(client, &sql::CLEAR_USER, &[&id]).await?;
+        let token = self.rotate(&sql::CLEAR_USER, &[&id]).await?;
         session.id = Some(token);
         session.user_id = None;
         Ok(())
     }
 
-    /// [`SessionStore::touch`] on `client`.
-    pub async fn touch_on<C: Connection>(
-        &self,
-        client: &C,
-        session: &mut Session,
-    ) -> Result<(), Error> {
+    async fn touch(&self, session: &mut Session) -> Result<(), Error> {
         let id = session.id.clone().ok_or(Error::NoSession)?;
-        let deadline: Option<OffsetDateTime> = self.row(client, &sql::TOUCH, &[&id]).await?.get(0);
+        let deadline: Option<OffsetDateTime> = self.row(&sql::TOUCH, &[&id]).await?.get(0);
         session.expires_at = Some(deadline.ok_or(Error::NoSession)?);
         Ok(())
     }
 
-    /// [`SessionStore::handle`] on `client`.
-    pub async fn handle_on<C: Connection>(
-        &self,
-        client: &C,
-        id: &str,
-    ) -> Result<Option<String>, Error> {
-        Ok(self.row(client, &sql::HANDLE, &[&id]).await?.get(0))
+    async fn incr(&self, id: &str, key: &str, by: i64) -> Result<Option<i64>, Error> {
+        Ok(self.row(&sql::INCR, &[&id, &key, &by]).await?.get(0))
     }
 
-    /// [`SessionStore::revoke`] on `client`.
-    pub async fn revoke_on<C: Connection>(
+    async fn take(&self, id: &str, key: &str) -> Result<Option<Value>, Error> {
+        Ok(self.row(&sql::TAKE, &[&id, &key]).await?.get(0))
+    }
+
+    async fn push(
         &self,
-        client: &C,
-        user_id: i64,
-        handle: &str,
-    ) -> Result<bool, Error> {
+        id: &str,
+        key: &str,
+        value: &Value,
+        max_items: Option<i32>,
+    ) -> Result<Option<i32>, Error> {
         Ok(self
-            .row(client, &sql::REVOKE, &[&user_id, &handle])
+            .row(&sql::PUSH, &[&id, &key, value, &max_items])
             .await?
             .get(0))
     }
 
-    /// [`SessionStore::cleanup`] on `client`.
-    pub async fn cleanup_on<C: Connection>(&self, client: &C) -> Result<u64, Error> {
-        Ok(self.row(client, &sql::CLEANUP, &[]).await?.get::<_, i64>(0) as u64)
+    async fn handle(&self, id: &str) -> Result<Option<String>, Error> {
+        Ok(self.row(&sql::HANDLE, &[&id]).await?.get(0))
     }
 
-    /// [`SessionStore::user_sessions`] on `client`.
-    pub async fn user_sessions_on<C: Connection>(
-        &self,
-        client: &C,
-        user_id: i64,
-    ) -> Result<Vec<UserSession>, Error> {
-        let rows = self.rows(client, &sql::USER_SESSIONS, &[&user_id]).await?;
+    async fn user_sessions(&self, user_id: i64) -> Result<Vec<UserSession>, Error> {
+        let rows = self.rows(&sql::USER_SESSIONS, &[&user_id]).await?;
         Ok(rows
             .iter()
             .map(|row| UserSession {
@@ -291,157 +406,8 @@ impl PostgresStore {
             .collect())
     }
 
-    /// [`SessionStore::incr`] on `client`.
-    ///
-    /// ```no_run
-    /// # async fn f(store: varel_session_client::PostgresStore, id: &str) -> Result<(), varel_session_client::Error> {
-    /// let client = store.pool().get().await?;
-    /// let visits = store.incr_on(&client, id, "visits", 1).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn incr_on<C: Connection>(
-        &self,
-        client: &C,
-        id: &str,
-        key: &str,
-        by: i64,
-    ) -> Result<Option<i64>, Error> {
-        Ok(self
-            .row(client, &sql::INCR, &[&id, &key, &by])
-            .await?
-            .get(0))
-    }
-
-    /// [`SessionStore::take`] on `client`.
-    pub async fn take_on<C: Connection>(
-        &self,
-        client: &C,
-        id: &str,
-        key: &str,
-    ) -> Result<Option<Value>, Error> {
-        Ok(self.row(client, &sql::TAKE, &[&id, &key]).await?.get(0))
-    }
-
-    /// [`SessionStore::push`] on `client`.
-    pub async fn push_on<C: Connection>(
-        &self,
-        client: &C,
-        id: &str,
-        key: &str,
-        value: &Value,
-        max_items: Option<i32>,
-    ) -> Result<Option<i32>, Error> {
-        Ok(self
-            .row(client, &sql::PUSH, &[&id, &key, value, &max_items])
-            .await?
-            .get(0))
-    }
-
-    /// [`SessionStore::revoke_user_sessions`] on `client`.
-    pub async fn revoke_user_sessions_on<C: Connection>(
-        &self,
-        client: &C,
-        user_id: i64,
-        except_id: Option<&str>,
-    ) -> Result<u64, Error> {
-        let ended: i64 = self
-            .row(client, &sql::USER_REVOKE, &[&user_id, &except_id])
-            .await?
-            .get(0);
-        Ok(ended as u64)
-    }
-
-    async fn rotate<C: Connection>(
-        &self,
-        client: &C,
-        sql: &Sql,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<String, Error> {
-        let row = self.row(client, sql, params).await?;
-        row.get::<_, Option<String>>(0).ok_or(Error::NoSession)
-    }
-
-    async fn expect_live<C: Connection>(
-        &self,
-        client: &C,
-        sql: &Sql,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<(), Error> {
-        match self.row(client, sql, params).await?.get::<_, bool>(0) {
-            true => Ok(()),
-            false => Err(Error::NoSession),
-        }
-    }
-}
-
-impl SessionStore for PostgresStore {
-    fn config(&self) -> &Config {
-        &self.config
-    }
-
-    async fn load(&self, id: &str) -> Result<Option<Session>, Error> {
-        self.load_on(&self.client().await?, id).await
-    }
-
-    async fn save(&self, session: &mut Session) -> Result<(), Error> {
-        self.save_on(&self.client().await?, session).await
-    }
-
-    async fn delete(&self, id: &str) -> Result<bool, Error> {
-        self.delete_on(&self.client().await?, id).await
-    }
-
-    async fn regenerate_id(&self, session: &mut Session) -> Result<(), Error> {
-        self.regenerate_id_on(&self.client().await?, session).await
-    }
-
-    async fn set_user(
-        &self,
-        session: &mut Session,
-        user_id: i64,
-        max_age: Option<Duration>,
-    ) -> Result<(), Error> {
-        self.set_user_on(&self.client().await?, session, user_id, max_age)
-            .await
-    }
-
-    async fn clear_user(&self, session: &mut Session) -> Result<(), Error> {
-        self.clear_user_on(&self.client().await?, session).await
-    }
-
-    async fn touch(&self, session: &mut Session) -> Result<(), Error> {
-        self.touch_on(&self.client().await?, session).await
-    }
-
-    async fn incr(&self, id: &str, key: &str, by: i64) -> Result<Option<i64>, Error> {
-        self.incr_on(&self.client().await?, id, key, by).await
-    }
-
-    async fn take(&self, id: &str, key: &str) -> Result<Option<Value>, Error> {
-        self.take_on(&self.client().await?, id, key).await
-    }
-
-    async fn push(
-        &self,
-        id: &str,
-        key: &str,
-        value: &Value,
-        max_items: Option<i32>,
-    ) -> Result<Option<i32>, Error> {
-        self.push_on(&self.client().await?, id, key, value, max_items)
-            .await
-    }
-
-    async fn handle(&self, id: &str) -> Result<Option<String>, Error> {
-        self.handle_on(&self.client().await?, id).await
-    }
-
-    async fn user_sessions(&self, user_id: i64) -> Result<Vec<UserSession>, Error> {
-        self.user_sessions_on(&self.client().await?, user_id).await
-    }
-
     async fn revoke(&self, user_id: i64, handle: &str) -> Result<bool, Error> {
-        self.revoke_on(&self.client().await?, user_id, handle).await
+        Ok(self.row(&sql::REVOKE, &[&user_id, &handle]).await?.get(0))
     }
 
     async fn revoke_user_sessions(
@@ -449,12 +415,15 @@ impl SessionStore for PostgresStore {
         user_id: i64,
         except_id: Option<&str>,
     ) -> Result<u64, Error> {
-        self.revoke_user_sessions_on(&self.client().await?, user_id, except_id)
-            .await
+        let ended: i64 = self
+            .row(&sql::USER_REVOKE, &[&user_id, &except_id])
+            .await?
+            .get(0);
+        Ok(ended as u64)
     }
 
     async fn cleanup(&self) -> Result<u64, Error> {
-        self.cleanup_on(&self.client().await?).await
+        Ok(self.row(&sql::CLEANUP, &[]).await?.get::<_, i64>(0) as u64)
     }
 }
 

@@ -11,7 +11,7 @@ pub struct Sql {
 
 pub const LOAD: Sql = Sql {
     // now() is the transaction's time, which session_load also used: a deadline equal to
-    // now() + max_age means this load slid it (see store::slid_just_now).
+    // now() + max_age means this load slid it (see postgres::slid_just_now).
     text: "SELECT data, user_id, created_at, updated_at, expires_at, now() \
            FROM varel_session.session_load($1)",
     types: &[Type::TEXT],

@@ -1,6 +1,6 @@
-//! The [`SessionStore`] contract, which [`PostgresStore`](crate::PostgresStore) and
-//! [`MemoryStore`](crate::MemoryStore) implement and [`SessionLayer`](crate::axum::SessionLayer)
-//! is generic over.
+//! The [`SessionStore`] contract, which [`PostgresStore`](crate::PostgresStore) (and its view on
+//! one connection, [`OnConnection`](crate::OnConnection)) and [`MemoryStore`](crate::MemoryStore)
+//! implement and the axum layer (`axum::SessionLayer`) is generic over.
 
 use crate::config::Config;
 use crate::error::Error;
@@ -35,13 +35,15 @@ pub struct UserSession {
     pub last_seen_at: Option<OffsetDateTime>,
 }
 
-/// Where sessions are kept: the operations [`SessionLayer`](crate::axum::SessionLayer) and
+/// Where sessions are kept: the operations the axum layer (`axum::SessionLayer`) and
 /// applications use, with one contract.
 ///
-/// [`PostgresStore`](crate::PostgresStore) is the real one. [`MemoryStore`](crate::MemoryStore)
-/// keeps sessions in the process, for testing handlers without PostgreSQL; the client's
-/// contract tests (`client/tests/contract.rs`) run the same cases against both. What only the
-/// PostgreSQL store gives is listed on [`MemoryStore`](crate::MemoryStore).
+/// [`PostgresStore`](crate::PostgresStore) is the real one;
+/// [`PostgresStore::on`](crate::PostgresStore::on) gives it on one connection or inside a
+/// transaction of the application's. [`MemoryStore`](crate::MemoryStore) keeps sessions in the
+/// process, for testing handlers without PostgreSQL; the client's contract tests
+/// (`client/tests/contract.rs`) run the same cases against both. What only the PostgreSQL store
+/// gives is listed on [`MemoryStore`](crate::MemoryStore).
 ///
 /// The contract:
 /// - A token that is malformed, unknown, expired, destroyed, revoked or rotated away names no
@@ -54,7 +56,11 @@ pub struct UserSession {
 /// - Rotations ([`regenerate_id`](Self::regenerate_id), [`set_user`](Self::set_user),
 ///   [`clear_user`](Self::clear_user)) give the session a new token and end the old one,
 ///   keeping its data and handle.
-pub trait SessionStore: Clone + Send + Sync + 'static {
+///
+/// A store need not be `'static`: [`PostgresStore::on`](crate::PostgresStore::on)'s view
+/// borrows its connection. What keeps a store beyond a borrow (a spawned task, the axum layer)
+/// asks `S: SessionStore + 'static` itself.
+pub trait SessionStore: Clone + Send + Sync {
     /// The session and cookie settings.
     fn config(&self) -> &Config;
 

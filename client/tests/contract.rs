@@ -95,7 +95,7 @@ async fn malformed_unknown_and_ended_tokens_are_no_session<S: SessionStore>(stor
     assert!(store.load(&ended).await.unwrap().is_none());
 }
 
-async fn concurrent_saves_of_different_keys_both_win<S: SessionStore>(store: S) {
+async fn concurrent_saves_of_different_keys_both_win<S: SessionStore + 'static>(store: S) {
     let (session, token) = stored(&store, json!({})).await;
     let writers = (0..8).map(|i| {
         let (store, mut copy) = (store.clone(), session.clone());
@@ -178,7 +178,7 @@ async fn remember_me_gives_the_session_its_own_lifetime<S: SessionStore>(store: 
     assert!(loaded.time_to_live().unwrap() > DAY + DAY / 2);
 }
 
-async fn same_key_operations_are_atomic<S: SessionStore>(store: S) {
+async fn same_key_operations_are_atomic<S: SessionStore + 'static>(store: S) {
     let (_, token) = stored(&store, json!({"flash": "saved", "text": "x"})).await;
     let counters = (0..8).map(|_| {
         let (store, token) = (store.clone(), token.clone());

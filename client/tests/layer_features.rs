@@ -16,7 +16,7 @@ use varel_session_client::{Config, MemoryStore, SessionStore, Transport, TOKEN_H
 
 const MONTH: Duration = Duration::from_secs(30 * 86_400);
 
-fn app<S: SessionStore>(store: S) -> Router {
+fn app<S: SessionStore + 'static>(store: S) -> Router {
     Router::new()
         .route("/set/{key}/{value}", post(|s: CurrentSession, Path((k, v)): Path<(String, String)>| async move {
             s.set(k, v);
@@ -113,7 +113,7 @@ async fn new_session(app: &Router, value: &str) -> String {
     reply.cookie_token().expect("a session cookie")
 }
 
-async fn flash_messages_are_shown_once_on_the_next_request<S: SessionStore>(store: S) {
+async fn flash_messages_are_shown_once_on_the_next_request<S: SessionStore + 'static>(store: S) {
     let app = app(store);
     // Set on a new session: it is created with the message.
     let reply = send(&app, "POST", "/flash/hello", &[]).await;
@@ -161,7 +161,7 @@ async fn flash_messages_are_shown_once_on_the_next_request<S: SessionStore>(stor
     );
 }
 
-async fn concurrent_increments_of_one_session_are_all_counted<S: SessionStore>(store: S) {
+async fn concurrent_increments_of_one_session_are_all_counted<S: SessionStore + 'static>(store: S) {
     let app = app(store);
     let token = new_session(&app, "v").await;
     let requests = (0..64).map(|_| {
@@ -186,7 +186,7 @@ async fn concurrent_increments_of_one_session_are_all_counted<S: SessionStore>(s
     assert_eq!(send(&app, "POST", "/incr", &cookie(&fresh)).await.body, "2");
 }
 
-async fn a_server_error_saves_nothing_unless_configured<S: SessionStore>(store: S) {
+async fn a_server_error_saves_nothing_unless_configured<S: SessionStore + 'static>(store: S) {
     let app_default = app(store.clone());
     let token = new_session(&app_default, "before").await;
     let reply = send(
@@ -216,7 +216,7 @@ async fn a_server_error_saves_nothing_unless_configured<S: SessionStore>(store: 
     assert!(reply.set_cookies().is_empty());
 }
 
-async fn a_server_error_saves_when_configured<S: SessionStore>(store: S) {
+async fn a_server_error_saves_when_configured<S: SessionStore + 'static>(store: S) {
     let app = app(store);
     let token = new_session(&app, "before").await;
     let reply = send(&app, "POST", "/set-then-fail/after", &cookie(&token)).await;
@@ -227,7 +227,7 @@ async fn a_server_error_saves_when_configured<S: SessionStore>(store: S) {
     );
 }
 
-async fn remember_me_cookies_outlive_the_configured_lifetime<S: SessionStore>(store: S) {
+async fn remember_me_cookies_outlive_the_configured_lifetime<S: SessionStore + 'static>(store: S) {
     let app = app(store);
     let token = new_session(&app, "v").await;
     let reply = send(&app, "POST", "/remember/9", &cookie(&token)).await;
@@ -241,7 +241,9 @@ async fn remember_me_cookies_outlive_the_configured_lifetime<S: SessionStore>(st
     );
 }
 
-async fn browser_session_cookies_have_no_max_age_unless_remembered<S: SessionStore>(store: S) {
+async fn browser_session_cookies_have_no_max_age_unless_remembered<S: SessionStore + 'static>(
+    store: S,
+) {
     let app = app(store);
     let reply = send(&app, "POST", "/set/k/v", &[]).await;
     let set_cookie = reply.set_cookies()[0].to_owned();
@@ -261,7 +263,7 @@ async fn browser_session_cookies_have_no_max_age_unless_remembered<S: SessionSto
     );
 }
 
-async fn bearer_tokens_travel_in_headers<S: SessionStore>(store: S) {
+async fn bearer_tokens_travel_in_headers<S: SessionStore + 'static>(store: S) {
     let app = app(store);
     let bearer = |token: &str| vec![("authorization", format!("Bearer {token}"))];
     let reply = send(&app, "POST", "/set/k/v", &[]).await;
@@ -302,7 +304,7 @@ async fn bearer_tokens_travel_in_headers<S: SessionStore>(store: S) {
     assert_eq!(reply.headers[TOKEN_HEADER], "");
 }
 
-async fn a_named_header_carries_the_token<S: SessionStore>(store: S) {
+async fn a_named_header_carries_the_token<S: SessionStore + 'static>(store: S) {
     let app = app(store);
     let reply = send(&app, "POST", "/set/k/v", &[]).await;
     let token = reply.headers["x-session-token"]
@@ -315,7 +317,7 @@ async fn a_named_header_carries_the_token<S: SessionStore>(store: S) {
     assert_eq!(send(&app, "GET", "/read/k", &bearer).await.body, "");
 }
 
-async fn destroy_is_final_for_the_request<S: SessionStore>(store: S) {
+async fn destroy_is_final_for_the_request<S: SessionStore + 'static>(store: S) {
     let app = app(store);
     let token = new_session(&app, "v").await;
     let reply = send(&app, "POST", "/destroy-then-login", &cookie(&token)).await;

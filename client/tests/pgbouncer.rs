@@ -52,9 +52,10 @@ async fn the_whole_life_of_many_sessions_through_transaction_pooling() {
     let tx = client.transaction().await.unwrap();
     let mut session = Session::new();
     session.set("in", "tx");
-    store.save_on(&tx, &mut session).await.unwrap();
+    store.on(&tx).save(&mut session).await.unwrap();
     let loaded = store
-        .load_on(&tx, session.id().unwrap())
+        .on(&tx)
+        .load(session.id().unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -261,9 +261,9 @@ async fn writes_join_the_callers_transaction() {
 
     let mut client = store.pool().get().await.unwrap();
     let tx = client.transaction().await.unwrap();
-    let mut inside = store.load_on(&tx, &token).await.unwrap().unwrap();
+    let mut inside = store.on(&tx).load(&token).await.unwrap().unwrap();
     inside.set("n", 2);
-    store.save_on(&tx, &mut inside).await.unwrap();
+    store.on(&tx).save(&mut inside).await.unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(
         store
@@ -276,9 +276,10 @@ async fn writes_join_the_callers_transaction() {
     );
 
     let tx = client.transaction().await.unwrap();
-    let mut inside = store.load_on(&tx, &token).await.unwrap().unwrap();
+    let in_tx = store.on(&tx);
+    let mut inside = in_tx.load(&token).await.unwrap().unwrap();
     inside.set("n", 3);
-    store.save_on(&tx, &mut inside).await.unwrap();
+    in_tx.save(&mut inside).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
         store
@@ -309,7 +310,7 @@ async fn statements_are_prepared_once_per_connection() {
     let client = pool.get().await.unwrap();
     let before = client.statement_cache.size();
     for _ in 0..5 {
-        store.load_on(&client, &"0".repeat(64)).await.unwrap();
+        store.on(&client).load(&"0".repeat(64)).await.unwrap();
     }
     assert_eq!(client.statement_cache.size(), before + 1);
 }

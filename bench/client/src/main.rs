@@ -1,9 +1,9 @@
 //! `PostgresStore::load` (pooled connection, cached statement, a typed `Session`) against the
 //! same SQL sent through a raw `tokio-postgres` client with a statement prepared once, decoding
-//! the same columns. A third side, `PostgresStore::load_on` a connection each task holds, splits
-//! the store's cost into the pool checkout and the rest. Two clients each, like the pgbench
-//! runs; each round runs every side back to back, the order rotating from round to round, so
-//! machine drift favours none. Prints one line per side: `name tps tps tps ...`.
+//! the same columns. A third side, `store.on(&connection).load` on a connection each task holds,
+//! splits the store's cost into the pool checkout and the rest. Two clients each, like the
+//! pgbench runs; each round runs every side back to back, the order rotating from round to
+//! round, so machine drift favours none. Prints one line per side: `name tps tps tps ...`.
 //!
 //! Usage: varel-session-client-bench HOST PORT DB FIRST COUNT SECONDS ROUNDS
 
@@ -48,7 +48,7 @@ impl Target {
 enum Checkout {
     /// `store.load`: a connection from the pool for every call, as the axum layer does.
     PerCall,
-    /// `store.load_on`: each task holds one pooled connection for the whole run.
+    /// `store.on(&connection).load`: each task holds one pooled connection for the whole run.
     Held,
 }
 
@@ -76,7 +76,7 @@ async fn run_store(target: &Arc<Target>, seconds: u64, checkout: Checkout) -> f6
         async move {
             let token = target.token(n);
             let session = match &connection {
-                Some(connection) => store.load_on(&**connection, &token).await.unwrap(),
+                Some(connection) => store.on(&**connection).load(&token).await.unwrap(),
                 None => store.load(&token).await.unwrap(),
             };
             assert!(session.is_some());

@@ -32,6 +32,8 @@ pub(crate) trait ErasedStore: Send + Sync {
     ) -> BoxFuture<'a, Result<Option<i32>, Error>>;
 }
 
+// For any store; only a `'static` one becomes the `Arc<dyn ErasedStore>` (a `'static` trait
+// object) that `CurrentSession` holds, which is why the layer asks `'static`.
 impl<S: SessionStore> ErasedStore for S {
     fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Session>, Error>> {
         Box::pin(SessionStore::load(self, id))

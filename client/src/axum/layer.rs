@@ -24,8 +24,8 @@ use tower::{Layer, Service};
 const MAX_USER_AGENT: usize = 256;
 
 /// Adds sessions to every route below it (see the [module docs](super)), over any
-/// [`SessionStore`]: [`PostgresStore`](crate::PostgresStore) in production,
-/// [`MemoryStore`](crate::MemoryStore) in tests.
+/// [`SessionStore`]: [`PostgresStore`] in production, [`MemoryStore`](crate::MemoryStore) in
+/// tests.
 #[derive(Clone)]
 pub struct SessionLayer<S = PostgresStore> {
     store: S,
@@ -38,7 +38,9 @@ impl<S: SessionStore> SessionLayer<S> {
     }
 }
 
-impl<I, S: SessionStore> Layer<I> for SessionLayer<S> {
+// `'static`: the services it makes hand the store to handlers as an `Arc<dyn ErasedStore>`, a
+// `'static` trait object (a store borrowing a connection could not outlive the request anyway).
+impl<I, S: SessionStore + 'static> Layer<I> for SessionLayer<S> {
     type Service = SessionService<I, S>;
 
     fn layer(&self, inner: I) -> SessionService<I, S> {
@@ -64,7 +66,8 @@ where
     I: Service<Request<B>, Response = Response> + Clone + Send + 'static,
     I::Future: Send + 'static,
     I::Error: Send,
-    S: SessionStore,
+    // The response future is boxed as `'static` and owns a clone of the store.
+    S: SessionStore + 'static,
     B: Send + 'static,
 {
     type Response = Response;

@@ -1,5 +1,5 @@
 //! Where the token is read from in a request and written to in a response, per
-//! [`Transport`](crate::Transport).
+//! [`Transport`].
 
 use crate::config::{Config, Transport, TOKEN_HEADER};
 use crate::cookies;
