@@ -11,6 +11,15 @@
 -- four bytes of the hash the node stores), big-endian, masked by PL/Proxy with the partition
 -- count minus one. Nodes mint tokens that route back to them (node.sql). A malformed token
 -- routes to partition 0, whose node answers "no session".
+--
+-- This file is a hand-kept copy of a node's API (sql/*.sql): the sharding tests compare its
+-- functions, arguments, defaults and result types, and session_row's attributes, with a node's
+-- (tests/integration/tests/sharding.rs). The functions of a node's API that the router leaves
+-- out, each on a line of its own that the test reads:
+-- node-only: session_stats (each node's table has its own statistics)
+-- node-only: session_schedule_cleanup (pg_cron runs each node's cleanup there)
+-- node-only: session_unschedule_cleanup (the same)
+-- node-only: session_cleanup_run (a procedure that commits per batch, on its own node)
 \set ON_ERROR_STOP on
 BEGIN;
 

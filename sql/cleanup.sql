@@ -100,6 +100,10 @@ COMMENT ON FUNCTION varel_session_internal.cleanup_finished(bigint) IS
 -- through the SECURITY DEFINER functions above, all names schema-qualified. The pause between
 -- batches (50 ms by default) leaves most of the machine to live traffic: BENCHMARKS.md has
 -- concurrent session_get throughput and the cleanup rate for several pauses.
+-- pgspot: no SET search_path, because PostgreSQL refuses COMMIT in a procedure with SET
+-- options; it runs with its caller's rights and only calls schema-qualified SECURITY DEFINER
+-- functions.
+-- pgspot-allow: proc-without-search-path varel_session.session_cleanup_run(batch_size integer,pause interval,INOUT deleted bigint)
 CREATE PROCEDURE varel_session.session_cleanup_run(
     batch_size integer DEFAULT 10000,
     pause interval DEFAULT '50ms',

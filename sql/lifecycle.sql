@@ -1,4 +1,4 @@
--- The per-request API, implemented in Rust (src/api/).
+-- The per-request API, implemented in Rust (extension/src/api/).
 --
 -- Security model of these functions. They are C functions that run no SQL at all: each opens
 -- varel_session.sessions and its primary-key index by OID, reads or writes one row through the

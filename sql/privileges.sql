@@ -1,5 +1,5 @@
 -- Nothing is reachable by default. An application role gets the API with two statements
--- (README, "Security model"):
+-- (docs/security.md):
 --     GRANT USAGE ON SCHEMA varel_session TO app;
 --     GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA varel_session TO app;
 -- which grant exactly the API: the extension's own helpers are in varel_session_internal,

@@ -79,7 +79,7 @@ COMMENT ON TABLE varel_session.cleanup_log IS
 
 -- updated_at follows changes to data or user_id, including an administrator's direct UPDATE;
 -- an UPDATE that only slides expires_at leaves it alone. (The API functions write rows through
--- the table access method and set updated_at themselves; see src/storage.rs.)
+-- the table access method and set updated_at themselves; see extension/src/storage.rs.)
 CREATE FUNCTION varel_session_internal.sessions_set_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -97,8 +97,11 @@ CREATE TRIGGER sessions_set_updated_at
     FOR EACH ROW EXECUTE FUNCTION varel_session_internal.sessions_set_updated_at();
 
 -- Whether a row is a live session: both deadlines still ahead of now(). The one definition the
--- SQL-language functions use (src/row.rs has the C functions' own, Row::is_live). Plain SQL
--- with no SET clause, so the planner inlines it into each query, as if written out there.
+-- SQL-language functions use (extension/src/row.rs has the C functions' own, Row::is_live).
+-- Plain SQL with no SET clause, so the planner inlines it into each query, as if written out there.
+-- SECURITY INVOKER, naming only pg_catalog objects, schema-qualified: pgspot allows it no
+-- search_path.
+-- pgspot-allow: proc-without-search-path varel_session_internal.is_live(expires_at timestamptz,absolute_expires_at timestamptz)
 CREATE FUNCTION varel_session_internal.is_live(expires_at timestamptz,
                                                absolute_expires_at timestamptz)
     RETURNS boolean

@@ -1,5 +1,5 @@
--- Same-key atomic operations in the SQL edition (the C edition's src/api/atomic.rs). Each
--- locks the live session's row, computes the new data from that version, and writes it in
+-- Same-key atomic operations in the SQL edition (the C edition's extension/src/api/atomic.rs).
+-- Each locks the live session's row, computes the new data from that version, and writes it in
 -- the same transaction, so concurrent calls on one key never lose an update: under READ
 -- COMMITTED a second call waits and then works from the first one's result; under REPEATABLE
 -- READ it fails with 40001, as SQL's UPDATE would.

@@ -1,13 +1,16 @@
--- The SQL edition's internal helpers: what the C edition does in Rust (src/token.rs,
--- src/users.rs, src/events.rs, the checks every write makes), in SQL and PL/pgSQL. The
--- helpers that reach a table are SECURITY DEFINER with a pinned search_path; the pure ones are
--- plain SQL without SET options, so the planner inlines them into the API's queries. Nobody
--- but the owner may call any of them (privileges.sql).
+-- The SQL edition's internal helpers: what the C edition does in Rust (extension/src/: token.rs,
+-- users.rs, events.rs, the checks every write makes), in SQL and PL/pgSQL. The helpers that reach a table are SECURITY DEFINER with a pinned search_path; the pure ones are
+-- plain SQL without SET options, so the planner inlines them into the API's queries (it does so
+-- only for functions without SET options). Nobody but the owner may call any of them
+-- (privileges.sql). Each pure one is SECURITY INVOKER and names only pg_catalog objects and the
+-- edition's own tables, schema-qualified; its `pgspot-allow` line tells pgspot (scripts/test.sh
+-- collects those lines from the installed script) that it has no search_path on purpose.
 
 -- Tokens: 32 bytes from PostgreSQL's own CSPRNG (pg_strong_random, which gen_random_uuid
 -- reads: OpenSSL's RAND_bytes or the kernel's), so no extension such as pgcrypto is needed.
 -- A version-4 UUID carries 122 random bits; SHA-256 of three (366 bits) gives 32 uniformly
 -- distributed bytes.
+-- pgspot-allow: proc-without-search-path varel_session_internal.random_token()
 CREATE FUNCTION varel_session_internal.random_token() RETURNS bytea
     LANGUAGE sql VOLATILE PARALLEL SAFE
 AS $$
@@ -20,6 +23,7 @@ COMMENT ON FUNCTION varel_session_internal.random_token() IS
 
 -- A session's handle: a random 64-bit number from its own draw (244 random bits), unrelated
 -- to the token.
+-- pgspot-allow: proc-without-search-path varel_session_internal.random_handle()
 CREATE FUNCTION varel_session_internal.random_handle() RETURNS bigint
     LANGUAGE sql VOLATILE PARALLEL SAFE
 AS $$
@@ -36,6 +40,7 @@ COMMENT ON FUNCTION varel_session_internal.random_handle() IS
 -- The check is 64 bytes that ltrim() removes entirely, not the regular expression
 -- '^[0-9a-fA-F]{64}$': the bounded repetition costs about 10 microseconds a call, which was
 -- most of session_get's time (BENCHMARKS.md).
+-- pgspot-allow: proc-without-search-path varel_session_internal.token_hash(id text)
 CREATE FUNCTION varel_session_internal.token_hash(id text) RETURNS bytea
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -76,6 +81,7 @@ $$;
 
 -- Whether new data is the same as the old (a write that changes nothing writes nothing):
 -- jsonb equality, and the same text, so 1.0 replacing 1 is still a change.
+-- pgspot-allow: proc-without-search-path varel_session_internal.same_data(old jsonb,new jsonb)
 CREATE FUNCTION varel_session_internal.same_data(old jsonb, new jsonb) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -84,6 +90,7 @@ AS $$
 $$;
 
 -- The idle deadline of a session used now: now() + max_age, never past the absolute one.
+-- pgspot-allow: proc-without-search-path varel_session_internal.idle_deadline(max_age interval,absolute_expires_at timestamptz)
 CREATE FUNCTION varel_session_internal.idle_deadline(max_age interval, absolute_expires_at timestamptz)
     RETURNS timestamptz
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -91,10 +98,11 @@ AS $$
     SELECT least(pg_catalog.now() OPERATOR(pg_catalog.+) $1, $2)
 $$;
 
--- session_load's throttle (src/deadlines.rs, refresh_due): the new idle deadline when less
+-- session_load's throttle (extension/src/deadlines.rs, refresh_due): the new idle deadline when less
 -- than 80% of max_age is left and sliding moves it forward, else NULL. "Less than 80% left"
 -- is "the deadline is before now() + 0.8 * max_age": interval arithmetic, which costs a
 -- fraction of the C edition's exact microsecond arithmetic written with EXTRACT (numeric).
+-- pgspot-allow: proc-without-search-path varel_session_internal.refresh_due(expires_at timestamptz,absolute_expires_at timestamptz,max_age interval)
 CREATE FUNCTION varel_session_internal.refresh_due(expires_at timestamptz, absolute_expires_at timestamptz,
                                                    max_age interval)
     RETURNS timestamptz
@@ -109,6 +117,7 @@ AS $$
 $$;
 
 -- A key as an error shows it: the programmer's own key, cut short when long.
+-- pgspot-allow: proc-without-search-path varel_session_internal.shown_key(key text)
 CREATE FUNCTION varel_session_internal.shown_key(key text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -118,6 +127,7 @@ $$;
 
 -- The per-user transaction lock, the same lock the C edition takes:
 -- pg_advisory_xact_lock(1987208563, <user id folded to 32 bits>) ("vses" in ASCII).
+-- pgspot-allow: proc-without-search-path varel_session_internal.user_lock_key(user_id bigint)
 CREATE FUNCTION varel_session_internal.user_lock_key(user_id bigint) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -225,7 +235,7 @@ END
 $$;
 
 -- A session event (NOTIFY) when events are on: the same payload as the C edition's
--- (src/events.rs), never a token or its hash.
+-- (extension/src/events.rs), never a token or its hash.
 CREATE FUNCTION varel_session_internal.notify_event(event text, handle bigint, user_id bigint,
                                                     count bigint DEFAULT NULL) RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER

@@ -37,6 +37,7 @@ COMMENT ON COLUMN varel_session.settings.absolute_timeout IS
 -- is_superuser follows SET ROLE and SET SESSION AUTHORIZATION but not SECURITY DEFINER, so
 -- inside the API's functions it still describes the caller's session. Plain SQL without SET
 -- options, so the planner inlines it.
+-- pgspot-allow: proc-without-search-path varel_session_internal.superuser_setting(name text)
 CREATE FUNCTION varel_session_internal.superuser_setting(name text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
@@ -51,6 +52,7 @@ COMMENT ON FUNCTION varel_session_internal.superuser_setting(text) IS
 
 -- A duration as the C edition's settings hold it: whole seconds (an interval of '1 day' is
 -- 86400 seconds, not a calendar day).
+-- pgspot-allow: proc-without-search-path varel_session_internal.seconds(span interval)
 CREATE FUNCTION varel_session_internal.seconds(span interval) RETURNS interval
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -58,6 +60,7 @@ AS $$
 $$;
 
 -- The policy in force for this call: the table, with a superuser's overrides.
+-- pgspot-allow: proc-without-search-path varel_session_internal.policy(OUT max_age interval,OUT absolute_timeout interval,OUT max_data_bytes integer,OUT max_sessions_per_user integer,OUT events boolean,OUT events_channel text)
 CREATE FUNCTION varel_session_internal.policy(
     OUT max_age interval,
     OUT absolute_timeout interval,
@@ -90,6 +93,7 @@ COMMENT ON FUNCTION varel_session_internal.policy() IS
 -- The one setting every data write needs, without computing the others. Set-returning, so
 -- that the planner inlines it (a scalar SQL function with a subquery is not inlined, and
 -- would be planned again on every call): callers write (SELECT m FROM max_data_bytes() AS m).
+-- pgspot-allow: proc-without-search-path varel_session_internal.max_data_bytes()
 CREATE FUNCTION varel_session_internal.max_data_bytes() RETURNS SETOF integer
     LANGUAGE sql STABLE PARALLEL SAFE ROWS 1
 AS $$
@@ -100,6 +104,7 @@ AS $$
 $$;
 
 -- Whether session events are on, for the functions that read no other setting; the same form.
+-- pgspot-allow: proc-without-search-path varel_session_internal.events_on()
 CREATE FUNCTION varel_session_internal.events_on() RETURNS SETOF boolean
     LANGUAGE sql STABLE PARALLEL SAFE ROWS 1
 AS $$

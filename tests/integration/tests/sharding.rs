@@ -629,6 +629,92 @@ async fn the_api_through_the_router_answers_as_one_node_does() {
     );
 }
 
+/// The API's functions as a database has them: one line per function of schema
+/// `varel_session`, with its kind, arguments (with defaults) and result.
+async fn api_signatures(client: &Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT format('%s %s(%s) -> %s', p.prokind, p.proname,
+                           pg_get_function_arguments(p.oid),
+                           coalesce(pg_get_function_result(p.oid), 'none'))
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'varel_session'
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// The attributes of `varel_session.session_row`, with their types, in order.
+async fn session_row_attributes(client: &Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+             FROM pg_attribute a
+             WHERE a.attrelid = 'varel_session.session_row'::regclass
+               AND a.attnum > 0 AND NOT a.attisdropped
+             ORDER BY a.attnum",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// The functions sharding/router.sql declares node-only (`-- node-only: NAME (why)`).
+fn declared_node_only() -> Vec<String> {
+    include_str!("../../../sharding/router.sql")
+        .lines()
+        .filter_map(|line| line.strip_prefix("-- node-only: "))
+        .map(|rest| rest.split_whitespace().next().unwrap().to_owned())
+        .collect()
+}
+
+/// sharding/router.sql is a hand-kept copy of a node's API: every function of the API is on
+/// the router with the same arguments, defaults and result, except the ones it declares
+/// node-only, and session_row (defined in both) has the same attributes.
+#[tokio::test]
+async fn the_router_has_the_nodes_api_but_the_declared_node_only_functions() {
+    let router = router().await;
+    let node = node(0).await;
+    let node_only = declared_node_only();
+    assert!(
+        !node_only.is_empty(),
+        "router.sql declares its node-only functions"
+    );
+    let name_of = |signature: &String| signature.split([' ', '(']).nth(1).unwrap().to_owned();
+    let node_api: Vec<String> = api_signatures(&node).await;
+    for name in &node_only {
+        assert!(
+            node_api.iter().any(|s| &name_of(s) == name),
+            "{name} is declared node-only but is not a function of a node's API"
+        );
+    }
+    let expected: Vec<String> = node_api
+        .into_iter()
+        .filter(|s| !node_only.contains(&name_of(s)))
+        .collect();
+    let routed = api_signatures(&router).await;
+    let missing: Vec<_> = expected.iter().filter(|s| !routed.contains(s)).collect();
+    let extra: Vec<_> = routed.iter().filter(|s| !expected.contains(s)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "the router's API differs from a node's: missing or different on the router {missing:#?}, \
+         only on the router {extra:#?}"
+    );
+    assert_eq!(
+        session_row_attributes(&router).await,
+        session_row_attributes(&node).await,
+        "session_row on the router and on a node"
+    );
+}
+
 // ------------------------------------------------------------------------------------------
 // The destructive ones, in order: a stopped shard, a failover, a partition moved under load.
 
