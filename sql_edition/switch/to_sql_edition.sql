@@ -4,7 +4,7 @@
 -- One transaction: requests wait for it (DROP EXTENSION locks the table) and then carry on
 -- with the other edition's functions, under the same names; if anything fails, nothing
 -- changed. The two editions store sessions in the same table layout, so every row moves as
--- it is. Afterwards, grant the API to the application role again (README, "Security model"),
+-- it is. Afterwards, grant the API to the application role again (docs/security.md),
 -- and check varel_session.settings: the policy is copied into it from the varel_session.*
 -- settings this connection sees (postgresql.conf, ALTER DATABASE/ROLE); those not set keep
 -- the defaults.

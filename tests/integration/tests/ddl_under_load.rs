@@ -4,8 +4,8 @@
 //! row type, rules a direct write would skip, DROP and CREATE EXTENSION).
 //!
 //! What must hold: no backend crashes (the postmaster never restarts and its log shows no
-//! "terminated by signal"); every call either succeeds or fails with one of the SQLSTATEs the
-//! README documents for this situation; and afterwards amcheck finds nothing wrong with the
+//! "terminated by signal"); every call either succeeds or fails with one of the SQLSTATEs that
+//! docs/ddl.md documents for this situation; and afterwards amcheck finds nothing wrong with the
 //! table or any of its indexes.
 
 use rand::seq::IndexedRandom;
@@ -20,7 +20,7 @@ use varel_session_integration::{env, ScratchDb};
 const WORKERS: usize = 8;
 
 /// The SQLSTATEs a call may fail with while an administrator changes the objects under it
-/// (README, "Changing the extension's objects"):
+/// (docs/ddl.md, "Changing the extension's objects"):
 /// 55000 the functions refuse a table, index or row type that is not what they rely on, or a
 ///       write that would skip a rule (a trigger, a CHECK constraint, ...);
 /// 42883, 3F000, 42P01, 42704: the extension (function, schema, table, type) does not exist,

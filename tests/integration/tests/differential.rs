@@ -214,7 +214,8 @@ async fn operate(
 /// Creates a session on both sides (the model copies the extension's token and handle).
 /// `None` when the SQL edition refused a log-in under REPEATABLE READ because another log-in
 /// of the user committed after the snapshot (40001): SQL cannot look past the snapshot, so it
-/// asks for a retry where the C edition, without a cap, does not (README, "What differs").
+/// asks for a retry where the C edition, without a cap, does not (docs/sql-edition.md, "What
+/// differs from the C edition").
 /// Only tolerated when `VAREL_TEST_TEMPLATE` names the SQL edition's template.
 async fn create(client: &Client, max_age: &str, user: Option<i64>) -> Option<String> {
     let data = random_patch().replace("null", "0");
