@@ -343,7 +343,7 @@ PAIRS = [
     ("session_load", "vs_load", "cps get", "cps_get"),
     ("session_get", "vs_get", "cps get, six columns", "cps_get_six_columns"),
     ("session_get, data column", "vs_get_data", "cps get", "cps_get"),
-    # The price of the checks session_get makes on every call (catalog.rs: the table, its
+    # The price of the checks session_get makes on every call (catalog/: the table, its
     # primary key and the result row type are still what the C code relies on).
     ("session_get", "vs_get", "session_get without per-call checks", "alt_get_c_unchecked"),
 ]

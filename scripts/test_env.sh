@@ -26,6 +26,8 @@ cat <<MSG
 
 The test clusters of PostgreSQL $PG_MAJOR are running; target/test.env describes them.
   one integration test:   . target/test.env && cargo nextest run -E 'test(ddl)'
-  one regression test:    PGHOST=\$VAREL_TEST_HOST PGPORT=\$VAREL_TEST_PORT PGUSER=postgres TESTS=lifecycle make installcheck
+  one regression test:    . target/test.env && PGHOST=\$VAREL_TEST_HOST PGPORT=\$VAREL_TEST_PORT PGUSER=postgres \\
+                              PG_CONFIG=$PG_CONFIG TESTS=lifecycle make installcheck
+  the adapters' suites:   . target/test.env && (cd adapters/django && \$VAREL_PYTHON tests/run.py)
   stop:                   make stop
 MSG

@@ -179,7 +179,14 @@ pgbouncer_stop() {
     local pidfile
     pidfile=$(cluster_dir "$1")/pgbouncer.pid
     if [[ -f $pidfile ]]; then
-        as_root kill "$(cat "$pidfile")" 2>/dev/null || true
+        local pid
+        pid=$(cat "$pidfile")
+        # A pidfile left by a pgbouncer that died may name another process by now.
+        if [[ $(cat "/proc/$pid/comm" 2>/dev/null) != pgbouncer ]]; then
+            as_root rm -f "$pidfile"
+            return 0
+        fi
+        as_root kill "$pid" 2>/dev/null || true
         for _ in $(seq 50); do
             [[ -f $pidfile ]] || break
             sleep 0.1

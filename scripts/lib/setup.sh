@@ -88,7 +88,7 @@ setup_cargo_pgrx() {
 # cargo-nextest runs the integration tests; a fresh machine does not have it (crates.io).
 setup_cargo_nextest() {
     if [[ $(cargo nextest --version 2>/dev/null | head -1) != "cargo-nextest $CARGO_NEXTEST_VERSION"* ]]; then
-        say "installing cargo-nextest $CARGO_NEXTEST_VERSION (about 3 minutes)"
+        say "installing cargo-nextest $CARGO_NEXTEST_VERSION (about 6 minutes)"
         cargo install cargo-nextest --version "$CARGO_NEXTEST_VERSION" --locked --force
     fi
 }

@@ -7,7 +7,9 @@ use varel_session_client::{Config, PostgresStore};
 
 /// A variable `scripts/test.sh` sets for the tests.
 pub fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by scripts/test.sh"))
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run `make test-env`, then `. target/test.env`")
+    })
 }
 
 /// A pool on database `varel_it` at `host:port` as the superuser; deadpool's default size

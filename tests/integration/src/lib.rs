@@ -19,7 +19,9 @@ pub const CRON_DB: &str = "varel_cron";
 
 /// A variable `scripts/test.sh` sets for the tests.
 pub fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by scripts/test.sh"))
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run `make test-env`, then `. target/test.env`")
+    })
 }
 
 /// Connects with `config` and drives the connection on its own task.
