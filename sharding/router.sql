@@ -42,14 +42,30 @@ CREATE FUNCTION varel_session_router.is_token(id text) RETURNS boolean
     RETURN pg_catalog.octet_length(id) OPERATOR(pg_catalog.=) 64
        AND pg_catalog.ltrim(id, '0123456789abcdefABCDEF') OPERATOR(pg_catalog.=) '';
 
--- The route of a token: the first four bytes of SHA-256 of its bytes, as an int4 (0 when it
--- is not a token, or NULL). One expression, no subquery: PL/Proxy runs it for every call, and
--- a scalar subquery here (to hash once and read two bytes) halved the routed calls' rate.
+-- Whether id has a framework id's shape (22 to 128 characters of A-Z a-z 0-9 - _ , ., and not
+-- a token), as the nodes check it (extension/src/token.rs).
+CREATE FUNCTION varel_session_router.is_framework_id(id text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN pg_catalog.octet_length(id) OPERATOR(pg_catalog.>=) 22
+       AND pg_catalog.octet_length(id) OPERATOR(pg_catalog.<=) 128
+       AND pg_catalog.ltrim(id, '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_,.')
+           OPERATOR(pg_catalog.=) ''
+       AND NOT varel_session_router.is_token(id);
+
+-- The route of a token: the first four bytes of its stored hash (SHA-256 of its bytes; of a
+-- framework id, SHA-256 of 'varel_session framework id:' and the id), as an int4 (0 when it
+-- is neither, or NULL). One expression, no subquery: PL/Proxy runs it for every call, and a
+-- scalar subquery here (to hash once and read two bytes) halved the routed calls' rate.
 CREATE FUNCTION varel_session_router.route(id text) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN CASE WHEN varel_session_router.is_token(id)
+    RETURN CASE
+        WHEN varel_session_router.is_token(id)
         THEN ('x' OPERATOR(pg_catalog.||) pg_catalog.encode(pg_catalog.substr(
                   pg_catalog.sha256(pg_catalog.decode(id, 'hex')), 1, 4), 'hex'))::bit(32)::integer
+        WHEN varel_session_router.is_framework_id(id)
+        THEN ('x' OPERATOR(pg_catalog.||) pg_catalog.encode(pg_catalog.substr(
+                  pg_catalog.sha256(('varel_session framework id:' OPERATOR(pg_catalog.||) id)::pg_catalog.bytea),
+                  1, 4), 'hex'))::bit(32)::integer
         ELSE 0 END;
 
 -- The home route of a user: where the user's logged-in sessions live.
@@ -69,6 +85,15 @@ CREATE FUNCTION varel_session_router.partitions() RETURNS integer
 ------------------------------------------------------------------------------------------------
 -- Per-request functions: one row, found by the token, on the node it routes to.
 
+-- A session under an id a web framework minted: on the partition the id routes to (its node
+-- creates it there whatever its own minting route). With a user, it is not moved to the
+-- user's home partition: the per-user cap counts it only once a log-in brings it home.
+CREATE FUNCTION varel_session.session_adopt(id text, max_age interval DEFAULT NULL,
+        user_id bigint DEFAULT NULL, data jsonb DEFAULT '{}'::pg_catalog.jsonb,
+        ip inet DEFAULT NULL, user_agent text DEFAULT NULL) RETURNS boolean
+    LANGUAGE plproxy AS $$
+    CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
+$$;
 CREATE FUNCTION varel_session.session_get(id text) RETURNS SETOF varel_session.session_row
     LANGUAGE plproxy ROWS 1 AS $$
     CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
@@ -345,5 +370,5 @@ SELECT pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA varel_session
 -- cluster as their owner.
 SELECT pg_catalog.format('GRANT USAGE ON FOREIGN SERVER varel_session TO %I', :'app_role') \gexec
 SELECT pg_catalog.format('GRANT USAGE ON SCHEMA varel_session_router TO %I', :'app_role') \gexec
-SELECT pg_catalog.format('GRANT EXECUTE ON FUNCTION varel_session_router.route(text), varel_session_router.is_token(text) TO %I', :'app_role') \gexec
+SELECT pg_catalog.format('GRANT EXECUTE ON FUNCTION varel_session_router.route(text), varel_session_router.is_token(text), varel_session_router.is_framework_id(text) TO %I', :'app_role') \gexec
 COMMIT;

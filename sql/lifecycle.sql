@@ -31,6 +31,19 @@ CREATE FUNCTION varel_session.session_new(
 COMMENT ON FUNCTION varel_session.session_new(interval, bigint, jsonb, inet, text) IS
     'creates a session and returns its token (shown only this once); NULL max_age means varel_session.max_age';
 
+CREATE FUNCTION varel_session.session_adopt(
+    id text,
+    max_age interval DEFAULT NULL,
+    user_id bigint DEFAULT NULL,
+    data jsonb DEFAULT '{}'::pg_catalog.jsonb,
+    ip inet DEFAULT NULL,
+    user_agent text DEFAULT NULL
+) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_adopt';
+COMMENT ON FUNCTION varel_session.session_adopt(text, interval, bigint, jsonb, inet, text) IS
+    'creates a session under an id a web framework minted (a framework id); false when one with that id is stored already';
+
 CREATE FUNCTION varel_session.session_get(id text) RETURNS SETOF varel_session.session_row
     LANGUAGE c STABLE PARALLEL SAFE ROWS 1
     AS 'MODULE_PATHNAME', 'varel_session_get';
@@ -155,7 +168,7 @@ CREATE FUNCTION varel_session_internal.token_hash(id text) RETURNS bytea
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'varel_session_token_hash';
 COMMENT ON FUNCTION varel_session_internal.token_hash(text) IS
-    'the stored form of a token (SHA-256 of its 32 bytes), or NULL when id is not a token';
+    'the stored form of a token (SHA-256 of its 32 bytes) or of a framework id, or NULL when id is neither';
 
 CREATE FUNCTION varel_session_internal.lock_user(user_id bigint) RETURNS void
     LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE

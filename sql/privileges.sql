@@ -13,6 +13,7 @@ REVOKE ALL ON TABLE varel_session.cleanup_log FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session_internal.sessions_set_updated_at() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_generate_id() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_new(interval, bigint, jsonb, inet, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_adopt(text, interval, bigint, jsonb, inet, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_get(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_load(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_get(text, text) FROM PUBLIC;

@@ -35,9 +35,13 @@ $$;
 COMMENT ON FUNCTION varel_session_internal.random_handle() IS
     'internal: a random 64-bit handle, drawn apart from the token';
 
--- The stored form of a token: SHA-256 of its 32 bytes, or NULL when the text is not 64 hex
--- characters (untrusted input: "no session", never an error). Not STRICT, so it inlines.
--- The check is 64 bytes that ltrim() removes entirely, not the regular expression
+-- The stored form of a token: SHA-256 of its 32 bytes; of a framework id (22 to 128
+-- characters of A-Z a-z 0-9 - _ , . that is not 64 hex characters, minted by a web framework,
+-- extension/src/token.rs): SHA-256 of 'varel_session framework id:' and the id; NULL for
+-- anything else (untrusted input: "no session", never an error). Not STRICT, so it inlines.
+-- The id becomes bytes through bytea's input (its characters hold no backslash), which is
+-- immutable, as the inlining of an IMMUTABLE function needs. The checks are characters that
+-- ltrim() removes entirely, not regular expressions such as
 -- '^[0-9a-fA-F]{64}$': the bounded repetition costs about 10 microseconds a call, which was
 -- most of session_get's time (BENCHMARKS.md).
 -- pgspot-allow: proc-without-search-path varel_session_internal.token_hash(id text)
@@ -46,10 +50,16 @@ CREATE FUNCTION varel_session_internal.token_hash(id text) RETURNS bytea
 AS $$
     SELECT CASE WHEN pg_catalog.octet_length($1) OPERATOR(pg_catalog.=) 64
                  AND pg_catalog.ltrim($1, '0123456789abcdefABCDEF') OPERATOR(pg_catalog.=) ''
-                THEN pg_catalog.sha256(pg_catalog.decode($1, 'hex')) END
+                THEN pg_catalog.sha256(pg_catalog.decode($1, 'hex'))
+                WHEN pg_catalog.octet_length($1) OPERATOR(pg_catalog.>=) 22
+                 AND pg_catalog.octet_length($1) OPERATOR(pg_catalog.<=) 128
+                 AND pg_catalog.ltrim($1, '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_,.')
+                     OPERATOR(pg_catalog.=) ''
+                THEN pg_catalog.sha256(('varel_session framework id:' OPERATOR(pg_catalog.||) $1)::pg_catalog.bytea)
+           END
 $$;
 COMMENT ON FUNCTION varel_session_internal.token_hash(text) IS
-    'the stored form of a token (SHA-256 of its 32 bytes), or NULL when id is not a token';
+    'the stored form of a token (SHA-256 of its 32 bytes) or of a framework id, or NULL when id is neither';
 
 -- The errors the functions raise, one helper each, called only when the error is due (a
 -- call with SET options is not free, so the checks themselves are written out inline).

@@ -82,6 +82,75 @@ $$;
 COMMENT ON FUNCTION varel_session.session_new(interval, bigint, jsonb, inet, text) IS
     'creates a session and returns its token (shown only this once); NULL max_age means varel_session.max_age';
 
+CREATE FUNCTION varel_session.session_adopt(
+    id text,
+    max_age interval DEFAULT NULL,
+    user_id bigint DEFAULT NULL,
+    data jsonb DEFAULT '{}'::pg_catalog.jsonb,
+    ip inet DEFAULT NULL,
+    user_agent text DEFAULT NULL
+) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    hash bytea := varel_session_internal.token_hash($1);
+    life interval;
+    absolute timestamptz;
+    new_handle bigint;
+BEGIN
+    IF $1 IS NULL THEN
+        RAISE EXCEPTION 'id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF hash IS NULL THEN
+        RAISE EXCEPTION 'id must be a token or a framework id: 22 to 128 characters of A-Z, a-z, 0-9, ''-'', ''_'', '','' and ''.'''
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO p FROM varel_session_internal.policy();
+    life := coalesce($2, p.max_age);
+    IF $4 IS NULL THEN
+        RAISE EXCEPTION 'data must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF jsonb_typeof($4) <> 'object' THEN
+        RAISE EXCEPTION 'data must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pg_column_size($4) > p.max_data_bytes THEN
+        PERFORM varel_session_internal.raise_too_large(pg_column_size($4), p.max_data_bytes);
+    END IF;
+    IF NOT now() + life > now() THEN
+        RAISE EXCEPTION 'max_age must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only('session_adopt');
+    END IF;
+    IF $3 IS NOT NULL THEN
+        PERFORM varel_session_internal.lock_user_for_login($3);
+    END IF;
+    -- A session stored under this id already (live, or expired and not yet cleaned up): no.
+    IF EXISTS (SELECT FROM varel_session.sessions AS s WHERE s.token_hash = hash) THEN
+        RETURN false;
+    END IF;
+    IF $3 IS NOT NULL THEN
+        PERFORM varel_session_internal.make_room($3, NULL, p.max_sessions_per_user);
+    END IF;
+    IF p.absolute_timeout > '0'::interval THEN
+        absolute := now() + p.absolute_timeout;
+    END IF;
+    new_handle := varel_session_internal.random_handle();
+    INSERT INTO varel_session.sessions (handle, user_id, created_at, updated_at, expires_at,
+        absolute_expires_at, max_age, token_hash, data, ip, user_agent, last_seen_at)
+    VALUES (new_handle, $3, now(), now(), least(now() + life, absolute), absolute, life,
+        hash, $4, $5, $6, now());
+    IF p.events THEN
+        PERFORM varel_session_internal.notify_event('created', new_handle, $3);
+    END IF;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_adopt(text, interval, bigint, jsonb, inet, text) IS
+    'creates a session under an id a web framework minted (a framework id); false when one with that id is stored already';
+
 CREATE FUNCTION varel_session.session_get(id text) RETURNS SETOF varel_session.session_row
     LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER ROWS 1
     SET search_path = pg_catalog, pg_temp

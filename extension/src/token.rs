@@ -2,6 +2,15 @@
 //! hex characters. Only the SHA-256 of the 32 bytes is ever stored, so a copy of the table (a
 //! backup, a replica, a leaked dump) does not let anyone log in.
 //!
+//! Besides its own tokens, the extension knows **framework ids**: ids a web framework mints
+//! itself and hands to the store already made (tower-sessions' 128-bit ids, scs's tokens, PHP's
+//! and Laravel's session ids), which `session_adopt` creates a session under. A framework id is
+//! 22 to 128 characters of `A-Z a-z 0-9 - _ , .` that is not a token of the extension's own
+//! form; it is stored as the SHA-256 of a fixed prefix and the id, so its stored form can never
+//! be the hash of a 32-byte token's input. 22 characters is the shortest that carries 128 bits
+//! in a URL-safe alphabet. The extension cannot tell how random a framework id is: whoever mints
+//! one must take it from a CSPRNG, as every framework the adapters use does.
+//!
 //! Everything here is pure Rust and never touches the database: a malformed token is rejected
 //! before any table lookup.
 
@@ -55,9 +64,41 @@ pub fn hash(raw: &RawToken) -> TokenHash {
     Sha256::digest(raw).into()
 }
 
-/// Parses and hashes in one step: `None` means "no session".
+/// The shortest framework id: 22 URL-safe characters carry 132 bits.
+pub const FRAMEWORK_ID_MIN_LEN: usize = 22;
+/// The longest framework id (PHP allows session ids of up to 256 characters; no framework the
+/// adapters serve mints more than 64).
+pub const FRAMEWORK_ID_MAX_LEN: usize = 128;
+/// What a framework id's stored hash is taken over, before the id: 27 bytes, so the hashed
+/// input is never 32 bytes long, as a token of the extension's own form is.
+const FRAMEWORK_ID_PREFIX: &[u8] = b"varel_session framework id:";
+
+/// Whether `text` has a framework id's form (its own tokens excepted: see the module docs).
+pub fn is_framework_id(text: &[u8]) -> bool {
+    (FRAMEWORK_ID_MIN_LEN..=FRAMEWORK_ID_MAX_LEN).contains(&text.len())
+        && text
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b',' | b'.'))
+        && parse(text).is_none()
+}
+
+/// The stored form of a framework id.
+pub fn framework_id_hash(text: &[u8]) -> Option<TokenHash> {
+    is_framework_id(text).then(|| {
+        let mut hasher = Sha256::new();
+        hasher.update(FRAMEWORK_ID_PREFIX);
+        hasher.update(text);
+        hasher.finalize().into()
+    })
+}
+
+/// Parses and hashes in one step, a token of the extension's own form or a framework id:
+/// `None` means "no session".
 pub fn hash_text(text: &[u8]) -> Option<TokenHash> {
-    parse(text).map(|raw| hash(&raw))
+    match parse(text) {
+        Some(raw) => Some(hash(&raw)),
+        None => framework_id_hash(text),
+    }
 }
 
 #[cfg(any(test, feature = "pg_test"))]
@@ -118,6 +159,80 @@ mod tests {
         for case in cases {
             assert_eq!(parse(&case), None, "accepted {case:?}");
         }
+    }
+
+    #[pg_test]
+    fn framework_id_hash_is_sql_sha256_of_the_prefixed_id() {
+        let id = "c2Vzc2lvbi1pZC1vZi1zY3MtMzItYnl0ZXM";
+        let in_sql: Vec<u8> = Spi::get_one(&format!(
+            "SELECT sha256(convert_to('varel_session framework id:' || '{id}', 'UTF8'))"
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            hash_text(id.as_bytes()).map(|h| h.to_vec()),
+            Some(in_sql.clone())
+        );
+        let helper: Vec<u8> =
+            Spi::get_one(&format!("SELECT varel_session_internal.token_hash('{id}')"))
+                .unwrap()
+                .unwrap();
+        assert_eq!(helper, in_sql);
+    }
+
+    #[test]
+    fn framework_ids_are_22_to_128_url_safe_characters() {
+        let accepted = [
+            "A".repeat(22),
+            "a".repeat(128),
+            "Ab0-_,.".repeat(4),
+            // tower-sessions: an i128 in URL-safe base64; scs: 32 bytes in URL-safe base64
+            "AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+            "c2Vzc2lvbi1pZC1vZi1zY3MtMzItYnl0ZXM".to_owned(),
+            // PHP's default: 32 characters of 0-9 a-v; Spring's: a UUID
+            "0123456789abcdefghijklmnopqrstuv".to_owned(),
+            "123e4567-e89b-12d3-a456-426614174000".to_owned(),
+            // 63 and 65 hex characters are not tokens of the extension's own form
+            "a".repeat(63),
+            "a".repeat(65),
+        ];
+        for id in &accepted {
+            assert!(is_framework_id(id.as_bytes()), "refused {id}");
+            assert!(hash_text(id.as_bytes()).is_some());
+        }
+        let refused: Vec<Vec<u8>> = vec![
+            "A".repeat(21).into_bytes(),
+            "a".repeat(129).into_bytes(),
+            format!("{}=", "A".repeat(22)).into_bytes(),
+            format!("{} ", "A".repeat(22)).into_bytes(),
+            format!("{}\0", "A".repeat(22)).into_bytes(),
+            "é".repeat(22).into_bytes(),
+            b"'; DROP TABLE varel_session.sessions; --".to_vec(),
+            // the extension's own form is not a framework id (it hashes as a token)
+            encode(&generate().unwrap()).into_bytes(),
+        ];
+        for id in &refused {
+            assert!(!is_framework_id(id), "accepted {id:?}");
+        }
+    }
+
+    #[test]
+    fn a_framework_id_never_hashes_like_a_token() {
+        // Case matters in a framework id, not in a token.
+        let lower = "abcdefghijklmnopqrstuvwxyz";
+        let upper = lower.to_ascii_uppercase();
+        assert_ne!(hash_text(lower.as_bytes()), hash_text(upper.as_bytes()));
+        let token = encode(&generate().unwrap());
+        assert_eq!(
+            hash_text(token.as_bytes()),
+            hash_text(token.to_ascii_uppercase().as_bytes())
+        );
+        // The prefixed input is never 32 bytes, the length of a token's.
+        assert_ne!(
+            FRAMEWORK_ID_PREFIX.len() + FRAMEWORK_ID_MIN_LEN,
+            TOKEN_BYTES
+        );
+        assert!(FRAMEWORK_ID_PREFIX.len() + FRAMEWORK_ID_MIN_LEN > TOKEN_BYTES);
     }
 
     #[test]

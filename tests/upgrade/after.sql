@@ -28,3 +28,6 @@ UPDATE upgrade_check SET token = varel_session.session_set_user(token, 505) WHER
 SELECT s.data, s.user_id FROM upgrade_check u, varel_session.session_load(u.token) s WHERE u.name = 'anonymous';
 SELECT count(*) AS listed FROM varel_session.session_user_sessions(502);
 SELECT varel_session.session_destroy(token) AS destroy_works FROM upgrade_check WHERE name = 'logged_in';
+-- What the new version adds works on the upgraded database: a session under a framework id.
+SELECT varel_session.session_adopt('dXBncmFkZWQtZGF0YWJhc2UtYWRvcHRz', data => '{"new": true}') AS adopt_works;
+SELECT data FROM varel_session.session_get('dXBncmFkZWQtZGF0YWJhc2UtYWRvcHRz');

@@ -53,6 +53,8 @@ fn text() -> impl Strategy<Value = String> {
             .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
         any::<String>(),
         "[0-9a-fA-F]{60,68}",
+        // A framework id's alphabet, across its length limits (22 to 128).
+        "[A-Za-z0-9_,.-]{18,132}",
         Just(String::new()),
         Just("'; DROP TABLE varel_session.sessions; --".to_owned()),
         Just("\\x00\\'\" $$ %s %n {}[]".to_owned()),
@@ -93,7 +95,34 @@ async fn generated_tokens_name_no_session() {
             chars.into_iter().collect::<String>().replace('\0', "")
         }
     });
-    let strategy = prop_oneof![3 => text(), 1 => mutated];
+    // A session under a framework id (43 URL-safe characters, as scs mints), and its id with
+    // one character changed: a framework id is case-sensitive, so a change of case counts.
+    let framework_id: String = {
+        use rand::Rng;
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut rng = rand::rng();
+        (0..43)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect()
+    };
+    let adopted: bool = client
+        .query_one("SELECT varel_session.session_adopt($1)", &[&framework_id])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(adopted);
+    let mutated_framework_id = (0..43usize, any::<char>()).prop_map({
+        let id = framework_id.clone();
+        move |(at, c)| {
+            let mut chars: Vec<char> = id.chars().collect();
+            if chars[at] == c {
+                return String::new();
+            }
+            chars[at] = c;
+            chars.into_iter().collect::<String>().replace('\0', "")
+        }
+    });
+    let strategy = prop_oneof![3 => text(), 1 => mutated, 1 => mutated_framework_id];
     let mut total = 0usize;
     for _batch in 0..20 {
         let batch: Vec<String> = (0..10_000)
@@ -108,8 +137,9 @@ async fn generated_tokens_name_no_session() {
         total += batch.len();
     }
     assert!(total >= 200_000);
-    // The real token, in either case, still works: the filter did not just reject everything.
-    for t in [token.clone(), token.to_uppercase()] {
+    // The real token, in either case, and the framework id still work: the filter did not
+    // just reject everything.
+    for t in [token.clone(), token.to_uppercase(), framework_id.clone()] {
         let rows = client
             .query("SELECT 1 FROM varel_session.session_get($1)", &[&t])
             .await

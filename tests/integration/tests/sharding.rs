@@ -41,9 +41,13 @@ async fn node(which: u32) -> Client {
     connect_port(port(name)).await.expect("a node")
 }
 
-/// The stored hash of a token (SHA-256 of its 32 bytes).
+/// The stored hash of a token (SHA-256 of its 32 bytes), or of a framework id (SHA-256 of a
+/// fixed prefix and the id, extension/src/token.rs).
 fn hash_of(token: &str) -> Vec<u8> {
-    Sha256::digest(hex::decode(token).expect("a token")).to_vec()
+    match hex::decode(token) {
+        Ok(raw) if token.len() == 64 => Sha256::digest(raw).to_vec(),
+        _ => Sha256::digest(format!("varel_session framework id:{token}")).to_vec(),
+    }
 }
 
 /// The partition a token routes to: the first four bytes of its hash, masked.
@@ -146,6 +150,45 @@ async fn sessions_sit_on_the_node_their_route_names_and_spread_evenly() {
         (0.4..=0.6).contains(&share),
         "node 0 has {share:.3} of them"
     );
+}
+
+/// A session under a framework id lands on the node its id routes to, and every call through
+/// the router finds it there.
+#[tokio::test]
+async fn an_adopted_framework_id_lives_on_the_node_its_id_routes_to() {
+    let router = router().await;
+    for n in 0..16 {
+        let id = format!("YWRvcHRlZC10aHJvdWdoLXRoZS1yb3V0ZXIt{n:02}");
+        let adopted: bool = one(
+            &router,
+            "SELECT varel_session.session_adopt($1, data => '{\"n\": 1}')",
+            &[&id],
+        )
+        .await;
+        assert!(adopted, "{id}");
+        let home = node_of(partition_of(&id));
+        assert!(
+            stored_on(&node(home).await, &id).await,
+            "{id} on node {home}"
+        );
+        assert!(
+            !stored_on(&node(1 - home).await, &id).await,
+            "{id} on node {}",
+            1 - home
+        );
+        let n: i64 = one(
+            &router,
+            "SELECT varel_session.session_incr($1, 'n')",
+            &[&id],
+        )
+        .await;
+        assert_eq!(n, 2);
+        let again: bool = one(&router, "SELECT varel_session.session_adopt($1)", &[&id]).await;
+        assert!(!again, "{id} adopted twice");
+        let destroyed: bool =
+            one(&router, "SELECT varel_session.session_destroy($1)", &[&id]).await;
+        assert!(destroyed);
+    }
 }
 
 #[tokio::test]

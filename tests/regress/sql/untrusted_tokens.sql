@@ -1,5 +1,7 @@
 -- Anything that is not a well-formed token means "no session": no row, NULL or false, and
--- never an error, for every function that takes a token.
+-- never an error, for every function that takes a token. Some of these have a framework id's
+-- form (22 to 128 URL-safe characters: 63 and 65 characters, 'g' x 64), so they have a stored
+-- form and are looked up, and name no session either (adopt.sql has the framework ids).
 CREATE TEMP TABLE bad_tokens (label text, token text);
 INSERT INTO bad_tokens VALUES
     ('null', NULL),
@@ -26,7 +28,7 @@ SELECT label,
        varel_session.session_regenerate(token) AS regenerate,
        varel_session.session_set_user(token, 1) AS set_user,
        varel_session.session_clear_user(token) AS clear_user,
-       varel_session_internal.token_hash(token) AS hash
+       varel_session_internal.token_hash(token) IS NOT NULL AS has_stored_form
 FROM bad_tokens ORDER BY label;
 
 -- None of that created a row.
