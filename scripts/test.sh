@@ -45,6 +45,8 @@ for major in "${PG_MAJORS[@]}"; do
         exit 1
     fi
 done
+# The example apps of the adapters, each checked against tests/examples/contract.py.
+EXAMPLE_APPS=(adapters/tower-sessions/example/run)
 ADAPTERS_MAJOR=${ADAPTERS_MAJOR:-17}
 [[ " ${PG_MAJORS[*]} " == *" $ADAPTERS_MAJOR "* ]] || ADAPTERS_MAJOR=${PG_MAJORS[-1]}
 
@@ -241,10 +243,17 @@ for major in "${PG_MAJORS[@]}"; do
     fi
 
     if tier adapters && [[ $major == "$ADAPTERS_MAJOR" ]]; then
-        say "PostgreSQL $major, adapters: Django and Express"
+        say "PostgreSQL $major, adapters: each adapter's own suites and its framework's"
         (cd adapters/django && "$VAREL_PYTHON" tests/run.py)
         (cd adapters/express && node --test --test-concurrency=1 --test-reporter=spec test/)
+        cargo nextest run --no-fail-fast --color never --success-output never \
+            -p varel-session-tower-sessions 2>&1
         timed "PostgreSQL $major: adapters"
+        say "PostgreSQL $major, adapters: every example app against the shared HTTP contract"
+        for app in "${EXAMPLE_APPS[@]}"; do
+            "$VAREL_PYTHON" tests/examples/contract.py "$app"
+        done
+        timed "PostgreSQL $major: example apps"
     fi
 
     if tier integration; then
