@@ -46,7 +46,7 @@ for major in "${PG_MAJORS[@]}"; do
     fi
 done
 # The example apps of the adapters, each checked against tests/examples/contract.py.
-EXAMPLE_APPS=(adapters/tower-sessions/example/run)
+EXAMPLE_APPS=(adapters/tower-sessions/example/run adapters/actix-session/example/run)
 ADAPTERS_MAJOR=${ADAPTERS_MAJOR:-17}
 [[ " ${PG_MAJORS[*]} " == *" $ADAPTERS_MAJOR "* ]] || ADAPTERS_MAJOR=${PG_MAJORS[-1]}
 
@@ -247,7 +247,7 @@ for major in "${PG_MAJORS[@]}"; do
         (cd adapters/django && "$VAREL_PYTHON" tests/run.py)
         (cd adapters/express && node --test --test-concurrency=1 --test-reporter=spec test/)
         cargo nextest run --no-fail-fast --color never --success-output never \
-            -p varel-session-tower-sessions 2>&1
+            -p varel-session-adapter-support -p varel-session-tower-sessions -p varel-session-actix 2>&1
         timed "PostgreSQL $major: adapters"
         say "PostgreSQL $major, adapters: every example app against the shared HTTP contract"
         for app in "${EXAMPLE_APPS[@]}"; do

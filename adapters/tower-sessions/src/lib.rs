@@ -20,11 +20,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod loaded;
-
 use async_trait::async_trait;
 use deadpool_postgres::Pool;
-use loaded::LoadedRecords;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
@@ -32,6 +29,7 @@ use tokio_postgres::types::ToSql;
 use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::{Error, ExpiredDeletion, Result};
 use tower_sessions_core::SessionStore;
+use varel_session_adapter_support::LoadedVersions;
 
 /// The tower-sessions store over a `deadpool-postgres` pool of a database with the extension
 /// (`CREATE EXTENSION varel_session`, or the SQL edition), whose role has the API's two grants.
@@ -55,7 +53,7 @@ use tower_sessions_core::SessionStore;
 #[derive(Clone, Debug)]
 pub struct VarelStore {
     pool: Pool,
-    loaded: LoadedRecords,
+    loaded: LoadedVersions<Id, Record>,
     user_key: Option<String>,
 }
 
@@ -64,7 +62,7 @@ impl VarelStore {
     pub fn new(pool: Pool) -> VarelStore {
         VarelStore {
             pool,
-            loaded: LoadedRecords::default(),
+            loaded: LoadedVersions::default(),
             user_key: None,
         }
     }
@@ -124,7 +122,7 @@ impl SessionStore for VarelStore {
 
     async fn save(&self, record: &Record) -> Result<()> {
         let id = record.id.to_string();
-        let loaded = self.loaded.take(&record.id);
+        let loaded = self.loaded.take(record.id);
         let max_age = match &loaded {
             Some(before) if !lifetime_changed(before.expiry_date, record.expiry_date) => None,
             Some(_) | None => Some(lifetime(record.expiry_date)),
@@ -157,7 +155,7 @@ impl SessionStore for VarelStore {
         // A session that ended meanwhile (`false`) is not saved, and that is not an error of
         // the request's: it just has no session any more.
         if rows[0].get::<_, Option<bool>>(0) == Some(true) {
-            self.loaded.remember(record);
+            self.loaded.remember(record.id, record.clone());
         }
         Ok(())
     }
@@ -182,12 +180,12 @@ impl SessionStore for VarelStore {
             data,
             expiry_date: row.get(1),
         };
-        self.loaded.remember(&record);
+        self.loaded.remember(record.id, record.clone());
         Ok(Some(record))
     }
 
     async fn delete(&self, session_id: &Id) -> Result<()> {
-        self.loaded.forget(session_id);
+        self.loaded.forget(*session_id);
         self.query(
             "SELECT varel_session.session_destroy($1)",
             &[&session_id.to_string()],
