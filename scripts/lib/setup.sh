@@ -102,18 +102,23 @@ setup_pgspot() {
 }
 
 # The extension's version, as extension/Cargo.toml gives it (the control file's default_version).
-# The framework adapters' test dependencies, pinned: Django and psycopg in a venv
-# (target/venv; VAREL_PYTHON is its python), express, express-session and pg from
-# adapters/express/package-lock.json. Each is reinstalled only when its pin file changed.
+# The framework adapters' test dependencies, pinned: the Python adapters' (Django, Flask,
+# Starlette and FastAPI, psycopg) in one venv (target/venv; VAREL_PYTHON is its python), from
+# each adapter's requirements.txt; express, express-session and pg from
+# adapters/express/package-lock.json. Each is reinstalled only when its pin files changed.
 VAREL_PYTHON=$REPO_ROOT/target/venv/bin/python
+PYTHON_ADAPTERS=(django flask starlette)
 setup_adapters() {
-    local requirements=$REPO_ROOT/adapters/django/requirements.txt
-    local stamp=$REPO_ROOT/target/venv/.requirements
-    if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
-        say "installing the Django adapter's test dependencies (target/venv)"
+    local stamp=$REPO_ROOT/target/venv/.requirements adapter pins=() requirements=()
+    for adapter in "${PYTHON_ADAPTERS[@]}"; do
+        pins+=("$REPO_ROOT/adapters/$adapter/requirements.txt")
+        requirements+=(-r "$REPO_ROOT/adapters/$adapter/requirements.txt")
+    done
+    if ! cat "${pins[@]}" | cmp -s - "$stamp" 2>/dev/null; then
+        say "installing the Python adapters' test dependencies (target/venv)"
         python3 -m venv "$REPO_ROOT/target/venv"
-        "$VAREL_PYTHON" -m pip install --quiet --disable-pip-version-check -r "$requirements"
-        cp "$requirements" "$stamp"
+        "$VAREL_PYTHON" -m pip install --quiet --disable-pip-version-check "${requirements[@]}"
+        cat "${pins[@]}" >"$stamp"
     fi
     local lock=$REPO_ROOT/adapters/express/package-lock.json
     local installed=$REPO_ROOT/adapters/express/node_modules/.package-lock.json

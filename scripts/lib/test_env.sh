@@ -110,8 +110,8 @@ test_env_start() {
             "VAREL_PGBOUNCER_PORT=$pgbouncer_port" \
             "VAREL_DJANGO_DSN=host=$TEST_HOST port=$TEST_PORT dbname=varel_adapters user=postgres" \
             "VAREL_EXPRESS_DATABASE_URL=postgresql://postgres@/varel_adapters?host=$TEST_HOST&port=$TEST_PORT" \
-            "VAREL_CONTRACT_DSN=host=$TEST_HOST port=$TEST_PORT dbname=varel_adapters user=postgres" \
-            "VAREL_CONTRACT_DATABASE_URL=postgresql://postgres@127.0.0.1:$TEST_PORT/varel_adapters" \
+            "VAREL_ADAPTERS_DSN=host=$TEST_HOST port=$TEST_PORT dbname=varel_adapters user=postgres" \
+            "VAREL_ADAPTERS_DATABASE_URL=postgresql://postgres@127.0.0.1:$TEST_PORT/varel_adapters" \
             "${sharding[@]}"; do
             echo "export ${line%%=*}=$(printf '%q' "${line#*=}")"
         done

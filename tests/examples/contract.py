@@ -12,8 +12,8 @@ client/examples/app.rs:
     POST /logout       ends this session
     POST /logout-all   ends every session of the user
 
-This script starts the app against the database VAREL_CONTRACT_DSN names (a libpq key=value
-string; VAREL_CONTRACT_DATABASE_URL is what the app gets), then checks, with cookie-jar
+This script starts the app against the database VAREL_ADAPTERS_DSN names (a libpq key=value
+string; VAREL_ADAPTERS_DATABASE_URL is what the app gets), then checks, with cookie-jar
 browsers: log-in rotates the token and the old one is dead; 64 concurrent /me of one browser
 raise visits by exactly 64; the listing marks the current session; log-out ends one session,
 log-out-all every one of the user; a malformed, forged, oversized (8 KB) or logged-out cookie
@@ -248,8 +248,8 @@ def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    dsn = os.environ["VAREL_CONTRACT_DSN"]
-    url = os.environ["VAREL_CONTRACT_DATABASE_URL"]
+    dsn = os.environ["VAREL_ADAPTERS_DSN"]
+    url = os.environ["VAREL_ADAPTERS_DATABASE_URL"]
     return run(os.path.abspath(sys.argv[1]), dsn, url)
 
 
