@@ -47,7 +47,7 @@ for major in "${PG_MAJORS[@]}"; do
 done
 # The example apps of the adapters, each checked against tests/examples/contract.py.
 EXAMPLE_APPS=(adapters/tower-sessions/example/run adapters/actix-session/example/run
-    adapters/flask/example/run adapters/starlette/example/run)
+    adapters/flask/example/run adapters/starlette/example/run adapters/django/example/run)
 ADAPTERS_MAJOR=${ADAPTERS_MAJOR:-17}
 [[ " ${PG_MAJORS[*]} " == *" $ADAPTERS_MAJOR "* ]] || ADAPTERS_MAJOR=${PG_MAJORS[-1]}
 

@@ -20,20 +20,38 @@ What it does differently from ``django.contrib.sessions.backends.db``:
   devices and ``session_user_revoke`` logs them out everywhere.
 - The session's lifetime slides while it is used (``session_load``), instead of expiring
   ``SESSION_COOKIE_AGE`` after the last *save*.
+- The async methods (``aload``, ``asave``, ``acreate``, ``aexists``, ``adelete``,
+  ``acycle_key``, ``aflush``, ``aincr``, ``aclear_expired``) run the same statements on
+  psycopg's async connections (a pool per event loop, from the same ``DATABASES`` entry), not
+  in a thread; ``varel_session_django.middleware.SessionMiddleware`` saves with them in an
+  async (ASGI) stack.
+
+Each operation is written once, as the statement it sends and what its row means; the sync and
+async methods differ only in how they run it.
 """
 
 import json
 import re
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.db import connections
 
+from . import aio
+
 # Django keeps the session's custom expiry and the logged-in user in the session data itself.
 EXPIRY_KEY = "_session_expiry"
 USER_KEY = "_auth_user_id"
+
+LOAD = "SELECT data::text, user_id FROM varel_session.session_load(%s)"
+EXISTS = "SELECT count(*) FROM varel_session.session_get(%s)"
+CREATE = ("SELECT varel_session.session_new("
+          "max_age => make_interval(secs => %s::double precision), user_id => %s, data => %s::jsonb)")
+DESTROY = "SELECT varel_session.session_destroy(%s)"
+REGENERATE = "SELECT varel_session.session_regenerate(%s)"
+INCR = "SELECT varel_session.session_incr(%s, %s, %s)"
+CLEANUP = "SELECT varel_session.session_cleanup()"
 
 
 def _alias():
@@ -45,6 +63,11 @@ def _query(sql, params=()):
     with connections[_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+async def _aquery(sql, params=()):
+    """Runs one statement on an async psycopg connection to the same database."""
+    return await aio.query(_alias(), sql, params)
 
 
 def _dumps(value):
@@ -75,16 +98,23 @@ class SessionStore(SessionBase):
         self._stored = {}
         self._stored_user = None
 
+    def _remember(self, data, user_id):
+        self._stored = {key: _dumps(value) for key, value in data.items()}
+        self._stored_user = user_id
+
     # Loading.
 
     def load(self):
+        filling = not hasattr(self, "_session_cache")
+        return self._loaded(_query(LOAD, [self.session_key]), filling)
+
+    async def aload(self):
+        filling = not hasattr(self, "_session_cache")
+        return self._loaded(await _aquery(LOAD, [self.session_key]), filling)
+
+    def _loaded(self, row, filling):
         # The snapshot is of what fills the cache: an explicit load() while a cache exists must
         # not make the next save compare the cache with newer data.
-        filling = not hasattr(self, "_session_cache")
-        row = _query(
-            "SELECT data::text, user_id FROM varel_session.session_load(%s)",
-            [self.session_key],
-        )
         if row is None:
             # Unknown, expired, destroyed or malformed: no session, and no record is created for
             # the key the client sent.
@@ -97,44 +127,38 @@ class SessionStore(SessionBase):
             self._remember(data, row[1])
         return data
 
-    def _remember(self, data, user_id):
-        self._stored = {key: _dumps(value) for key, value in data.items()}
-        self._stored_user = user_id
-
     def exists(self, session_key):
-        if not session_key:
-            return False
-        row = _query("SELECT count(*) FROM varel_session.session_get(%s)", [session_key])
-        return row[0] > 0
+        return bool(session_key) and _query(EXISTS, [session_key])[0] > 0
+
+    async def aexists(self, session_key):
+        return bool(session_key) and (await _aquery(EXISTS, [session_key]))[0] > 0
 
     # Creating and saving.
 
-    def create(self):
-        data = self._get_session(no_load=True)
-        max_age = self.get_expiry_age()
-        row = _query(
-            "SELECT varel_session.session_new("
-            "max_age => make_interval(secs => %s::double precision), user_id => %s, data => %s::jsonb)",
-            [max(max_age, 1), _user_id(data), _dumps(data)],
-        )
+    def _create_params(self, data):
+        return [max(self.get_expiry_age(), 1), _user_id(data), _dumps(data)]
+
+    def _created(self, row, data):
+        """Whether the new session must be deleted at once (an expiry in the past: it exists,
+        already ended, as Django's database backend stores it expired)."""
         self._session_key = row[0]
         self._remember(data, _user_id(data))
         self.modified = True
-        if max_age <= 0:
-            # An expiry in the past: the session exists, already ended, as Django's database
-            # backend stores it expired.
+        return self.get_expiry_age() <= 0
+
+    def create(self):
+        data = self._get_session(no_load=True)
+        if self._created(_query(CREATE, self._create_params(data)), data):
             self.delete()
 
-    def save(self, must_create=False):
-        if self.session_key is None or must_create:
-            if must_create and self.session_key is not None:
-                # The extension chooses every key itself, so a key that exists cannot be taken.
-                raise CreateError
-            return self.create()
-        data = self._get_session()
-        if self.get_expiry_age() <= 0:
-            self.delete()
-            return
+    async def acreate(self):
+        data = await self._aget_session(no_load=True)
+        if self._created(await _aquery(CREATE, self._create_params(data)), data):
+            await self.adelete()
+
+    def _save_statement(self, data):
+        """The one statement that saves this request's changes, its parameters, and the user
+        the session belongs to afterwards."""
         changed = {k: v for k, v in data.items() if self._stored.get(k) != _dumps(v)}
         removed = [k for k in self._stored if k not in data]
         user = _user_id(data)
@@ -158,13 +182,13 @@ class SessionStore(SessionBase):
         elif user is None and self._stored_user is not None and USER_KEY in self._stored:
             # The user's id left the data without a flush(): the session is no longer theirs.
             rotate = "varel_session.session_clear_user(%s)"
-        row = _query(
-            f"WITH t AS (SELECT {rotate} AS id) "
-            f"SELECT t.id, {write}, "
-            "CASE WHEN %s THEN varel_session.session_set_max_age("
-            "t.id, make_interval(secs => %s::double precision)) IS NOT NULL END FROM t",
-            rotate_params + [payload, expiry_changed, self.get_expiry_age()],
-        )
+        sql = (f"WITH t AS (SELECT {rotate} AS id) "
+               f"SELECT t.id, {write}, "
+               "CASE WHEN %s THEN varel_session.session_set_max_age("
+               "t.id, make_interval(secs => %s::double precision)) IS NOT NULL END FROM t")
+        return sql, rotate_params + [payload, expiry_changed, self.get_expiry_age()], user
+
+    def _saved(self, row, data, user):
         new_key, written, _ = row
         if new_key is None or not written:
             # Destroyed, revoked or expired since this request loaded it (a log-out elsewhere):
@@ -173,38 +197,66 @@ class SessionStore(SessionBase):
         self._session_key = new_key
         self._remember(data, user)
 
+    def save(self, must_create=False):
+        if self.session_key is None or must_create:
+            if must_create and self.session_key is not None:
+                # The extension chooses every key itself, so a key that exists cannot be taken.
+                raise CreateError
+            return self.create()
+        data = self._get_session()
+        if self.get_expiry_age() <= 0:
+            self.delete()
+            return
+        sql, params, user = self._save_statement(data)
+        self._saved(_query(sql, params), data, user)
+
+    async def asave(self, must_create=False):
+        if self.session_key is None or must_create:
+            if must_create and self.session_key is not None:
+                raise CreateError
+            return await self.acreate()
+        data = await self._aget_session()
+        if self.get_expiry_age() <= 0:
+            await self.adelete()
+            return
+        sql, params, user = self._save_statement(data)
+        self._saved(await _aquery(sql, params), data, user)
+
     # Deleting and rotating.
 
     def delete(self, session_key=None):
-        if session_key is None:
-            if self.session_key is None:
-                return
-            session_key = self.session_key
-        _query("SELECT varel_session.session_destroy(%s)", [session_key])
+        session_key = session_key or self.session_key
+        if session_key is not None:
+            _query(DESTROY, [session_key])
+
+    async def adelete(self, session_key=None):
+        session_key = session_key or self.session_key
+        if session_key is not None:
+            await _aquery(DESTROY, [session_key])
 
     def clear(self):
         # Loaded first, so that the save knows which stored keys to remove.
         self._get_session()
         super().clear()
 
-    def flush(self):
-        # Django's flush() is clear() + delete(): the session goes, so there is nothing to load
-        # for the save to compare with.
+    def _flushed(self):
         self._session_cache = {}
         self.accessed = True
         self.modified = True
-        self.delete()
         self._session_key = None
         self._remember({}, None)
 
-    def cycle_key(self):
-        """A new key for the same session, its data kept (one ``session_regenerate``)."""
-        self._get_session()  # loaded, so that a key the database no longer has reads as none
-        if self.session_key is None:
-            # Never saved: created now, with this data.
-            self.create()
-            return
-        row = _query("SELECT varel_session.session_regenerate(%s)", [self.session_key])
+    def flush(self):
+        # Django's flush() is clear() + delete(): the session goes, so there is nothing to load
+        # for the save to compare with.
+        self.delete()
+        self._flushed()
+
+    async def aflush(self):
+        await self.adelete()
+        self._flushed()
+
+    def _regenerated(self, row):
         if row[0] is not None:
             self._session_key = row[0]
             self.modified = True
@@ -216,21 +268,27 @@ class SessionStore(SessionBase):
         self._remember({}, None)
         self.modified = True
 
+    def cycle_key(self):
+        """A new key for the same session, its data kept (one ``session_regenerate``)."""
+        self._get_session()  # loaded, so that a key the database no longer has reads as none
+        if self.session_key is None:
+            # Never saved: created now, with this data.
+            self.create()
+            return
+        self._regenerated(_query(REGENERATE, [self.session_key]))
+
     async def acycle_key(self):
         # Django's default would create a new session and delete the old one; this keeps the
         # session (its handle, deadlines and user) as the sync version does.
-        await sync_to_async(self.cycle_key)()
+        await self._aget_session()
+        if self.session_key is None:
+            await self.acreate()
+            return
+        self._regenerated(await _aquery(REGENERATE, [self.session_key]))
 
     # Atomic operations, done on the server at once (not at the end of the request).
 
-    def incr(self, key, by=1):
-        """Adds ``by`` to the integer under ``key`` (missing counts as 0) atomically in the
-        database and returns the new value; concurrent requests lose no increments. Creates the
-        session first if there is none (or the browser's key names none)."""
-        data = self._get_session()
-        if self.session_key is None:
-            self.save()
-        row = _query("SELECT varel_session.session_incr(%s, %s, %s)", [self.session_key, key, by])
+    def _incremented(self, row, data, key):
         if row[0] is None:
             # Ended elsewhere since this request loaded it: 400, as Django answers a save then.
             raise SessionInterrupted(
@@ -240,6 +298,26 @@ class SessionStore(SessionBase):
         self._stored[key] = _dumps(row[0])
         return row[0]
 
+    def incr(self, key, by=1):
+        """Adds ``by`` to the integer under ``key`` (missing counts as 0) atomically in the
+        database and returns the new value; concurrent requests lose no increments. Creates the
+        session first if there is none (or the browser's key names none)."""
+        data = self._get_session()
+        if self.session_key is None:
+            self.save()
+        return self._incremented(_query(INCR, [self.session_key, key, by]), data, key)
+
+    async def aincr(self, key, by=1):
+        """``incr``, on an async connection."""
+        data = await self._aget_session()
+        if self.session_key is None:
+            await self.asave()
+        return self._incremented(await _aquery(INCR, [self.session_key, key, by]), data, key)
+
     @classmethod
     def clear_expired(cls):
-        _query("SELECT varel_session.session_cleanup()")
+        _query(CLEANUP)
+
+    @classmethod
+    async def aclear_expired(cls):
+        await _aquery(CLEANUP)
