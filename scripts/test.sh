@@ -47,7 +47,8 @@ for major in "${PG_MAJORS[@]}"; do
 done
 # The example apps of the adapters, each checked against tests/examples/contract.py.
 EXAMPLE_APPS=(adapters/tower-sessions/example/run adapters/actix-session/example/run
-    adapters/flask/example/run adapters/starlette/example/run adapters/django/example/run)
+    adapters/flask/example/run adapters/starlette/example/run adapters/django/example/run
+    adapters/express/example/run)
 ADAPTERS_MAJOR=${ADAPTERS_MAJOR:-17}
 [[ " ${PG_MAJORS[*]} " == *" $ADAPTERS_MAJOR "* ]] || ADAPTERS_MAJOR=${PG_MAJORS[-1]}
 
@@ -248,7 +249,8 @@ for major in "${PG_MAJORS[@]}"; do
         (cd adapters/django && "$VAREL_PYTHON" tests/run.py)
         "$VAREL_PYTHON" adapters/flask/tests/run.py
         "$VAREL_PYTHON" adapters/starlette/tests/run.py
-        (cd adapters/express && node --test --test-concurrency=1 --test-reporter=spec test/)
+        (cd adapters/express && node --test --test-concurrency=1 --test-reporter=spec test/*.test.js \
+            && npx tsc -p test/types && test/packed/run.sh)
         cargo nextest run --no-fail-fast --color never --success-output never \
             -p varel-session-adapter-support -p varel-session-tower-sessions -p varel-session-actix 2>&1
         timed "PostgreSQL $major: adapters"

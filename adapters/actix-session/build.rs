@@ -27,16 +27,18 @@ fn main() {
         }
         // A build of the library alone may run before the tests' dependencies are downloaded;
         // only the tests include this file.
-        None => format!(
-            "compile_error!(\"{CRATE_DIR}/src/lib.rs was not found in cargo's registry\");"
-        ),
+        None => {
+            format!("compile_error!(\"{CRATE_DIR}/src/lib.rs was not found in cargo's registry\");")
+        }
     };
     fs::write(out, text).expect("OUT_DIR is writable");
 }
 
 /// The text of `pub mod test_helpers { ... }`, braces matched.
 fn module(lib: &str) -> &str {
-    let start = lib.find(START).expect("actix-session has its test_helpers module");
+    let start = lib
+        .find(START)
+        .expect("actix-session has its test_helpers module");
     let mut depth = 0;
     for (offset, c) in lib[start..].char_indices() {
         match c {
@@ -56,7 +58,10 @@ fn module(lib: &str) -> &str {
 fn adapted(module: &str) -> String {
     let text = module
         .replace("            test_helpers::key,\n", "")
-        .replace("    mod acceptance_tests {\n", "    mod acceptance_tests {\n        use super::key;\n")
+        .replace(
+            "    mod acceptance_tests {\n",
+            "    mod acceptance_tests {\n        use super::key;\n",
+        )
         .replace("use crate::{", "use actix_session::{");
     assert!(
         !text.contains("crate::") && text.contains("use super::key;"),

@@ -8,14 +8,12 @@ const { VarelStore } = require('.');
 
 async function main() {
   const pool = new Pool({ connectionString: process.env.VAREL_EXPRESS_DATABASE_URL });
-  const store = new VarelStore({ pool, reserve: 1 });
+  const store = new VarelStore({ pool });
   const call = (method, ...args) =>
     new Promise((resolve, reject) => store[method](...args, (err, v) => (err ? reject(err) : resolve(v))));
   try {
     if (process.argv[2] === 'create') {
-      const req = {};
-      await store.reserve(req);
-      const sid = store.takeToken(req);
+      const sid = store.generateId();
       await call('set', sid, { cookie: { originalMaxAge: null }, from: 'express' });
       console.log(sid);
     } else {

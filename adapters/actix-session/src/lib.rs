@@ -74,7 +74,6 @@ impl VarelSessionStore {
         &self.pool
     }
 
-
     async fn query(
         &self,
         sql: &str,
@@ -88,7 +87,9 @@ impl VarelSessionStore {
     /// The user the state names, if the store records one.
     fn user_of(&self, state: &SessionState) -> Option<i64> {
         let key = self.user_key.as_ref()?;
-        serde_json::from_str::<Value>(state.get(key)?).ok()?.as_i64()
+        serde_json::from_str::<Value>(state.get(key)?)
+            .ok()?
+            .as_i64()
     }
 }
 
@@ -277,7 +278,12 @@ mod tests {
     #[test]
     fn the_patch_has_the_changed_keys_and_nulls_for_the_removed_ones() {
         let before = state(&[("a", "1"), ("b", "\"x\""), ("c", "{\"k\":1}")]);
-        let after = state(&[("a", "1"), ("b", "\"y\""), ("c", "{\"k\": 1}"), ("d", "true")]);
+        let after = state(&[
+            ("a", "1"),
+            ("b", "\"y\""),
+            ("c", "{\"k\": 1}"),
+            ("d", "true"),
+        ]);
         assert_eq!(
             patch(&before, &after),
             serde_json::json!({"b": "y", "d": true})

@@ -8,7 +8,7 @@ const { Pool } = require('pg');
 const { VarelStore, ENDED } = require('..');
 
 const pool = new Pool({ connectionString: process.env.VAREL_EXPRESS_DATABASE_URL, max: 8 });
-const store = new VarelStore({ pool, reserve: 4 });
+const store = new VarelStore({ pool });
 
 const call = (method, ...args) =>
   new Promise((resolve, reject) => store[method](...args, (err, value) => (err ? reject(err) : resolve(value))));
@@ -17,11 +17,9 @@ async function sql(text, params) {
   return (await pool.query(text, params)).rows;
 }
 
-/** A stored session, as express-session would make it: a token from the reserve, then a save. */
+/** A stored session, as express-session would make it: a new id (genid), then a save. */
 async function newSession(data, maxAge = 60000) {
-  const req = {};
-  await store.reserve(req);
-  const sid = store.takeToken(req);
+  const sid = store.generateId();
   const sess = { cookie: { originalMaxAge: maxAge, httpOnly: true, path: '/' }, ...data };
   await call('set', sid, sess);
   return sid;
@@ -41,12 +39,25 @@ test.after(async () => {
   await pool.end();
 });
 
-test('tokens are 64 hex characters from the server, and only their hash is stored', async () => {
+test('ids are 64 hex characters from a CSPRNG, and only their hash is stored', async () => {
   const sid = await newSession({ a: 1 });
   assert.match(sid, /^[0-9a-f]{64}$/);
   const [{ count }] = await sql(
     "SELECT count(*)::int AS count FROM varel_session.sessions WHERE encode(token_hash, 'hex') = $1", [sid]);
   assert.equal(count, 0);
+  const [{ hashed }] = await sql(
+    "SELECT count(*)::int AS hashed FROM varel_session.sessions WHERE token_hash = sha256(decode($1, 'hex'))", [sid]);
+  assert.equal(hashed, 1);
+  const ids = new Set(Array.from({ length: 1000 }, () => store.generateId()));
+  assert.equal(ids.size, 1000);
+});
+
+test('a new id is stored by its first save only: nothing is made in advance', async () => {
+  const [{ before }] = await sql('SELECT count(*)::int AS before FROM varel_session.sessions');
+  const sids = Array.from({ length: 40 }, () => store.generateId());
+  const [{ after }] = await sql('SELECT count(*)::int AS after FROM varel_session.sessions');
+  assert.equal(after, before);
+  for (const sid of sids) assert.equal(await call('get', sid), null);
 });
 
 test('get of an unknown, malformed or empty id is no session, and creates nothing', async () => {
@@ -60,7 +71,7 @@ test('get of an unknown, malformed or empty id is no session, and creates nothin
 
 test('a session stored by another app gets this app\'s cookie settings', async () => {
   const [{ token }] = await sql(`SELECT varel_session.session_new(data => '{"from": "rust"}') AS token`);
-  const own = new VarelStore({ pool, reserve: 1, cookie: { maxAge: 120000, secure: true, sameSite: 'strict' } });
+  const own = new VarelStore({ pool, cookie: { maxAge: 120000, secure: true, sameSite: 'strict' } });
   try {
     const data = await new Promise((resolve, reject) => own.get(token, (e, v) => (e ? reject(e) : resolve(v))));
     assert.equal(data.from, 'rust');
@@ -74,17 +85,29 @@ test('a session stored by another app gets this app\'s cookie settings', async (
   }
 });
 
-test('the reserve never runs dry: 40 requests at once on a reserve of 2', async () => {
-  const small = new VarelStore({ pool, reserve: 2 });
-  try {
-    const requests = Array.from({ length: 40 }, () => ({}));
-    await Promise.all(requests.map((req) => small.reserve(req)));
-    const tokens = requests.map((req) => small.takeToken(req));
-    assert.equal(new Set(tokens).size, 40);
-    tokens.forEach((t) => small.finished(t));
-  } finally {
-    await small.close();
-  }
+test('every method also returns a promise, with or without a callback', async () => {
+  const sid = await newSession({ a: 1 });
+  const data = await store.get(sid);
+  assert.equal(data.a, 1);
+  const req = { sessionID: sid, sessionStore: store };
+  store.createSession(req, data);
+  req.session.b = 2;
+  assert.equal(await store.set(sid, req.session), undefined);
+  assert.equal((await store.get(sid)).b, 2);
+  assert.equal(await store.touch(sid, req.session), undefined);
+  // With a callback too: both report the same outcome.
+  let called = null;
+  const value = await store.get(sid, (err, v) => { called = [err, v]; });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(called, [null, value]);
+  // A failure rejects the promise (a save of a session that ended).
+  await store.destroy(sid);
+  await assert.rejects(store.set(sid, req.session), (err) => err.code === ENDED);
+  // Given a callback, a failure nobody awaits is the callback's, not an unhandled rejection.
+  const failures = [];
+  store.set(sid, req.session, (err) => failures.push(err && err.code));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(failures, [ENDED]);
 });
 
 test('set then get round-trips the data and the cookie', async () => {
@@ -155,7 +178,7 @@ test('regenerate ends the old session; the new one is stored whole', async () =>
   const old = await load(sid);
   const req = old.req;
   store.generate = (r) => {
-    r.sessionID = store.takeToken(r);
+    r.sessionID = store.generateId();
     r.session = { cookie: { originalMaxAge: 60000, path: '/' } };
     Object.defineProperty(r.session, 'req', { value: r }); // as express-session's Session has
   };
@@ -183,35 +206,14 @@ test('incr is atomic: concurrent increments of one session lose nothing', async 
   assert.equal((await call('get', sid)).visits, 32);
 });
 
-test('tokens handed out but never stored are destroyed, never handed out again', async () => {
-  const req = {};
-  await store.reserve(req);
-  const token = store.takeToken(req);
-  store.finished(token);
-  await store.destroyUnused();
-  const [{ count }] = await sql('SELECT count(*)::int AS count FROM varel_session.session_get($1)', [token]);
-  assert.equal(count, 0);
-  assert.ok(!store.tokens.some((t) => t.token === token));
-});
-
-test('tokens made more than 30 minutes ago are destroyed, not handed out, whatever their trips', async () => {
-  const own = new VarelStore({ pool, reserve: 2 });
-  try {
-    await own.refill();
-    // One of them goes out and comes back unused (a request that had a session): it keeps its age.
-    const req = {};
-    await own.reserve(req);
-    own.release(req);
-    for (const t of own.tokens) t.made -= 31 * 60 * 1000;
-    const old = own.tokens.map((t) => t.token);
-    const fresh = {};
-    await own.reserve(fresh);
-    assert.ok(!old.includes(own.takeToken(fresh)));
-    await own.destroyUnused();
-    const rows = await sql(
-      'SELECT count(*)::int AS n FROM unnest($1::text[]) AS t, varel_session.session_get(t)', [old]);
-    assert.equal(rows[0].n, 0);
-  } finally {
-    await own.close();
-  }
+test('with userKey, a new session is created as its user\'s', async () => {
+  const own = new VarelStore({ pool, userKey: 'userId' });
+  const sid = own.generateId();
+  const user = 910000 + Math.floor(Math.random() * 9999);
+  await own.set(sid, { cookie: { originalMaxAge: 60000 }, userId: user });
+  const [{ n }] = await sql('SELECT count(*)::int AS n FROM varel_session.session_user_sessions($1)', [user]);
+  assert.equal(n, 1);
+  const [{ ended }] = await sql('SELECT varel_session.session_user_revoke($1)::int AS ended', [user]);
+  assert.equal(ended, 1);
+  assert.equal(await own.get(sid), null);
 });

@@ -50,7 +50,10 @@ impl<K: Hash + Eq, V> LoadedVersions<K, V> {
     /// Remembers `version` as what the current task has of session `key` (loaded, or just
     /// saved).
     pub fn remember(&self, key: K, version: V) {
-        let mut versions = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut versions = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if versions.len() >= MAX_VERSIONS {
             let now = Instant::now();
             versions.retain(|_, loaded| now - loaded.at < KEEP_FOR);
@@ -69,7 +72,10 @@ impl<K: Hash + Eq, V> LoadedVersions<K, V> {
 
     /// Takes what the current task loaded of session `key`, if it is known and recent.
     pub fn take(&self, key: K) -> Option<V> {
-        let mut versions = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut versions = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         versions
             .remove(&(key, tokio::task::try_id()))
             .filter(|loaded| loaded.at.elapsed() < KEEP_FOR)
@@ -78,7 +84,10 @@ impl<K: Hash + Eq, V> LoadedVersions<K, V> {
 
     /// Forgets the current task's version of session `key` (it was deleted).
     pub fn forget(&self, key: K) {
-        let mut versions = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut versions = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         versions.remove(&(key, tokio::task::try_id()));
     }
 }

@@ -224,7 +224,9 @@ fn patch(before: &HashMap<String, Value>, after: &HashMap<String, Value>) -> Val
 /// The idle lifetime a record's expiry asks for, as an interval's text (at least one second:
 /// the extension refuses a lifetime that is not positive).
 fn lifetime(expiry_date: OffsetDateTime) -> String {
-    let seconds = (expiry_date - OffsetDateTime::now_utc()).whole_seconds().max(1);
+    let seconds = (expiry_date - OffsetDateTime::now_utc())
+        .whole_seconds()
+        .max(1);
     format!("{seconds} seconds")
 }
 
@@ -270,7 +272,10 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let hour = Duration::hours(1);
         // The stored deadline slid 10 minutes ago: within a fifth of an hour.
-        assert!(!lifetime_changed(now + hour - Duration::minutes(10), now + hour));
+        assert!(!lifetime_changed(
+            now + hour - Duration::minutes(10),
+            now + hour
+        ));
         // "Remember me": a month instead of an hour; or a shorter one.
         assert!(lifetime_changed(now + hour, now + Duration::days(30)));
         assert!(lifetime_changed(now + hour, now + Duration::minutes(5)));

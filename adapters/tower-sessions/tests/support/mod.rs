@@ -5,8 +5,9 @@
 use deadpool_postgres::{Config, Pool};
 
 pub fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run `make test-env`, then `. target/test.env`"))
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run `make test-env`, then `. target/test.env`")
+    })
 }
 
 pub fn pool() -> Pool {

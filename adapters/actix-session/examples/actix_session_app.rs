@@ -54,7 +54,9 @@ async fn me(store: web::Data<VarelSessionStore>, session: Session) -> HttpRespon
     }
     .await;
     match visits {
-        Ok(Some(visits)) => HttpResponse::Ok().json(json!({ "user_id": user_id, "visits": visits })),
+        Ok(Some(visits)) => {
+            HttpResponse::Ok().json(json!({ "user_id": user_id, "visits": visits }))
+        }
         Ok(None) => unauthorized(),
         Err(_) => HttpResponse::InternalServerError().finish(),
     }
@@ -132,7 +134,9 @@ fn unauthorized() -> HttpResponse {
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").map_err(|_| "set DATABASE_URL")?;
-    let port: u16 = std::env::var("PORT").unwrap_or_else(|_| "3000".into()).parse()?;
+    let port: u16 = std::env::var("PORT")
+        .unwrap_or_else(|_| "3000".into())
+        .parse()?;
     let mut pg = deadpool_postgres::Config::new();
     pg.url = Some(url);
     let pool = pg.create_pool(None, tokio_postgres::NoTls)?;

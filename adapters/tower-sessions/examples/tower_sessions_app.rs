@@ -64,7 +64,10 @@ async fn sessions(State(store): State<VarelStore>, session: Session) -> Response
     let listing = async {
         let client = store.pool().get().await?;
         let current: Option<String> = client
-            .query_one("SELECT varel_session.session_handle($1)", &[&id.to_string()])
+            .query_one(
+                "SELECT varel_session.session_handle($1)",
+                &[&id.to_string()],
+            )
             .await?
             .get(0);
         let rows = client
@@ -124,11 +127,7 @@ async fn logout_all(State(store): State<VarelStore>, session: Session) -> Respon
     }
 }
 
-async fn query_one(
-    store: &VarelStore,
-    sql: &str,
-    id: &str,
-) -> Result<Option<i64>, BoxError> {
+async fn query_one(store: &VarelStore, sql: &str, id: &str) -> Result<Option<i64>, BoxError> {
     let client = store.pool().get().await?;
     Ok(client.query_one(sql, &[&id]).await?.get(0))
 }
