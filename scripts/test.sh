@@ -48,7 +48,7 @@ done
 # The example apps of the adapters, each checked against tests/examples/contract.py.
 EXAMPLE_APPS=(adapters/tower-sessions/example/run adapters/actix-session/example/run
     adapters/flask/example/run adapters/starlette/example/run adapters/django/example/run
-    adapters/express/example/run)
+    adapters/express/example/run adapters/go/example/run)
 ADAPTERS_MAJOR=${ADAPTERS_MAJOR:-17}
 [[ " ${PG_MAJORS[*]} " == *" $ADAPTERS_MAJOR "* ]] || ADAPTERS_MAJOR=${PG_MAJORS[-1]}
 
@@ -83,6 +83,7 @@ timed "set-up"
 if tier lint; then
     say "lint: cargo fmt --check, cargo clippy -D warnings, cargo doc, the client's doc tests"
     cargo fmt --all --check
+    test -z "$(cd adapters/go && gofmt -l .)" || { echo "gofmt: adapters/go needs formatting" >&2; exit 1; }
     cargo clippy --workspace --all-targets --color never -- -D warnings
     cargo clippy -p varel_session --lib --features bench_unchecked --color never -- -D warnings
     # Broken intra-doc links fail the run. Only our own crates, private items too: the
@@ -253,6 +254,7 @@ for major in "${PG_MAJORS[@]}"; do
             && npx tsc -p test/types && test/packed/run.sh)
         cargo nextest run --no-fail-fast --color never --success-output never \
             -p varel-session-adapter-support -p varel-session-tower-sessions -p varel-session-actix 2>&1
+        (cd adapters/go && go vet ./... && go test -count=1 ./...)
         timed "PostgreSQL $major: adapters"
         say "PostgreSQL $major, adapters: every example app against the shared HTTP contract"
         for app in "${EXAMPLE_APPS[@]}"; do

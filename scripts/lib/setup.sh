@@ -107,6 +107,8 @@ setup_pgspot() {
 # each adapter's requirements.txt; express, express-session and pg from
 # adapters/express/package-lock.json. Each is reinstalled only when its pin files changed.
 VAREL_PYTHON=$REPO_ROOT/target/venv/bin/python
+export GOMODCACHE=${GOMODCACHE:-$REPO_ROOT/target/go/mod} GOCACHE=${GOCACHE:-$REPO_ROOT/target/go/build}
+export GOFLAGS=${GOFLAGS:--mod=readonly}
 PYTHON_ADAPTERS=(django flask starlette)
 setup_adapters() {
     local stamp=$REPO_ROOT/target/venv/.requirements adapter pins=() requirements=()
@@ -126,6 +128,9 @@ setup_adapters() {
         say "installing the Express adapter's test dependencies (npm ci)"
         (cd "$REPO_ROOT/adapters/express" && npm ci --no-audit --no-fund --silent)
     fi
+    # The Go adapter's modules (adapters/go/go.sum), in a cache under target/ that warm runs reuse.
+    say "fetching the Go adapter's modules (target/go/mod)"
+    (cd "$REPO_ROOT/adapters/go" && go mod download)
 }
 
 extension_version() {
