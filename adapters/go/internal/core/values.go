@@ -177,18 +177,14 @@ func decodeGob(encoded string) (any, error) {
 // DecodeData turns the session's data (a JSON object) into Go values; keys whose value is JSON
 // null are left out (a null and a missing key mean the same to both frameworks' getters).
 func DecodeData(data []byte) (map[string]any, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
+	raw, err := Raw(data)
+	if err != nil {
 		return nil, fmt.Errorf("varel_session: session data: %w", err)
 	}
 	values := make(map[string]any, len(raw))
 	for key, text := range raw {
-		value, err := DecodeValue(text)
-		if err != nil {
+		if values[key], err = DecodeValue(text); err != nil {
 			return nil, err
-		}
-		if value != nil {
-			values[key] = value
 		}
 	}
 	return values, nil
@@ -196,6 +192,5 @@ func DecodeData(data []byte) (map[string]any, error) {
 
 // EncodeData is the JSON object of values (keys sorted).
 func EncodeData(values map[string]any) ([]byte, error) {
-	out, err := EncodeValue(values)
-	return out, err
+	return EncodeValue(values)
 }
