@@ -1,0 +1,368 @@
+package io.github.varelsession.spring;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import javax.sql.DataSource;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.session.DelegatingIndexResolver;
+import org.springframework.session.FindByIndexNameSessionRepository;
+import org.springframework.session.IndexResolver;
+import org.springframework.session.MapSession;
+import org.springframework.session.PrincipalNameIndexResolver;
+import org.springframework.session.Session;
+
+/**
+ * A Spring Session repository on the varel_session PostgreSQL extension.
+ *
+ * <p>Each request costs one statement to load its session ({@code session_load}, which also
+ * slides the idle deadline) and, only when it changed something, one to save it: the changed
+ * attributes as one merge patch ({@code session_set}), after the log-in or log-out that a change of
+ * principal means ({@code session_set_user}, {@code session_clear_user}, each rotating the token),
+ * in the same statement. A session that ended elsewhere meanwhile (logged out, revoked, expired) is
+ * never written again, so a slow concurrent request cannot revive it; two requests that change
+ * different attributes both keep their changes.
+ *
+ * <p>New sessions get 256-bit random ids and are adopted by the extension at their first save
+ * ({@code session_adopt}); rotated ones take the extension's own tokens. Only hashes of either are
+ * stored. A malformed, unknown or expired id is no session.
+ *
+ * <p>The principal-name index is the extension's {@code user_id}: see {@link PrincipalUserIds}.
+ */
+public class VarelSessionRepository implements FindByIndexNameSessionRepository<Session> {
+
+    /** Spring Session's default idle lifetime (30 minutes). */
+    public static final Duration DEFAULT_MAX_INACTIVE_INTERVAL = MapSession.DEFAULT_MAX_INACTIVE_INTERVAL;
+
+    private static final String LISTED_PREFIX = "listed.";
+
+    private static final String LOAD_SQL = "SELECT data::text, user_id, created_at, expires_at"
+            + " FROM varel_session.session_load(?)";
+
+    private static final String ADOPT_SQL = "SELECT varel_session.session_adopt(?, make_interval(secs => ?::float8),"
+            + " ?::bigint, ?::jsonb)";
+
+    /**
+     * One statement: the log-in or log-out first (each rotates the token), then the changed keys
+     * and the new idle lifetime on the session the (new) token names. A NULL id from the first
+     * step means the session is no longer live, and then nothing is written.
+     */
+    private static final String SAVE_SQL = "WITH t AS (SELECT CASE ?::text"
+            + " WHEN 'login' THEN varel_session.session_set_user(?, ?::bigint)"
+            + " WHEN 'logout' THEN varel_session.session_clear_user(?)"
+            + " ELSE ?::text END AS id)"
+            + " SELECT t.id,"
+            + " CASE WHEN t.id IS NULL THEN false"
+            + " WHEN ?::jsonb IS NULL THEN true"
+            + " ELSE varel_session.session_set(t.id, ?::jsonb) END AS written,"
+            + " CASE WHEN t.id IS NOT NULL AND ?::float8 IS NOT NULL"
+            + " THEN varel_session.session_set_max_age(t.id, make_interval(secs => ?::float8)) END"
+            + " FROM t";
+
+    private static final String LIST_SQL = "SELECT handle, created_at, last_seen_at, expires_at,"
+            + " host(ip), user_agent FROM varel_session.session_user_sessions(?)";
+
+    private final JdbcTemplate jdbc;
+    private final AttributeCodec codec;
+    private final SecureRandom random = new SecureRandom();
+    private final SecretKeySpec listingKey;
+    private Duration defaultMaxInactiveInterval = DEFAULT_MAX_INACTIVE_INTERVAL;
+    private PrincipalUserIds principalUserIds = PrincipalUserIds.hashed();
+    private IndexResolver<Session> indexResolver = new DelegatingIndexResolver<>(
+            new PrincipalNameIndexResolver<>());
+
+    public VarelSessionRepository(DataSource dataSource) {
+        this(dataSource, VarelSessionRepository.class.getClassLoader());
+    }
+
+    /** {@code classLoader} loads the classes of Java-serialized attributes. */
+    public VarelSessionRepository(DataSource dataSource, ClassLoader classLoader) {
+        this.jdbc = new JdbcTemplate(Objects.requireNonNull(dataSource, "dataSource must not be null"));
+        this.codec = new AttributeCodec(classLoader);
+        byte[] key = new byte[32];
+        this.random.nextBytes(key);
+        this.listingKey = new SecretKeySpec(key, "HmacSHA256");
+    }
+
+    /** The idle lifetime of new sessions, and of sessions whose request does not set one. */
+    public void setDefaultMaxInactiveInterval(Duration interval) {
+        if (interval == null || interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException("default max inactive interval must be a positive duration");
+        }
+        this.defaultMaxInactiveInterval = interval;
+    }
+
+    public void setPrincipalUserIds(PrincipalUserIds principalUserIds) {
+        this.principalUserIds = Objects.requireNonNull(principalUserIds, "principalUserIds must not be null");
+    }
+
+    /** How the principal name is found in a session (Spring Session's default resolver). */
+    public void setIndexResolver(IndexResolver<Session> indexResolver) {
+        this.indexResolver = Objects.requireNonNull(indexResolver, "indexResolver must not be null");
+    }
+
+    @Override
+    public VarelSession createSession() {
+        return new VarelSession(this, generateId(), this.defaultMaxInactiveInterval);
+    }
+
+    @Override
+    public void save(Session session) {
+        if (session instanceof ListedSession listed) {
+            saveListed(listed);
+            return;
+        }
+        if (!(session instanceof VarelSession varel)) {
+            throw new IllegalArgumentException("not a session of this repository: " + session.getClass().getName());
+        }
+        if (varel.isEnded()) {
+            return;
+        }
+        Long userId = userIdOf(varel);
+        if (!varel.isStored()) {
+            insert(varel, userId);
+        }
+        else {
+            update(varel, userId);
+        }
+    }
+
+    private void insert(VarelSession session, Long userId) {
+        Map<String, Object> data = session.data(this.codec);
+        Boolean adopted = this.jdbc.queryForObject(ADOPT_SQL, Boolean.class, session.getId(),
+                (double) session.getMaxInactiveInterval().toSeconds(), userId, this.codec.write(data));
+        if (!Boolean.TRUE.equals(adopted)) {
+            // 256 random bits do not collide; an id already stored means it was saved before.
+            throw new IllegalStateException("a session with this id is stored already");
+        }
+        session.saved(session.getId(), data, userId);
+    }
+
+    private void update(VarelSession session, Long userId) {
+        Map<String, Object> patch = session.changes(this.codec);
+        String action = Objects.equals(userId, session.storedUserId()) ? "keep" : userId != null ? "login" : "logout";
+        Double maxAge = session.maxInactiveIntervalChanged()
+                ? (double) session.getMaxInactiveInterval().toSeconds() : null;
+        if (patch.isEmpty() && action.equals("keep") && maxAge == null) {
+            return; // nothing changed: nothing to write
+        }
+        String payload = patch.isEmpty() ? null : this.codec.write(patch);
+        String id = session.getId();
+        this.jdbc.query(SAVE_SQL, (ResultSet rs) -> {
+            rs.next();
+            String newId = rs.getString(1);
+            if (newId == null || !rs.getBoolean(2)) {
+                session.markEnded();
+            }
+            else {
+                session.saved(newId, patch, userId);
+            }
+            return null;
+        }, action, id, userId, id, id, payload, payload, maxAge, maxAge);
+    }
+
+    private Long userIdOf(Session session) {
+        String name = this.indexResolver.resolveIndexesFor(session).get(PRINCIPAL_NAME_INDEX_NAME);
+        return name == null || name.isEmpty() ? null : this.principalUserIds.userIdOf(name);
+    }
+
+    @Override
+    public Session findById(String id) {
+        if (id == null) {
+            return null;
+        }
+        if (id.startsWith(LISTED_PREFIX)) {
+            return findListed(id);
+        }
+        return this.jdbc.query(LOAD_SQL, (ResultSet rs) -> {
+            if (!rs.next()) {
+                return null;
+            }
+            Long userId = rs.getObject(2, Long.class);
+            return new VarelSession(this, id, this.codec.parseData(rs.getString(1)), userId, instant(rs, 3),
+                    instant(rs, 4), this.defaultMaxInactiveInterval);
+        }, id);
+    }
+
+    @Override
+    public void deleteById(String id) {
+        if (id == null || id.startsWith(LISTED_PREFIX)) {
+            return;
+        }
+        this.jdbc.queryForObject("SELECT varel_session.session_destroy(?)", Boolean.class, id);
+    }
+
+    /**
+     * The principal's live sessions, newest first, keyed by their listed ids; other index names
+     * find nothing.
+     */
+    @Override
+    public Map<String, Session> findByIndexNameAndIndexValue(String indexName, String indexValue) {
+        Map<String, Session> sessions = new LinkedHashMap<>();
+        if (!PRINCIPAL_NAME_INDEX_NAME.equals(indexName) || indexValue == null || indexValue.isEmpty()) {
+            return sessions;
+        }
+        for (ListedSession listed : list(indexValue)) {
+            sessions.put(listed.getId(), listed);
+        }
+        return sessions;
+    }
+
+    // Helpers beyond Spring Session's interfaces.
+
+    /**
+     * Adds {@code by} to the whole number under {@code key} atomically, in the database (a missing
+     * key counts as 0), and returns the new value; null when the session is not stored or not live.
+     * Concurrent increments are never lost, which a read, add and save of the attribute cannot
+     * promise. A session not saved yet is saved first.
+     */
+    public Long incr(Session session, String key, long by) {
+        if (!(session instanceof VarelSession varel) || varel.isEnded()) {
+            return null;
+        }
+        if (!varel.isStored()) {
+            save(varel);
+        }
+        Long value = this.jdbc.queryForObject("SELECT varel_session.session_incr(?, ?, ?)", Long.class,
+                varel.getId(), key, by);
+        if (value == null) {
+            varel.markEnded();
+        }
+        else {
+            varel.incremented(key, value);
+        }
+        return value;
+    }
+
+    /** Same, by session id: for a request's {@code HttpSession.getId()}. */
+    public Long incr(String sessionId, String key, long by) {
+        return this.jdbc.queryForObject("SELECT varel_session.session_incr(?, ?, ?)", Long.class,
+                sessionId, key, by);
+    }
+
+    /**
+     * Ends all of the principal's sessions but the one with id {@code exceptId} (null: all), at
+     * once ("log out everywhere", "log out other devices"); returns how many ended.
+     */
+    public long revokeAll(String principalName, String exceptId) {
+        Long count = this.jdbc.queryForObject("SELECT varel_session.session_user_revoke(?, ?)", Long.class,
+                this.principalUserIds.userIdOf(principalName), exceptId);
+        return count == null ? 0 : count;
+    }
+
+    /** The handle of the session with this id (what listings and events name it by), or null. */
+    public String handleOf(String sessionId) {
+        List<String> handles = this.jdbc.queryForList("SELECT varel_session.session_handle(?)", String.class,
+                sessionId);
+        return handles.isEmpty() ? null : handles.get(0);
+    }
+
+    // For VarelSession and the listings.
+
+    AttributeCodec codec() {
+        return this.codec;
+    }
+
+    /** A new session id: 256 bits from a CSPRNG, base64url (a framework id to the extension). */
+    String generateId() {
+        byte[] bytes = new byte[32];
+        this.random.nextBytes(bytes);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+
+    /** Rotates a stored session's token; null when the session is no longer live. */
+    String regenerate(String id) {
+        return this.jdbc.queryForObject("SELECT varel_session.session_regenerate(?)", String.class, id);
+    }
+
+    private List<ListedSession> list(String principalName) {
+        long userId = this.principalUserIds.userIdOf(principalName);
+        return this.jdbc.query(LIST_SQL, (rs, row) -> {
+            String handle = rs.getString(1);
+            return new ListedSession(listedId(userId, handle, principalName), userId, handle, principalName,
+                    instant(rs, 2), instant(rs, 3), instant(rs, 4), address(rs.getString(5)), rs.getString(6));
+        }, userId);
+    }
+
+    private Session findListed(String id) {
+        String[] parts = id.split("\\.", -1);
+        if (parts.length != 5) {
+            return null;
+        }
+        String principalName;
+        long userId;
+        try {
+            userId = Long.parseLong(parts[1]);
+            principalName = new String(Base64.getUrlDecoder().decode(parts[3]), StandardCharsets.UTF_8);
+        }
+        catch (IllegalArgumentException ex) {
+            return null;
+        }
+        byte[] expected = listedId(userId, parts[2], principalName).getBytes(StandardCharsets.US_ASCII);
+        if (!MessageDigest.isEqual(expected, id.getBytes(StandardCharsets.US_ASCII))) {
+            return null;
+        }
+        for (ListedSession listed : list(principalName)) {
+            if (listed.getHandle().equals(parts[2])) {
+                return listed;
+            }
+        }
+        return null;
+    }
+
+    /** Expiring a listed session (Spring Security's concurrent-session control) revokes it. */
+    private void saveListed(ListedSession listed) {
+        if (listed.expireRequested()) {
+            this.jdbc.queryForObject("SELECT varel_session.session_revoke(?, ?)", Boolean.class, listed.userId(),
+                    listed.getHandle());
+        }
+    }
+
+    private String listedId(long userId, String handle, String principalName) {
+        String body = LISTED_PREFIX + userId + "." + handle + "."
+                + Base64.getUrlEncoder().withoutPadding().encodeToString(principalName.getBytes(StandardCharsets.UTF_8));
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(this.listingKey);
+            byte[] tag = mac.doFinal(body.getBytes(StandardCharsets.UTF_8));
+            return body + "." + Base64.getUrlEncoder().withoutPadding().encodeToString(tag);
+        }
+        catch (GeneralSecurityException ex) {
+            throw new IllegalStateException("HmacSHA256 is not available", ex);
+        }
+    }
+
+    private static Instant instant(ResultSet rs, int column) throws SQLException {
+        OffsetDateTime at = rs.getObject(column, OffsetDateTime.class);
+        return at == null ? null : at.toInstant();
+    }
+
+    private static InetAddress address(String host) {
+        if (host == null) {
+            return null;
+        }
+        try {
+            return InetAddress.getByName(host); // a literal address: no lookup
+        }
+        catch (UnknownHostException ex) {
+            return null;
+        }
+    }
+}
