@@ -15,7 +15,7 @@
 #   upgrade      from every released version (tests/upgrade), same cluster
 #   sql-edition  the regression and isolation suites against the SQL edition, its install forms
 #   pgspot       pgspot on both editions' installed scripts (15)
-#   adapters     the framework adapters' own test suites (Django, Express), on one major
+#   adapters     every framework adapter's own test suites and example app, on one major
 #   integration  cargo nextest against the test clusters (tests/integration; the client crate
 #                on the adapters' major only), then its SQL-edition subset
 #   sharding     PL/Proxy sharding tests, one at a time (15)
@@ -48,7 +48,7 @@ done
 # The example apps of the adapters, each checked against tests/examples/contract.py.
 EXAMPLE_APPS=(adapters/tower-sessions/example/run adapters/actix-session/example/run
     adapters/flask/example/run adapters/starlette/example/run adapters/django/example/run
-    adapters/express/example/run adapters/go/example/run)
+    adapters/express/example/run adapters/go/example/run adapters/spring/example/run)
 ADAPTERS_MAJOR=${ADAPTERS_MAJOR:-17}
 [[ " ${PG_MAJORS[*]} " == *" $ADAPTERS_MAJOR "* ]] || ADAPTERS_MAJOR=${PG_MAJORS[-1]}
 
@@ -255,6 +255,8 @@ for major in "${PG_MAJORS[@]}"; do
         cargo nextest run --no-fail-fast --color never --success-output never \
             -p varel-session-adapter-support -p varel-session-tower-sessions -p varel-session-actix 2>&1
         (cd adapters/go && go vet ./... && go test -count=1 ./...)
+        (cd adapters/spring && mvn -B -q -Dmaven.repo.local="$REPO_ROOT/target/m2" verify)
+        scripts/spring_lock.sh check
         timed "PostgreSQL $major: adapters"
         say "PostgreSQL $major, adapters: every example app against the shared HTTP contract"
         for app in "${EXAMPLE_APPS[@]}"; do

@@ -54,12 +54,18 @@ AS $$
         DELETE FROM varel_session.sessions AS s
         WHERE s.ctid = ANY (ARRAY (SELECT d.ctid FROM doomed AS d))
           AND NOT varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
-        RETURNING 1
+        RETURNING s.handle, s.user_id
+    ), announced AS (
+        -- An expired event per session removed, when events are on (checked once per batch).
+        SELECT varel_session_internal.notify_event('expired', g.handle, g.user_id)
+        FROM gone AS g
+        WHERE (SELECT e FROM varel_session_internal.events_on() AS e)
     )
-    SELECT count(*) FROM gone
+    -- The condition makes the announcements run: a CTE that nothing reads is not run.
+    SELECT count(*) FROM gone WHERE (SELECT count(*) FROM announced) >= 0
 $$;
 COMMENT ON FUNCTION varel_session_internal.cleanup_blocks(bigint, integer) IS
-    'internal: deletes the expired sessions stored in a range of blocks; returns how many';
+    'internal: deletes the expired sessions stored in a range of blocks (an expired event for each, when events are on); returns how many';
 
 CREATE FUNCTION varel_session.session_cleanup(batch_size integer DEFAULT 10000) RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER

@@ -182,3 +182,16 @@ CREATE FUNCTION varel_session_internal.notify_event(event text, handle bigint, u
     AS 'MODULE_PATHNAME', 'varel_session_notify_event';
 COMMENT ON FUNCTION varel_session_internal.notify_event(text, bigint, bigint, bigint) IS
     'internal: sends a session event (NOTIFY) when varel_session.events is on';
+
+-- Whether events are on, for SQL that would otherwise call notify_event once per row. The
+-- setting may still be a placeholder (the library not loaded yet in this backend): read it so.
+-- The SQL edition has its own (sql_edition/policy.sql), of the same form: callers write
+-- (SELECT e FROM varel_session_internal.events_on() AS e).
+CREATE FUNCTION varel_session_internal.events_on() RETURNS SETOF boolean
+    LANGUAGE sql STABLE PARALLEL SAFE ROWS 1
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(pg_catalog.current_setting('varel_session.events', true), 'off')::boolean
+$$;
+COMMENT ON FUNCTION varel_session_internal.events_on() IS
+    'internal: whether varel_session.events is on in this session';

@@ -32,6 +32,7 @@ REVOKE ALL ON FUNCTION varel_session.session_set_if(text, text, jsonb, jsonb) FR
 REVOKE ALL ON FUNCTION varel_session.session_set_data(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_set_max_age(text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session_internal.notify_event(text, bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.events_on() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_stats() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session_internal.cleanup_finished(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_clear_user(text) FROM PUBLIC;

@@ -256,7 +256,7 @@ DECLARE
     payload text;
 BEGIN
     IF event IS NULL OR event NOT IN ('created', 'rotated', 'logged_in', 'logged_out', 'destroyed',
-                                      'revoked', 'evicted', 'cleanup') THEN
+                                      'revoked', 'evicted', 'expired', 'cleanup') THEN
         RAISE EXCEPTION 'event must be the name of a session event'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;

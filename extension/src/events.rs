@@ -23,6 +23,7 @@ pub enum Event {
     Destroyed,
     Revoked,
     Evicted,
+    Expired,
     Cleanup,
 }
 
@@ -36,6 +37,7 @@ impl Event {
             Event::Destroyed => "destroyed",
             Event::Revoked => "revoked",
             Event::Evicted => "evicted",
+            Event::Expired => "expired",
             Event::Cleanup => "cleanup",
         }
     }
@@ -49,6 +51,7 @@ impl Event {
             Event::Destroyed,
             Event::Revoked,
             Event::Evicted,
+            Event::Expired,
             Event::Cleanup,
         ]
         .into_iter()

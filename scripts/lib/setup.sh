@@ -131,6 +131,16 @@ setup_adapters() {
     # The Go adapter's modules (adapters/go/go.sum), in a cache under target/ that warm runs reuse.
     say "fetching the Go adapter's modules (target/go/mod)"
     (cd "$REPO_ROOT/adapters/go" && go mod download)
+    # The Spring adapter's Maven artifacts (Spring Boot's parent pins them; dependencies.lock
+    # records them), under target/m2 that warm runs reuse: fetched again only when a pom changed.
+    local poms=("$REPO_ROOT"/adapters/spring/pom.xml "$REPO_ROOT"/adapters/spring/*/pom.xml)
+    local fetched=$REPO_ROOT/target/m2/.varel-poms
+    if ! cat "${poms[@]}" | cmp -s - "$fetched" 2>/dev/null; then
+        say "fetching the Spring adapter's Maven artifacts (target/m2, about 2 minutes cold)"
+        mvn -B -q -Dmaven.repo.local="$REPO_ROOT/target/m2" -f "$REPO_ROOT/adapters/spring/pom.xml" \
+            dependency:go-offline -DexcludeReactor=true
+        cat "${poms[@]}" >"$fetched"
+    fi
 }
 
 extension_version() {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Barrier};
 use tokio_postgres::{AsyncMessage, Client, NoTls};
-use varel_session_integration::{api_db, connect, connections, env, new_session, unique_user_id};
+use varel_session_integration::{
+    api_db, connect, connections, env, new_session, unique_user_id, ScratchDb,
+};
 
 /// 16 connections increment one key 1,000 times each: exactly 16,000.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -134,11 +136,19 @@ async fn listener() -> (Client, mpsc::UnboundedReceiver<serde_json::Value>) {
 
 /// A client that LISTENs on `channel` and hands over every payload.
 async fn listener_on(channel: &str) -> (Client, mpsc::UnboundedReceiver<serde_json::Value>) {
+    listener_in(&api_db(), channel).await
+}
+
+/// The same in database `db`.
+async fn listener_in(
+    db: &str,
+    channel: &str,
+) -> (Client, mpsc::UnboundedReceiver<serde_json::Value>) {
     let (client, mut connection) = tokio_postgres::Config::new()
         .host(env("VAREL_TEST_HOST"))
         .port(env("VAREL_TEST_PORT").parse().unwrap())
         .user("postgres")
-        .dbname(api_db())
+        .dbname(db)
         .connect(NoTls)
         .await
         .unwrap();
@@ -281,6 +291,78 @@ async fn events_arrive_on_commit_with_handles_never_tokens() {
         .await
         .unwrap();
     assert!(drain(&mut rx).await.is_empty());
+}
+
+/// Cleanup announces each session it removes, with its handle and user, then the run. In a
+/// database of its own: a cleanup removes every expired session, other tests' too.
+#[tokio::test]
+async fn cleanup_announces_each_expired_session() {
+    let db = ScratchDb::create().await;
+    let (_listening, mut rx) = listener_in(&db.name, "test_session_events").await;
+    let app = db.connect().await;
+    app.batch_execute(
+        "SET varel_session.events = on; SET varel_session.events_channel = 'test_session_events'",
+    )
+    .await
+    .unwrap();
+    let user = unique_user_id();
+    let expiring: String = app
+        .query_one("SELECT varel_session.session_new(user_id => $1)", &[&user])
+        .await
+        .unwrap()
+        .get(0);
+    let live: String = app
+        .query_one("SELECT varel_session.session_new()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let handle: String = app
+        .query_one("SELECT varel_session.session_handle($1)", &[&expiring])
+        .await
+        .unwrap()
+        .get(0);
+    app.execute(
+        "UPDATE varel_session.sessions SET expires_at = now() - interval '1 minute' \
+         WHERE token_hash = varel_session_internal.token_hash($1)",
+        &[&expiring],
+    )
+    .await
+    .unwrap();
+    drain(&mut rx).await;
+    let removed: i64 = app
+        .query_one("SELECT varel_session.session_cleanup()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(removed, 1);
+    let got = drain(&mut rx).await;
+    let names: Vec<&str> = got.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(names, ["expired", "cleanup"], "{got:?}");
+    assert_eq!(got[0]["handle"], serde_json::json!(handle));
+    assert_eq!(got[0]["user_id"], serde_json::json!(user));
+    assert_eq!(got[1]["removed"], serde_json::json!(1));
+    assert!(got.iter().all(|e| !e.to_string().contains(&expiring)));
+
+    // Events off: the same cleanup announces nothing per session (the run's event neither).
+    app.batch_execute("SET varel_session.events = off")
+        .await
+        .unwrap();
+    app.execute(
+        "UPDATE varel_session.sessions SET expires_at = now() - interval '1 minute' \
+         WHERE token_hash = varel_session_internal.token_hash($1)",
+        &[&live],
+    )
+    .await
+    .unwrap();
+    let removed: i64 = app
+        .query_one("SELECT varel_session.session_cleanup()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(removed, 1);
+    assert!(drain(&mut rx).await.is_empty());
+    drop(app);
+    db.drop_now().await;
 }
 
 /// An application role cannot turn events on or redirect them (the C edition's settings are

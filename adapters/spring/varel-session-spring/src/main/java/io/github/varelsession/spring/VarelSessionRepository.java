@@ -53,6 +53,12 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
 
     private static final String LISTED_PREFIX = "listed.";
 
+    /**
+     * What a session id can be: a framework id or a token (22 to 128 characters of these). A
+     * cookie that is anything else is no session, without asking the database.
+     */
+    private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("[A-Za-z0-9._,-]{22,128}");
+
     private static final String LOAD_SQL = "SELECT data::text, user_id, created_at, expires_at"
             + " FROM varel_session.session_load(?)";
 
@@ -185,11 +191,11 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
 
     @Override
     public Session findById(String id) {
-        if (id == null) {
-            return null;
-        }
-        if (id.startsWith(LISTED_PREFIX)) {
+        if (id != null && id.startsWith(LISTED_PREFIX)) {
             return findListed(id);
+        }
+        if (!isId(id)) {
+            return null;
         }
         return this.jdbc.query(LOAD_SQL, (ResultSet rs) -> {
             if (!rs.next()) {
@@ -203,7 +209,7 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
 
     @Override
     public void deleteById(String id) {
-        if (id == null || id.startsWith(LISTED_PREFIX)) {
+        if (!isId(id) || id.startsWith(LISTED_PREFIX)) {
             return;
         }
         this.jdbc.queryForObject("SELECT varel_session.session_destroy(?)", Boolean.class, id);
@@ -253,6 +259,9 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
 
     /** Same, by session id: for a request's {@code HttpSession.getId()}. */
     public Long incr(String sessionId, String key, long by) {
+        if (!isId(sessionId)) {
+            return null;
+        }
         return this.jdbc.queryForObject("SELECT varel_session.session_incr(?, ?, ?)", Long.class,
                 sessionId, key, by);
     }
@@ -269,6 +278,9 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
 
     /** The handle of the session with this id (what listings and events name it by), or null. */
     public String handleOf(String sessionId) {
+        if (!isId(sessionId)) {
+            return null;
+        }
         List<String> handles = this.jdbc.queryForList("SELECT varel_session.session_handle(?)", String.class,
                 sessionId);
         return handles.isEmpty() ? null : handles.get(0);
@@ -347,6 +359,10 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
         catch (GeneralSecurityException ex) {
             throw new IllegalStateException("HmacSHA256 is not available", ex);
         }
+    }
+
+    private static boolean isId(String id) {
+        return id != null && ID.matcher(id).matches();
     }
 
     private static Instant instant(ResultSet rs, int column) throws SQLException {

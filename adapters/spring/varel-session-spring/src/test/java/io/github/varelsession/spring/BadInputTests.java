@@ -16,7 +16,8 @@ class BadInputTests {
     @ParameterizedTest
     @ValueSource(strings = { "", "x", "not a token", "%00", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "0000000000000000000000000000000000000000000000000000000000000000", "é€ unicode ✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓✓",
-            "listed.1.0000000000000001.YWxpY2U.forged", "listed.", "listed.x.y.z.w", "listed.1.2.%%%.4" })
+            "listed.1.0000000000000001.YWxpY2U.forged", "listed.", "listed.x.y.z.w", "listed.1.2.%%%.4",
+            "nul\u0000in the middle of an id", "\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000" })
     void malformedOrUnknownIdsAreNoSession(String id) {
         long rows = TestDatabase.rows();
         assertThat(this.repository.findById(id)).isNull();

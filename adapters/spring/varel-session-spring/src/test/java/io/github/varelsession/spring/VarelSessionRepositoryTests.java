@@ -91,12 +91,15 @@ class VarelSessionRepositoryTests {
     void saveWithLargeAttribute() {
         String expectedAttributeName = "largeAttribute";
         byte[] expectedAttributeValue = new byte[20 * 1024];
+        new java.util.Random(20).nextBytes(expectedAttributeValue);
         VarelSession toSave = this.repository.createSession();
         toSave.setAttribute(expectedAttributeName, expectedAttributeValue);
         this.repository.save(toSave);
 
         VarelSession session = find(toSave.getId());
         assertThat(session.<byte[]>getAttribute(expectedAttributeName)).isEqualTo(expectedAttributeValue);
+
+        this.repository.deleteById(toSave.getId());
     }
 
     @Test
