@@ -19,6 +19,7 @@ import org.springframework.session.SessionRepository;
 import org.springframework.session.events.AbstractSessionEvent;
 import org.springframework.session.events.SessionCreatedEvent;
 import org.springframework.session.events.SessionDeletedEvent;
+import org.springframework.session.events.SessionExpiredEvent;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
@@ -139,5 +140,30 @@ class SpringSecurityTests {
         assertThat(deleted).isInstanceOf(SessionDeletedEvent.class);
         assertThat(deleted.getSessionId()).isEqualTo(handle);
         assertThat(created.getSessionId()).doesNotContain(session.getId());
+    }
+
+    @Test
+    void cleanupOfAnExpiredSessionIsASessionExpiredEvent() throws Exception {
+        VarelSessionRepository varel = (VarelSessionRepository) this.repository;
+        VarelSession session = varel.createSession();
+        session.setAttribute(org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME,
+                "expiring");
+        varel.save(session);
+        String handle = varel.handleOf(session.getId());
+        TestDatabase.jdbc().update("UPDATE varel_session.sessions SET expires_at = now() - interval '1 second'"
+                + " WHERE token_hash = varel_session_internal.token_hash(?)", session.getId());
+        TestDatabase.jdbc().queryForObject("SELECT varel_session.session_cleanup()", Long.class);
+
+        AbstractSessionEvent expired = null;
+        for (AbstractSessionEvent event; (event = SecurityTestApp.EVENTS.poll(10, TimeUnit.SECONDS)) != null;) {
+            if (event.getSessionId().equals(handle) && !(event instanceof SessionCreatedEvent)) {
+                expired = event;
+                break;
+            }
+        }
+        assertThat(expired).isInstanceOf(SessionExpiredEvent.class);
+        assertThat(expired.<org.springframework.session.Session>getSession()
+                .<Long>getAttribute(VarelSessionEventPublisher.USER_ID_ATTRIBUTE))
+                .isEqualTo(PrincipalUserIds.hashed().userIdOf("expiring"));
     }
 }
