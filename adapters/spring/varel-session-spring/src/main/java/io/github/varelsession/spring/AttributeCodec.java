@@ -3,6 +3,7 @@ package io.github.varelsession.spring;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.ObjectInputFilter;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -19,9 +20,10 @@ import tools.jackson.databind.json.JsonMapper;
  * How session attributes are kept in the extension's JSON object, one top-level key per
  * attribute, so that other apps (and SQL) can read them and a save can patch single keys.
  *
- * <p>Strings, booleans, {@code Long}s and {@code Double}s are stored as JSON values, and maps
- * with string keys and lists made only of such values as JSON objects and arrays (read back as
- * {@code LinkedHashMap} and {@code ArrayList}). Any other {@link Serializable} value (an
+ * <p>Strings, booleans, {@code Long}s, {@code BigInteger}s and {@code Double}s are stored as JSON
+ * values, and maps with string keys and lists made only of such values (and nulls) as JSON
+ * objects and arrays (read back as {@code LinkedHashMap} and {@code ArrayList}): whatever JSON
+ * another app wrote reads back to the same JSON, so reading it never rewrites it. Any other {@link Serializable} value (an
  * {@code Integer}, Spring Security's {@code SecurityContext}, an app's own class) is stored as
  * {@code {"$java": "<base64 of its Java serialization>"}}, so that it comes back with its type,
  * as with Spring Session JDBC's default converter. JSON written by other apps comes back as
@@ -35,11 +37,25 @@ final class AttributeCodec {
 
     static final String JAVA_KEY = "$java";
 
+    /**
+     * The classes a serialized attribute may hold unless the app says otherwise: the JDK's and
+     * Spring's (Spring Security's SecurityContext). Session data is shared with other apps and
+     * SQL, so a {@code $java} value is not trusted to name any class on the class path.
+     */
+    static final String DEFAULT_DESERIALIZATION_FILTER =
+            "maxdepth=64;maxrefs=100000;maxbytes=1048576;java.**;javax.**;org.springframework.**;!*";
+
     private final JsonMapper json = JsonMapper.builder().build();
     private final ClassLoader classLoader;
+    private volatile ObjectInputFilter filter = ObjectInputFilter.Config.createFilter(DEFAULT_DESERIALIZATION_FILTER);
 
     AttributeCodec(ClassLoader classLoader) {
         this.classLoader = classLoader;
+    }
+
+    /** The classes serialized attributes may hold, in ObjectInputFilter's pattern syntax. */
+    void setDeserializationFilter(String pattern) {
+        this.filter = ObjectInputFilter.Config.createFilter(pattern);
     }
 
     /** The session's data (a JSON object's text) as stored values, numbers normalized. */
@@ -84,6 +100,7 @@ final class AttributeCodec {
             byte[] bytes = Base64.getDecoder().decode(base64);
             try (ConfigurableObjectInputStream in = new ConfigurableObjectInputStream(
                     new ByteArrayInputStream(bytes), this.classLoader)) {
+                in.setObjectInputFilter(this.filter);
                 return in.readObject();
             }
             catch (IOException | ClassNotFoundException ex) {
@@ -96,7 +113,7 @@ final class AttributeCodec {
     /** Values that JSON keeps with their Java type (after {@link #normalize}). */
     private static boolean isJsonValue(Object value) {
         if (value instanceof String || value instanceof Boolean || value instanceof Long
-                || value instanceof Double) {
+                || value instanceof Double || value instanceof java.math.BigInteger) {
             return true;
         }
         if (value instanceof Map<?, ?> map) {
@@ -104,8 +121,8 @@ final class AttributeCodec {
                 return false; // would read back as a serialized value
             }
             for (Map.Entry<?, ?> entry : map.entrySet()) {
-                if (!(entry.getKey() instanceof String) || entry.getValue() == null
-                        || !isJsonValue(entry.getValue())) {
+                if (!(entry.getKey() instanceof String)
+                        || (entry.getValue() != null && !isJsonValue(entry.getValue()))) {
                     return false;
                 }
             }
@@ -113,7 +130,7 @@ final class AttributeCodec {
         }
         if (value instanceof List<?> list) {
             for (Object item : list) {
-                if (item == null || !isJsonValue(item)) {
+                if (item != null && !isJsonValue(item)) {
                     return false;
                 }
             }

@@ -17,9 +17,11 @@ import org.springframework.session.Session;
  * {@code SpringSessionBackedSessionInformation.expireNow()} does when concurrent-session control
  * ends the oldest session) and saving it revokes that session in the database, at once.
  *
- * <p>Its {@link #getId() id} is {@code listed.<user id>.<handle>.<principal>.<mac>}, signed with
- * a key of this repository instance, so {@code findById} knows it again (Spring Security looks it
- * up before it expires it) and a forged id is no session.
+ * <p>Its {@link #getId() id} is {@code listed.<user id>.<handle>.<principal>.<until>.<mac>},
+ * signed with a key of this repository instance and known again by {@code findById} for a minute
+ * (Spring Security looks it up before it expires it); a forged or old one is no session. The
+ * session of the request that lists (if it is one of them) has its own id instead, as Spring
+ * Security's concurrent-session control expects.
  */
 public final class ListedSession implements Session {
 
@@ -35,10 +37,17 @@ public final class ListedSession implements Session {
     private final Instant expiresAt;
     private final InetAddress ip;
     private final String userAgent;
+    private final boolean forExpiry;
     private boolean expireRequested;
 
     ListedSession(String id, long userId, String handle, String principalName, Instant createdAt,
             Instant lastUsedAt, Instant expiresAt, InetAddress ip, String userAgent) {
+        this(id, userId, handle, principalName, createdAt, lastUsedAt, expiresAt, ip, userAgent, false);
+    }
+
+    private ListedSession(String id, long userId, String handle, String principalName, Instant createdAt,
+            Instant lastUsedAt, Instant expiresAt, InetAddress ip, String userAgent, boolean forExpiry) {
+        this.forExpiry = forExpiry;
         this.id = id;
         this.userId = userId;
         this.handle = handle;
@@ -48,6 +57,12 @@ public final class ListedSession implements Session {
         this.expiresAt = expiresAt;
         this.ip = ip;
         this.userAgent = userAgent;
+    }
+
+    /** The same session as {@code findById} returns it: no principal, only its expiry. */
+    ListedSession forExpiry() {
+        return new ListedSession(this.id, this.userId, this.handle, this.principalName, this.createdAt,
+                this.lastUsedAt, this.expiresAt, null, null, true);
     }
 
     /** The session's handle: what session_revoke and the extension's events name it by. */
@@ -91,7 +106,7 @@ public final class ListedSession implements Session {
     @Override
     @SuppressWarnings("unchecked")
     public <T> T getAttribute(String name) {
-        if (FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME.equals(name)) {
+        if (FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME.equals(name) && !this.forExpiry) {
             return (T) this.principalName;
         }
         if (EXPIRED_ATTR.equals(name) && this.expireRequested) {
@@ -102,7 +117,7 @@ public final class ListedSession implements Session {
 
     @Override
     public Set<String> getAttributeNames() {
-        return Set.of(FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME);
+        return this.forExpiry ? Set.of() : Set.of(FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME);
     }
 
     @Override

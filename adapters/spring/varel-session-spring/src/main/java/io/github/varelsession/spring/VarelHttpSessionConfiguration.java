@@ -23,6 +23,8 @@ import org.springframework.session.config.annotation.web.http.SpringHttpSessionC
  * {@code server.servlet.session.timeout}: the idle lifetime (default 30 minutes);</li>
  * <li>{@code varel.session.principal-user-ids}: {@code hashed} (default) or {@code numeric}, see
  * {@link PrincipalUserIds} (a bean of that type wins);</li>
+ * <li>{@code varel.session.deserialization-filter}: the classes Java-serialized attributes may
+ * hold (see {@link VarelSessionRepository#setDeserializationFilter});</li>
  * <li>{@code varel.session.events.enabled} (default true) and {@code varel.session.events.channel}
  * (default {@code varel_session_events}).</li>
  * </ul>
@@ -54,6 +56,10 @@ public class VarelHttpSessionConfiguration {
                     "varel.session.principal-user-ids must be hashed or numeric, not " + kind);
         };
         repository.setPrincipalUserIds(principalUserIds.getIfAvailable(() -> builtIn));
+        String filter = environment.getProperty("varel.session.deserialization-filter");
+        if (filter != null) {
+            repository.setDeserializationFilter(filter);
+        }
         return repository;
     }
 
@@ -68,26 +74,43 @@ public class VarelHttpSessionConfiguration {
         return events;
     }
 
-    /** A duration setting: Spring Boot's forms ("30m"), ISO-8601 ("PT30M") or plain seconds. */
-    private static Duration duration(Environment environment, String key) {
+    /**
+     * A duration setting as Spring Boot writes session timeouts: a number of seconds ("1800"),
+     * a number with a unit ("30m", "90s", "2h", "1d", "500ms") or ISO-8601 ("PT30M"); at least
+     * one second.
+     */
+    static Duration duration(Environment environment, String key) {
         String text = environment.getProperty(key);
         if (text == null || text.isBlank()) {
             return null;
         }
-        try {
-            Duration converted = environment.getProperty(key, Duration.class);
-            if (converted != null) {
-                return converted;
-            }
+        Duration duration = parseDuration(text.trim(), key);
+        if (duration.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException(key + " must be at least one second, not " + text);
         }
-        catch (RuntimeException ex) {
-            // Not a form this environment converts: try the others below.
+        return duration;
+    }
+
+    private static Duration parseDuration(String text, String key) {
+        java.util.regex.Matcher simple = java.util.regex.Pattern.compile("(\\d+)(ns|us|ms|s|m|h|d)?").matcher(text);
+        if (simple.matches()) {
+            long amount = Long.parseLong(simple.group(1));
+            String unit = simple.group(2) == null ? "s" : simple.group(2);
+            return switch (unit) {
+                case "ns" -> Duration.ofNanos(amount);
+                case "us" -> Duration.ofNanos(amount * 1000);
+                case "ms" -> Duration.ofMillis(amount);
+                case "s" -> Duration.ofSeconds(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                case "h" -> Duration.ofHours(amount);
+                default -> Duration.ofDays(amount);
+            };
         }
         try {
-            return Duration.parse(text.trim());
+            return Duration.parse(text);
         }
         catch (DateTimeParseException ex) {
-            return Duration.ofSeconds(Long.parseLong(text.trim()));
+            throw new IllegalArgumentException(key + " is not a duration: " + text, ex);
         }
     }
 }

@@ -151,8 +151,10 @@ public final class VarelSession implements Session {
     /** A new idle lifetime for this session, written at its save. */
     @Override
     public void setMaxInactiveInterval(Duration interval) {
-        if (interval == null || interval.isNegative() || interval.isZero()) {
-            throw new IllegalArgumentException("max inactive interval must be a positive duration");
+        if (interval == null || interval.compareTo(Duration.ofSeconds(1)) < 0) {
+            // The servlet API's "never" (zero or less) does not exist here: the extension's
+            // absolute deadline always applies.
+            throw new IllegalArgumentException("max inactive interval must be at least one second");
         }
         this.maxInactiveInterval = interval;
         this.maxInactiveIntervalChanged = true;

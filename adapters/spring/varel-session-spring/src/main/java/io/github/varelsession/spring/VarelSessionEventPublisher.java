@@ -83,8 +83,8 @@ public class VarelSessionEventPublisher implements SmartLifecycle {
 
     @Override
     public synchronized void start() {
-        if (this.running) {
-            return;
+        if (this.running || (this.thread != null && this.thread.isAlive())) {
+            return; // running, or the last one has not finished stopping yet
         }
         this.running = true;
         this.thread = new Thread(this::run, "varel-session-events");
@@ -103,7 +103,9 @@ public class VarelSessionEventPublisher implements SmartLifecycle {
             catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
             }
-            this.thread = null;
+            if (!this.thread.isAlive()) {
+                this.thread = null;
+            }
         }
     }
 
@@ -143,9 +145,9 @@ public class VarelSessionEventPublisher implements SmartLifecycle {
             // A quoted identifier: the channel is configuration, never request input.
             statement.execute("LISTEN \"" + this.channel.replace("\"", "\"\"") + "\"");
         }
-        PGConnection pg = connection.unwrap(PGConnection.class);
         this.listening = true;
         try {
+            PGConnection pg = connection.unwrap(PGConnection.class);
             while (this.running) {
                 PGNotification[] notifications = pg.getNotifications(POLL_MILLIS);
                 if (notifications == null) {
@@ -158,6 +160,13 @@ public class VarelSessionEventPublisher implements SmartLifecycle {
         }
         finally {
             this.listening = false;
+            // The connection goes back to the pool: it must not keep collecting notifications.
+            try (Statement statement = connection.createStatement()) {
+                statement.execute("UNLISTEN *");
+            }
+            catch (SQLException ex) {
+                // A broken connection is not reused by the pool; nothing to undo.
+            }
         }
     }
 
@@ -170,7 +179,7 @@ public class VarelSessionEventPublisher implements SmartLifecycle {
             logger.warn("varel_session events: a notification is not an event's JSON");
             return;
         }
-        if (!(event.get("handle") instanceof String handle)) {
+        if (event == null || !(event.get("handle") instanceof String handle)) {
             return; // cleanup runs and other events of no one session
         }
         MapSession session = new MapSession(handle);

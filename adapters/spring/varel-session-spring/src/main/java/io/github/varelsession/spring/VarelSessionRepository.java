@@ -53,6 +53,12 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
 
     private static final String LISTED_PREFIX = "listed.";
 
+    /** Where Spring Security keeps the SecurityContext, from which the principal is resolved. */
+    private static final String SPRING_SECURITY_CONTEXT = "SPRING_SECURITY_CONTEXT";
+
+    /** How long a listed id is known again ({@link #findById}): the request that listed it. */
+    private static final Duration LISTED_ID_LIFETIME = Duration.ofSeconds(60);
+
     /**
      * What a session id can be: a framework id or a token (22 to 128 characters of these). A
      * cookie that is anything else is no session, without asking the database.
@@ -83,7 +89,8 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
             + " FROM t";
 
     private static final String LIST_SQL = "SELECT handle, created_at, last_seen_at, expires_at,"
-            + " host(ip), user_agent FROM varel_session.session_user_sessions(?)";
+            + " host(ip), user_agent, handle = varel_session.session_handle(?::text)"
+            + " FROM varel_session.session_user_sessions(?)";
 
     private final JdbcTemplate jdbc;
     private final AttributeCodec codec;
@@ -109,14 +116,24 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
 
     /** The idle lifetime of new sessions, and of sessions whose request does not set one. */
     public void setDefaultMaxInactiveInterval(Duration interval) {
-        if (interval == null || interval.isNegative() || interval.isZero()) {
-            throw new IllegalArgumentException("default max inactive interval must be a positive duration");
+        if (interval == null || interval.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("default max inactive interval must be at least one second");
         }
         this.defaultMaxInactiveInterval = interval;
     }
 
     public void setPrincipalUserIds(PrincipalUserIds principalUserIds) {
         this.principalUserIds = Objects.requireNonNull(principalUserIds, "principalUserIds must not be null");
+    }
+
+    /**
+     * The classes Java-serialized attributes may hold, in {@link java.io.ObjectInputFilter}'s
+     * pattern syntax; by default the JDK's and Spring's ({@code java.**;javax.**;
+     * org.springframework.**;!*} with limits on depth and size). Apps that keep their own classes
+     * in sessions add their packages: {@code "com.example.**;java.**;org.springframework.**;!*"}.
+     */
+    public void setDeserializationFilter(String pattern) {
+        this.codec.setDeserializationFilter(Objects.requireNonNull(pattern, "pattern must not be null"));
     }
 
     /** How the principal name is found in a session (Spring Session's default resolver). */
@@ -141,12 +158,11 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
         if (varel.isEnded()) {
             return;
         }
-        Long userId = userIdOf(varel);
         if (!varel.isStored()) {
-            insert(varel, userId);
+            insert(varel, userIdOf(varel));
         }
         else {
-            update(varel, userId);
+            update(varel);
         }
     }
 
@@ -161,8 +177,13 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
         session.saved(session.getId(), data, userId);
     }
 
-    private void update(VarelSession session, Long userId) {
+    private void update(VarelSession session) {
         Map<String, Object> patch = session.changes(this.codec);
+        // The principal changes only when this request changed what names it: a session whose
+        // user another app or SQL set is not logged out by a save that did not touch it.
+        boolean principalChanged = patch.containsKey(PRINCIPAL_NAME_INDEX_NAME)
+                || patch.containsKey(SPRING_SECURITY_CONTEXT);
+        Long userId = principalChanged ? userIdOf(session) : session.storedUserId();
         String action = Objects.equals(userId, session.storedUserId()) ? "keep" : userId != null ? "login" : "logout";
         Double maxAge = session.maxInactiveIntervalChanged()
                 ? (double) session.getMaxInactiveInterval().toSeconds() : null;
@@ -225,7 +246,7 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
         if (!PRINCIPAL_NAME_INDEX_NAME.equals(indexName) || indexValue == null || indexValue.isEmpty()) {
             return sessions;
         }
-        for (ListedSession listed : list(indexValue)) {
+        for (ListedSession listed : list(indexValue, CurrentRequest.sessionId())) {
             sessions.put(listed.getId(), listed);
         }
         return sessions;
@@ -304,36 +325,48 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
         return this.jdbc.queryForObject("SELECT varel_session.session_regenerate(?)", String.class, id);
     }
 
-    private List<ListedSession> list(String principalName) {
+    /**
+     * The principal's sessions; the one of the current request (if it is one of them) is named by
+     * its id, the others by listed ids.
+     */
+    private List<ListedSession> list(String principalName, String currentId) {
         long userId = this.principalUserIds.userIdOf(principalName);
+        String current = isId(currentId) ? currentId : null;
+        long expiresAt = Instant.now().plus(LISTED_ID_LIFETIME).getEpochSecond();
         return this.jdbc.query(LIST_SQL, (rs, row) -> {
             String handle = rs.getString(1);
-            return new ListedSession(listedId(userId, handle, principalName), userId, handle, principalName,
-                    instant(rs, 2), instant(rs, 3), instant(rs, 4), address(rs.getString(5)), rs.getString(6));
-        }, userId);
+            String id = rs.getBoolean(7) ? current : listedId(userId, handle, principalName, expiresAt);
+            return new ListedSession(id, userId, handle, principalName, instant(rs, 2), instant(rs, 3),
+                    instant(rs, 4), address(rs.getString(5)), rs.getString(6));
+        }, current, userId);
     }
 
     private Session findListed(String id) {
         String[] parts = id.split("\\.", -1);
-        if (parts.length != 5) {
+        if (parts.length != 6) {
             return null;
         }
         String principalName;
         long userId;
+        long expiresAt;
         try {
             userId = Long.parseLong(parts[1]);
             principalName = new String(Base64.getUrlDecoder().decode(parts[3]), StandardCharsets.UTF_8);
+            expiresAt = Long.parseLong(parts[4]);
         }
         catch (IllegalArgumentException ex) {
             return null;
         }
-        byte[] expected = listedId(userId, parts[2], principalName).getBytes(StandardCharsets.US_ASCII);
-        if (!MessageDigest.isEqual(expected, id.getBytes(StandardCharsets.US_ASCII))) {
+        byte[] expected = listedId(userId, parts[2], principalName, expiresAt).getBytes(StandardCharsets.UTF_8);
+        if (!MessageDigest.isEqual(expected, id.getBytes(StandardCharsets.UTF_8))
+                || Instant.now().getEpochSecond() > expiresAt) {
             return null;
         }
-        for (ListedSession listed : list(principalName)) {
+        for (ListedSession listed : list(principalName, null)) {
             if (listed.getHandle().equals(parts[2])) {
-                return listed;
+                // Only what expiring it needs: were this id ever sent as a cookie, the request
+                // would find an anonymous session, not the user's.
+                return listed.forExpiry();
             }
         }
         return null;
@@ -347,9 +380,10 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
         }
     }
 
-    private String listedId(long userId, String handle, String principalName) {
+    private String listedId(long userId, String handle, String principalName, long expiresAt) {
         String body = LISTED_PREFIX + userId + "." + handle + "."
-                + Base64.getUrlEncoder().withoutPadding().encodeToString(principalName.getBytes(StandardCharsets.UTF_8));
+                + Base64.getUrlEncoder().withoutPadding().encodeToString(principalName.getBytes(StandardCharsets.UTF_8))
+                + "." + expiresAt;
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(this.listingKey);

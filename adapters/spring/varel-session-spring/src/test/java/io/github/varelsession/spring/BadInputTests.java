@@ -7,6 +7,7 @@ import java.lang.reflect.Field;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import org.springframework.session.Session;
 
 /** A cookie is untrusted input: anything that is not a live session's id is no session. */
 class BadInputTests {
@@ -40,7 +41,12 @@ class BadInputTests {
                 "listed-elsewhere");
         this.repository.save(session);
         String listedId = this.repository.findByPrincipalName("listed-elsewhere").keySet().iterator().next();
-        assertThat(this.repository.findById(listedId)).isInstanceOf(ListedSession.class);
+        Session found = this.repository.findById(listedId);
+        assertThat(found).isInstanceOf(ListedSession.class);
+        // Were it sent as a cookie, it would be an anonymous session, never the user's.
+        assertThat(found.<Object>getAttribute(
+                "org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME")).isNull();
+        assertThat(found.getAttributeNames()).isEmpty();
         VarelSessionRepository other = new VarelSessionRepository(TestDatabase.dataSource());
         assertThat(other.findById(listedId)).isNull();
     }

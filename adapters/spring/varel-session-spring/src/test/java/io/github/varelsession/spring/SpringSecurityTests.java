@@ -125,6 +125,15 @@ class SpringSecurityTests {
     }
 
     @Test
+    void aSecondLogInInTheSameBrowserKeepsItsSession() throws Exception {
+        Browser laptop = new Browser();
+        assertThat(laptop.logIn("alice")).isEqualTo(200);
+        assertThat(laptop.logIn("alice")).isEqualTo(200); // the limit counts this session once
+        assertThat(laptop.whoami().statusCode()).isEqualTo(200);
+        assertThat(((VarelSessionRepository) this.repository).findByPrincipalName("alice")).hasSize(1);
+    }
+
+    @Test
     void theExtensionsEventsBecomeSpringSessionEvents() throws Exception {
         VarelSessionRepository varel = (VarelSessionRepository) this.repository;
         VarelSession session = varel.createSession();

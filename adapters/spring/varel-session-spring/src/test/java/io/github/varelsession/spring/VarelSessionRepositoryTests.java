@@ -568,6 +568,73 @@ class VarelSessionRepositoryTests {
                 + " WHERE strpos(encode(token_hash, 'escape'), ?) > 0", Long.class, session.getId())).isZero();
     }
 
+    /** A class of the app's own, outside the default deserialization filter. */
+    static final class Cart implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        final List<String> items;
+
+        Cart(List<String> items) {
+            this.items = items;
+        }
+    }
+
+    @Test
+    void serializedClassesOutsideTheFilterAreRefused() {
+        VarelSession session = this.repository.createSession();
+        session.setAttribute("cart", new Cart(List.of("apple")));
+        this.repository.save(session);
+        VarelSession loaded = find(session.getId());
+        org.assertj.core.api.Assertions.assertThatIllegalStateException()
+                .isThrownBy(() -> loaded.getAttribute("cart"))
+                .withMessageContaining("could not be deserialized");
+
+        VarelSessionRepository allowing = new VarelSessionRepository(TestDatabase.dataSource());
+        allowing.setDeserializationFilter("io.github.varelsession.spring.**;java.**;!*");
+        Cart cart = ((VarelSession) allowing.findById(session.getId())).getAttribute("cart");
+        assertThat(cart.items).containsExactly("apple");
+    }
+
+    @Test
+    void otherAppsJsonIsNotRewrittenByAReadOnlyRequest() {
+        VarelSession session = saved(this.repository.createSession());
+        TestDatabase.jdbc().queryForObject("SELECT varel_session.session_set(?, ?::jsonb)", Boolean.class,
+                session.getId(), "{\"prefs\": {\"a\": null, \"big\": 123456789012345678901234567890, \"l\": [1, null]}}");
+        String before = TestDatabase.jdbc().queryForObject(
+                "SELECT updated_at::text FROM varel_session.session_get(?)", String.class, session.getId());
+        VarelSession loaded = find(session.getId());
+        Map<String, Object> prefs = loaded.getAttribute("prefs");
+        assertThat(prefs.get("big")).isEqualTo(new java.math.BigInteger("123456789012345678901234567890"));
+        assertThat(prefs).containsEntry("a", null);
+        this.repository.save(loaded);
+        assertThat(TestDatabase.jdbc().queryForObject("SELECT updated_at::text FROM varel_session.session_get(?)",
+                String.class, session.getId())).isEqualTo(before);
+    }
+
+    @Test
+    void aUserSetByAnotherAppIsKeptBySavesThatDoNotTouchThePrincipal() {
+        VarelSession session = saved(this.repository.createSession());
+        String token = TestDatabase.jdbc().queryForObject("SELECT varel_session.session_set_user(?, 4242)",
+                String.class, session.getId());
+        VarelSession loaded = find(token);
+        loaded.setAttribute("theme", "dark");
+        this.repository.save(loaded);
+        assertThat(loaded.getId()).isEqualTo(token);
+        assertThat(TestDatabase.userId(token)).isEqualTo(4242L);
+    }
+
+    @Test
+    void timeoutsReadAsSpringBootWritesThem() {
+        org.springframework.mock.env.MockEnvironment environment = new org.springframework.mock.env.MockEnvironment()
+                .withProperty("seconds", "1800").withProperty("unit", "30m").withProperty("iso", "PT2H")
+                .withProperty("tiny", "500ms").withProperty("junk", "soon");
+        assertThat(VarelHttpSessionConfiguration.duration(environment, "seconds")).isEqualTo(Duration.ofMinutes(30));
+        assertThat(VarelHttpSessionConfiguration.duration(environment, "unit")).isEqualTo(Duration.ofMinutes(30));
+        assertThat(VarelHttpSessionConfiguration.duration(environment, "iso")).isEqualTo(Duration.ofHours(2));
+        assertThat(VarelHttpSessionConfiguration.duration(environment, "missing")).isNull();
+        assertThatIllegalArgumentException().isThrownBy(() -> VarelHttpSessionConfiguration.duration(environment, "tiny"));
+        assertThatIllegalArgumentException().isThrownBy(() -> VarelHttpSessionConfiguration.duration(environment, "junk"));
+    }
+
     private String principalName() {
         return this.context.getAuthentication().getName();
     }
