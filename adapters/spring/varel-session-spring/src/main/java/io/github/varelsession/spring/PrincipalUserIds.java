@@ -9,7 +9,7 @@ import java.security.NoSuchAlgorithmException;
  * lists a user's sessions ("your devices") and ends them all ("log out everywhere").
  *
  * <p>{@link #hashed()}, the default, takes 63 bits of SHA-256 of the name: any name works, and two
- * of n distinct names share an id with a probability of about n²/2⁶⁴ (one in 37 million for a
+ * of n distinct names share an id with a probability of about n²/2⁶⁴ (one in 18 million for a
  * million users). Apps whose principal names are numeric ids should use {@link #numeric()}.
  */
 @FunctionalInterface
