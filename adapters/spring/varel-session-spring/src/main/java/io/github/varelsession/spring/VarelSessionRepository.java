@@ -136,7 +136,12 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
         this.codec.setDeserializationFilter(Objects.requireNonNull(pattern, "pattern must not be null"));
     }
 
-    /** How the principal name is found in a session (Spring Session's default resolver). */
+    /**
+     * How the principal name is found in a session (Spring Session's default resolver). A save
+     * of a stored session asks it only when the request changed the principal-name attribute or
+     * Spring Security's context: a resolver that reads other attributes sees its changes take
+     * effect when one of those two changes too.
+     */
     public void setIndexResolver(IndexResolver<Session> indexResolver) {
         this.indexResolver = Objects.requireNonNull(indexResolver, "indexResolver must not be null");
     }
