@@ -17,7 +17,12 @@ import org.springframework.session.SessionRepository;
  */
 @AutoConfiguration(afterName = {
         "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
-        "org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration" })
+        "org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration" },
+        // Before Spring Boot's own session modules (when an app has them), so that this
+        // repository is the one they find and their filter settings apply to it.
+        beforeName = {
+        "org.springframework.boot.session.autoconfigure.SessionAutoConfiguration",
+        "org.springframework.boot.session.jdbc.autoconfigure.JdbcSessionAutoConfiguration" })
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 @ConditionalOnBean(DataSource.class)
 @ConditionalOnMissingBean(SessionRepository.class)
