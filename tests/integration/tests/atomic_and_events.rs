@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Barrier};
 use tokio_postgres::{AsyncMessage, Client, NoTls};
 use varel_session_integration::{
-    api_db, connect, connections, env, new_session, unique_user_id, ScratchDb,
+    api_db, connect, connections, env, expire_now, new_session, unique_user_id, ScratchDb,
 };
 
 /// 16 connections increment one key 1,000 times each: exactly 16,000.
@@ -306,28 +306,14 @@ async fn cleanup_announces_each_expired_session() {
     .await
     .unwrap();
     let user = unique_user_id();
-    let expiring: String = app
-        .query_one("SELECT varel_session.session_new(user_id => $1)", &[&user])
-        .await
-        .unwrap()
-        .get(0);
-    let live: String = app
-        .query_one("SELECT varel_session.session_new()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let expiring = new_session(&app, Some(user)).await;
+    let live = new_session(&app, None).await;
     let handle: String = app
         .query_one("SELECT varel_session.session_handle($1)", &[&expiring])
         .await
         .unwrap()
         .get(0);
-    app.execute(
-        "UPDATE varel_session.sessions SET expires_at = now() - interval '1 minute' \
-         WHERE token_hash = varel_session_internal.token_hash($1)",
-        &[&expiring],
-    )
-    .await
-    .unwrap();
+    expire_now(&app, &expiring).await;
     drain(&mut rx).await;
     let removed: i64 = app
         .query_one("SELECT varel_session.session_cleanup()", &[])
@@ -347,13 +333,7 @@ async fn cleanup_announces_each_expired_session() {
     app.batch_execute("SET varel_session.events = off")
         .await
         .unwrap();
-    app.execute(
-        "UPDATE varel_session.sessions SET expires_at = now() - interval '1 minute' \
-         WHERE token_hash = varel_session_internal.token_hash($1)",
-        &[&live],
-    )
-    .await
-    .unwrap();
+    expire_now(&app, &live).await;
     let removed: i64 = app
         .query_one("SELECT varel_session.session_cleanup()", &[])
         .await

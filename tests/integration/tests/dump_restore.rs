@@ -3,7 +3,7 @@
 //! never tokens) travel with the dump, and the old tokens work in the restored database.
 
 use varel_session_integration::{
-    all_sessions, connect, env, run_pg_program, unique_name, ScratchDb,
+    all_sessions, connect, env, expire_now, run_pg_program, unique_name, ScratchDb,
 };
 
 #[tokio::test]
@@ -37,14 +37,7 @@ async fn dump_and_restore_keep_every_session() {
         .await
         .unwrap()
         .get(0);
-    client
-        .execute(
-            "UPDATE varel_session.sessions SET expires_at = now() - interval '1 minute' \
-             WHERE token_hash = varel_session_internal.token_hash($1)",
-            &[&expired],
-        )
-        .await
-        .unwrap();
+    expire_now(&client, &expired).await;
     let before = all_sessions(&client).await;
 
     let dump = std::env::temp_dir().join(format!("{}.dump", unique_name("varel")));

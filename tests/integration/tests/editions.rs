@@ -5,7 +5,7 @@
 //! the other edition's functions under the same names.
 
 use tokio_postgres::Client;
-use varel_session_integration::{all_sessions, env, run_pg_program, ScratchDb};
+use varel_session_integration::{all_sessions, env, expire_now, run_pg_program, ScratchDb};
 
 /// Runs one of the switch scripts with psql, as an administrator would; returns its output.
 fn switch(db: &str, script: &str) -> String {
@@ -100,14 +100,7 @@ async fn switching_editions_both_ways_keeps_every_session() {
         .await
         .unwrap()
         .get(0);
-    admin
-        .execute(
-            "UPDATE varel_session.sessions SET expires_at = now() - interval '1 minute' \
-             WHERE token_hash = varel_session_internal.token_hash($1)",
-            &[&expired],
-        )
-        .await
-        .unwrap();
+    expire_now(&admin, &expired).await;
     tokens.push(expired);
     let rows_before = all_sessions(&admin).await;
     let seen_before = seen(&admin, &tokens).await;
