@@ -52,7 +52,7 @@ public class SessionEndpoints {
     @GetMapping("/me")
     public ResponseEntity<Object> me(HttpServletRequest request) {
         HttpSession session = request.getSession(false);
-        String user = session == null ? null : (String) session.getAttribute(PRINCIPAL);
+        String user = userOf(session);
         Long visits = user == null ? null : this.repository.incr(session.getId(), "visits", 1);
         if (visits == null) {
             return notLoggedIn();
@@ -63,15 +63,14 @@ public class SessionEndpoints {
     @GetMapping("/sessions")
     public ResponseEntity<Object> sessions(HttpServletRequest request) {
         HttpSession session = request.getSession(false);
-        String user = session == null ? null : (String) session.getAttribute(PRINCIPAL);
+        String user = userOf(session);
         if (user == null) {
             return notLoggedIn();
         }
-        String current = this.repository.handleOf(session.getId());
         List<Map<String, Object>> listing = new ArrayList<>();
         for (Session listed : this.repository.findByPrincipalName(user).values()) {
             ListedSession device = (ListedSession) listed;
-            listing.add(Map.of("handle", device.getHandle(), "current", device.getHandle().equals(current),
+            listing.add(Map.of("handle", device.getHandle(), "current", device.isCurrent(),
                     "created_at", device.getCreationTime().toString(), "last_seen_at",
                     device.getLastAccessedTime().toString()));
         }
@@ -90,13 +89,18 @@ public class SessionEndpoints {
     @PostMapping("/logout-all")
     public ResponseEntity<Object> logOutAll(HttpServletRequest request) {
         HttpSession session = request.getSession(false);
-        String user = session == null ? null : (String) session.getAttribute(PRINCIPAL);
+        String user = userOf(session);
         if (user == null) {
             return notLoggedIn();
         }
         long ended = this.repository.revokeAll(user, null);
         session.invalidate();
         return ResponseEntity.ok(Map.of("ended", ended));
+    }
+
+    /** The session's user: its principal name, set at log-in. */
+    private static String userOf(HttpSession session) {
+        return session == null ? null : (String) session.getAttribute(PRINCIPAL);
     }
 
     private static ResponseEntity<Object> notLoggedIn() {

@@ -37,16 +37,19 @@ public final class ListedSession implements Session {
     private final Instant expiresAt;
     private final InetAddress ip;
     private final String userAgent;
+    private final boolean current;
     private final boolean forExpiry;
     private boolean expireRequested;
 
     ListedSession(String id, long userId, String handle, String principalName, Instant createdAt,
-            Instant lastUsedAt, Instant expiresAt, InetAddress ip, String userAgent) {
-        this(id, userId, handle, principalName, createdAt, lastUsedAt, expiresAt, ip, userAgent, false);
+            Instant lastUsedAt, Instant expiresAt, InetAddress ip, String userAgent, boolean current) {
+        this(id, userId, handle, principalName, createdAt, lastUsedAt, expiresAt, ip, userAgent, current, false);
     }
 
     private ListedSession(String id, long userId, String handle, String principalName, Instant createdAt,
-            Instant lastUsedAt, Instant expiresAt, InetAddress ip, String userAgent, boolean forExpiry) {
+            Instant lastUsedAt, Instant expiresAt, InetAddress ip, String userAgent, boolean current,
+            boolean forExpiry) {
+        this.current = current;
         this.forExpiry = forExpiry;
         this.id = id;
         this.userId = userId;
@@ -62,7 +65,15 @@ public final class ListedSession implements Session {
     /** The same session as {@code findById} returns it: no principal, only its expiry. */
     ListedSession forExpiry() {
         return new ListedSession(this.id, this.userId, this.handle, this.principalName, this.createdAt,
-                this.lastUsedAt, this.expiresAt, null, null, true);
+                this.lastUsedAt, this.expiresAt, null, null, false, true);
+    }
+
+    /**
+     * Whether this is the session of the request that listed (then {@link #getId()} is its id);
+     * known when Spring's RequestContextHolder holds the request.
+     */
+    public boolean isCurrent() {
+        return this.current;
     }
 
     /** The session's handle: what session_revoke and the extension's events name it by. */

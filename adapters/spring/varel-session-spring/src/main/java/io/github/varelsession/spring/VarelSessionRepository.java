@@ -88,6 +88,8 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
             + " THEN varel_session.session_set_max_age(t.id, make_interval(secs => ?::float8)) END"
             + " FROM t";
 
+    private static final String INCR_SQL = "SELECT varel_session.session_incr(?, ?, ?)";
+
     private static final String LIST_SQL = "SELECT handle, created_at, last_seen_at, expires_at,"
             + " host(ip), user_agent, handle = varel_session.session_handle(?::text)"
             + " FROM varel_session.session_user_sessions(?)";
@@ -272,7 +274,7 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
         if (!varel.isStored()) {
             save(varel);
         }
-        Long value = this.jdbc.queryForObject("SELECT varel_session.session_incr(?, ?, ?)", Long.class,
+        Long value = this.jdbc.queryForObject(INCR_SQL, Long.class,
                 varel.getId(), key, by);
         if (value == null) {
             varel.markEnded();
@@ -288,7 +290,7 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
         if (!isId(sessionId)) {
             return null;
         }
-        return this.jdbc.queryForObject("SELECT varel_session.session_incr(?, ?, ?)", Long.class,
+        return this.jdbc.queryForObject(INCR_SQL, Long.class,
                 sessionId, key, by);
     }
 
@@ -340,9 +342,10 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
         long expiresAt = Instant.now().plus(LISTED_ID_LIFETIME).getEpochSecond();
         return this.jdbc.query(LIST_SQL, (rs, row) -> {
             String handle = rs.getString(1);
-            String id = rs.getBoolean(7) ? current : listedId(userId, handle, principalName, expiresAt);
+            boolean isCurrent = rs.getBoolean(7);
+            String id = isCurrent ? current : listedId(userId, handle, principalName, expiresAt);
             return new ListedSession(id, userId, handle, principalName, instant(rs, 2), instant(rs, 3),
-                    instant(rs, 4), address(rs.getString(5)), rs.getString(6));
+                    instant(rs, 4), address(rs.getString(5)), rs.getString(6), isCurrent);
         }, current, userId);
     }
 

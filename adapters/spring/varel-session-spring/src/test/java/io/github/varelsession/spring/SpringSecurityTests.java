@@ -167,8 +167,7 @@ class SpringSecurityTests {
                 "expiring");
         varel.save(session);
         String handle = varel.handleOf(session.getId());
-        TestDatabase.jdbc().update("UPDATE varel_session.sessions SET expires_at = now() - interval '1 second'"
-                + " WHERE token_hash = varel_session_internal.token_hash(?)", session.getId());
+        TestDatabase.expire(session.getId());
         TestDatabase.jdbc().queryForObject("SELECT varel_session.session_cleanup()", Long.class);
 
         assertThat(nextEventOf(handle)).isInstanceOf(SessionCreatedEvent.class);

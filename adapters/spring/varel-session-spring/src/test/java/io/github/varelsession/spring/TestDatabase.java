@@ -80,6 +80,12 @@ final class TestDatabase {
         return users.isEmpty() ? null : users.get(0);
     }
 
+    /** Moves the session's idle deadline into the past, as time would. */
+    static void expire(String id) {
+        jdbc().update("UPDATE varel_session.sessions SET expires_at = now() - interval '1 second'"
+                + " WHERE token_hash = varel_session_internal.token_hash(?)", id);
+    }
+
     /** How many rows have this text anywhere in their data (a token must never be there). */
     static long mentions(String text) {
         return jdbc().queryForObject("SELECT count(*) FROM varel_session.sessions WHERE strpos(data::text, ?) > 0",

@@ -160,8 +160,7 @@ class VarelSessionRepositoryTests {
         toSave.setAttribute(FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME, principalName);
         toSave.setMaxInactiveInterval(Duration.ofSeconds(1));
         this.repository.save(toSave);
-        TestDatabase.jdbc().update("UPDATE varel_session.sessions SET expires_at = now() - interval '1 second'"
-                + " WHERE token_hash = varel_session_internal.token_hash(?)", toSave.getId());
+        TestDatabase.expire(toSave.getId());
 
         assertThat(this.repository.findByPrincipalName(principalName)).isEmpty();
         assertThat(this.repository.findById(toSave.getId())).isNull();
@@ -343,8 +342,7 @@ class VarelSessionRepositoryTests {
         session.setMaxInactiveInterval(Duration.ofSeconds(1));
         this.repository.save(session);
         assertThat(this.repository.findById(session.getId())).isNotNull();
-        TestDatabase.jdbc().update("UPDATE varel_session.sessions SET expires_at = now() - interval '1 second'"
-                + " WHERE token_hash = varel_session_internal.token_hash(?)", session.getId());
+        TestDatabase.expire(session.getId());
         assertThat(this.repository.findById(session.getId())).isNull();
         TestDatabase.jdbc().queryForObject("SELECT varel_session.session_cleanup()", Long.class);
         assertThat(TestDatabase.stored(session.getId())).isZero();
