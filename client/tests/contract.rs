@@ -7,7 +7,23 @@ mod common;
 use common::unique_user_id;
 use serde_json::json;
 use std::time::Duration;
-use varel_session_client::{Config, Error, MemoryStore, Session, SessionStore};
+use varel_session_client::{Config, Error, MemoryStore, PostgresStore, Session, SessionStore};
+
+/// Whether a test is the only one that cleans up the store's expired sessions. The PostgreSQL
+/// store's database is shared with the integration tests, which run `session_cleanup` at the
+/// same time (the load test many times a second): there a session that expired may already be
+/// gone, and a count of what this test's cleanup removed proves nothing.
+trait CleansAlone {
+    const CLEANS_ALONE: bool;
+}
+
+impl CleansAlone for MemoryStore {
+    const CLEANS_ALONE: bool = true;
+}
+
+impl CleansAlone for PostgresStore {
+    const CLEANS_ALONE: bool = false;
+}
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -282,7 +298,7 @@ async fn a_users_sessions_are_listed_and_revoked<S: SessionStore>(store: S) {
     assert!(store.user_sessions(user).await.unwrap().is_empty());
 }
 
-async fn sessions_expire_and_cleanup_removes_them<S: SessionStore>(store: S) {
+async fn sessions_expire_and_cleanup_removes_them<S: SessionStore + CleansAlone>(store: S) {
     let mut session = Session::new();
     session.set("k", 1);
     session.set_max_age(Duration::from_secs(1));
@@ -296,7 +312,10 @@ async fn sessions_expire_and_cleanup_removes_them<S: SessionStore>(store: S) {
         None,
         "not revived"
     );
-    assert!(store.cleanup().await.unwrap() >= 1);
+    let removed = store.cleanup().await.unwrap();
+    if S::CLEANS_ALONE {
+        assert!(removed >= 1, "the expired session is removed");
+    }
 }
 
 async fn touch_slides_the_idle_deadline<S: SessionStore>(store: S) {

@@ -241,7 +241,9 @@ async fn cleanup_removes_expired_sessions() {
     store.save(&mut session).await.unwrap();
     let token = session.id().unwrap().to_owned();
     move_deadline(&store, &token, "-1 second").await;
-    assert!(store.cleanup().await.unwrap() >= 1);
+    // The integration tests clean up the same database at the same time, so this cleanup may
+    // find the session gone already: what it must leave is no row.
+    store.cleanup().await.unwrap();
     let left: i64 = scalar(
         &store,
         "SELECT count(*) FROM varel_session.sessions WHERE token_hash = varel_session_internal.token_hash($1)",
