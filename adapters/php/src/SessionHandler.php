@@ -131,8 +131,8 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
                 [$ip, $userAgent] = self::client();
                 $this->sessions->adopt($id, self::object($encoded), $user, $this->maxAgeSeconds, $ip, $userAgent);
                 $this->loaded[$id] = ['snapshot' => $encoded, 'user_id' => $user];
+                unset($this->minted[$id]);
             }
-            unset($this->minted[$id]);
         }
         // Otherwise the id names no live session: one a request presented, or one that ended
         // while this request ran. Nothing is stored, so nothing ended is revived.

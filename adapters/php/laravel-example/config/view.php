@@ -1,0 +1,6 @@
+<?php
+
+return [
+    'paths' => [],
+    'compiled' => env('EXAMPLE_STATE') . '/storage/framework',
+];
