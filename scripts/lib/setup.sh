@@ -4,14 +4,21 @@
 
 APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 libclang-dev sudo
     postgresql-15-cron pgbouncer flex libkrb5-dev postgresql-15-plproxy)
-# The PHP and Ruby adapters' frameworks and test tools, from Debian too; installed by
-# setup_adapters, since only the adapters' tests need them.
+# The PHP and Ruby adapters' frameworks and test tools, from Debian too; installed with the
+# others for the tests (setup_for_tests, setup_adapters), not for `make run`.
 ADAPTER_APT_PACKAGES=(php8.2-cli php8.2-pgsql php8.2-mbstring php-laravel-framework phpunit php-mockery
     ruby-rails ruby-pg puma curl xz-utils)
 # Laravel's own session tests (tests/Session) come from the source of the Laravel we test with:
 # Debian's orig tarball of php-laravel-framework, pinned by sha256.
 LARAVEL_SOURCE_URL=http://deb.debian.org/debian/pool/main/p/php-laravel-framework/php-laravel-framework_8.83.26+dfsg.orig.tar.xz
 LARAVEL_SOURCE_SHA256=dae1be708d1aea10f38be5a73cf8e583218a6a849a98797ae147b4975c328c84
+# php-src's session tests (ext/session/tests and run-tests.php) from Debian's orig tarball of
+# PHP 8.2.
+PHP_SOURCE_URL=http://deb.debian.org/debian/pool/main/p/php8.2/php8.2_8.2.32.orig.tar.xz
+PHP_SOURCE_SHA256=e02aa173c236c12791696254d607da680e6d5516f8f5c2339642de7c4f944bd2
+# Rails' own session-store test (actionpack/test) from Debian's orig tarball of ruby-rails.
+RAILS_SOURCE_URL=http://deb.debian.org/debian/pool/main/r/rails/rails_6.1.7.10+dfsg.orig.tar.xz
+RAILS_SOURCE_SHA256=54f0c056757697e2fd6887e622c23fac5eb862a65ac497e9e3a5081a3dc57f66
 CARGO_PGRX_VERSION=0.18.1
 CARGO_NEXTEST_VERSION=0.9.151
 
@@ -154,11 +161,13 @@ setup_pgspot() {
     fi
 }
 
-# The extension's version, as extension/Cargo.toml gives it (the control file's default_version).
 # The framework adapters' test dependencies, pinned: the Python adapters' (Django, Flask,
 # Starlette and FastAPI, psycopg) in one venv (target/venv; VAREL_PYTHON is its python), from
 # each adapter's requirements.txt; express, express-session and pg from
-# adapters/express/package-lock.json. Each is reinstalled only when its pin files changed.
+# adapters/express/package-lock.json. Each is reinstalled only when its pin files changed. PHP,
+# Laravel, Ruby and Rails are Debian's (ADAPTER_APT_PACKAGES); the tests of Laravel and Rails
+# that run against the adapters come from their Debian source tarballs; Go's modules and
+# Maven's artifacts are cached under target/.
 VAREL_PYTHON=$REPO_ROOT/target/venv/bin/python
 export GOMODCACHE=${GOMODCACHE:-$REPO_ROOT/target/go/mod} GOCACHE=${GOCACHE:-$REPO_ROOT/target/go/build}
 export GOFLAGS=${GOFLAGS:--mod=readonly}
@@ -182,20 +191,13 @@ setup_adapters() {
         (cd "$REPO_ROOT/adapters/express" && npm ci --no-audit --no-fund --silent)
     fi
     setup_apt "${ADAPTER_APT_PACKAGES[@]}"
-    local laravel=$REPO_ROOT/target/laravel
-    if [[ ! -f $laravel/tests/Session/SessionStoreTest.php ]]; then
-        say "fetching Laravel's session tests (target/laravel)"
-        local tarball
-        tarball=$(mktemp)
-        curl -sSfL -o "$tarball" "$LARAVEL_SOURCE_URL"
-        if [[ $(sha256sum "$tarball" | cut -d' ' -f1) != "$LARAVEL_SOURCE_SHA256" ]]; then
-            echo "checksum mismatch for $LARAVEL_SOURCE_URL" >&2
-            exit 1
-        fi
-        mkdir -p "$laravel"
-        tar -xJf "$tarball" -C "$laravel" --strip-components=1 --wildcards '*/tests/Session'
-        rm -f "$tarball"
-    fi
+    fetch_framework_tests "Laravel's session tests" target/laravel tests/Session/SessionStoreTest.php \
+        "$LARAVEL_SOURCE_URL" "$LARAVEL_SOURCE_SHA256" '*/tests/Session'
+    fetch_framework_tests "php-src's session tests" target/php-src run-tests.php \
+        "$PHP_SOURCE_URL" "$PHP_SOURCE_SHA256" '*/ext/session/tests' '*/run-tests.php' \
+        '*/sapi/cgi/tests/include.inc'
+    fetch_framework_tests "Rails' actionpack tests" target/rails actionpack/test/abstract_unit.rb \
+        "$RAILS_SOURCE_URL" "$RAILS_SOURCE_SHA256" '*/actionpack/test'
     # The Go adapter's modules (adapters/go/go.sum), in a cache under target/ that warm runs reuse.
     say "fetching the Go adapter's modules (target/go/mod)"
     (cd "$REPO_ROOT/adapters/go" && go mod download)
@@ -211,6 +213,26 @@ setup_adapters() {
     fi
 }
 
+# fetch_framework_tests WHAT DIR FILE URL SHA256 MEMBERS...: the tests of a framework's source
+# tarball (URL, pinned by SHA256), the members matching MEMBERS, into DIR (under the repository),
+# unless DIR/FILE is there already.
+fetch_framework_tests() {
+    local what=$1 under=$2 dir=$REPO_ROOT/$2 file=$3 url=$4 sha256=$5 tarball
+    shift 5
+    [[ -f $dir/$file ]] && return 0
+    say "fetching $what ($under)"
+    tarball=$(mktemp)
+    curl -sSfL -o "$tarball" "$url"
+    if [[ $(sha256sum "$tarball" | cut -d' ' -f1) != "$sha256" ]]; then
+        echo "checksum mismatch for $url" >&2
+        exit 1
+    fi
+    mkdir -p "$dir"
+    tar -xJf "$tarball" -C "$dir" --strip-components=1 --wildcards "$@"
+    rm -f "$tarball"
+}
+
+# The extension's version, as extension/Cargo.toml gives it (the control file's default_version).
 extension_version() {
     sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/extension/Cargo.toml" | head -1
 }

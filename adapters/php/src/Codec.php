@@ -9,12 +9,13 @@ namespace VarelSession;
  * per session key, so that a save can patch only the keys it changed and apps in other
  * languages read the same session.
  *
- * A value that is plain JSON (bool, int, finite float, UTF-8 string, and arrays of those, nested,
- * with null inside them) is stored as that JSON. Anything else (objects, a top-level null,
- * INF/NAN, bytes that are not UTF-8, arrays holding any of these) is stored as
- * `{"$php": "<base64 of serialize(value)>"}` and comes back as the same PHP value. A top-level
- * null is wrapped because JSON null in a merge patch means "remove the key". A plain array whose
- * only key is `$php` is wrapped too, so that it cannot be taken for a wrapped value.
+ * A value that is plain JSON (bool, int, finite float, UTF-8 string without NUL, and arrays of
+ * those, nested, with null inside them) is stored as that JSON. Anything else (objects, a
+ * top-level null, INF/NAN, bytes that are not UTF-8, a NUL, which jsonb cannot hold, arrays
+ * holding any of these) is stored as `{"$php": "<base64 of serialize(value)>"}` and comes back
+ * as the same PHP value. A top-level null is wrapped because JSON null in a merge patch means
+ * "remove the key". A plain array whose only key is `$php` is wrapped too, so that it cannot be
+ * taken for a wrapped value.
  */
 final class Codec
 {
@@ -82,11 +83,11 @@ final class Codec
             return is_finite($value);
         }
         if (is_string($value)) {
-            return mb_check_encoding($value, 'UTF-8');
+            return self::isText($value);
         }
         if (is_array($value)) {
             foreach ($value as $key => $item) {
-                if ((is_string($key) && !mb_check_encoding($key, 'UTF-8'))
+                if ((is_string($key) && !self::isText($key))
                     || ($item !== null && !self::isPlain($item))) {
                     return false;
                 }
@@ -94,6 +95,12 @@ final class Codec
             return true;
         }
         return false;
+    }
+
+    /** UTF-8 without NUL: what a jsonb string can hold (PostgreSQL refuses \u0000 in jsonb). */
+    private static function isText(string $value): bool
+    {
+        return mb_check_encoding($value, 'UTF-8') && !str_contains($value, "\0");
     }
 
     private static function looksWrapped(mixed $value): bool

@@ -26,6 +26,9 @@ use SessionUpdateTimestampHandlerInterface;
  */
 class SessionHandler implements SessionHandlerInterface, SessionIdInterface, SessionUpdateTimestampHandlerInterface
 {
+    /** Ids the extension or a framework could have made: anything else names no session. */
+    private const PLAUSIBLE_ID = '/\A[A-Za-z0-9\-_,.]{22,128}\z/';
+
     /** @var array<string, array{snapshot: array<array-key, string>, user_id: ?int}> the live sessions this request read */
     private array $loaded = [];
 
@@ -99,9 +102,14 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
         return $id;
     }
 
+    /**
+     * Whether `id` names a stored session. PHP asks it of a presented id (strict mode replaces
+     * one that does not) and of a new id from create_sid, as a collision check
+     * (session_create_id, session_regenerate_id): a minted id is not stored yet, so false.
+     */
     public function validateId(string $id): bool
     {
-        return isset($this->minted[$id]) || $this->lookup($id) !== null;
+        return !isset($this->minted[$id]) && $this->lookup($id) !== null;
     }
 
     public function read(string $id): string|false
@@ -147,7 +155,7 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
 
     public function destroy(string $id): bool
     {
-        if (!isset($this->minted[$id])) {
+        if (!isset($this->minted[$id]) && preg_match(self::PLAUSIBLE_ID, $id) === 1) {
             $this->sessions->destroy($id);
         }
         $this->forget($id);
@@ -325,7 +333,9 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
         if (isset($this->missing[$id])) {
             return null;
         }
-        $row = $this->sessions->load($id);
+        // An id of no form the extension or a framework could have made (bytes that are not
+        // UTF-8 among them, which the server would refuse with an error) is not looked up.
+        $row = preg_match(self::PLAUSIBLE_ID, $id) === 1 ? $this->sessions->load($id) : null;
         if ($row === null) {
             $this->missing[$id] = true;
             return null;

@@ -24,6 +24,8 @@ final class CodecTest extends TestCase
             'object' => [new \ArrayObject(['a' => 1]), null],
             'object inside an array' => [['when' => new \DateTimeImmutable('2026-12-03T10:00:00Z')], null],
             'bytes that are not UTF-8' => ["\xff\xfe", null],
+            'a NUL, which jsonb refuses' => ["a\0b", null],
+            'a NUL in a key' => [["k\0" => 1], null],
             'INF' => [INF, null],
             'an array that looks wrapped' => [['$php' => 'Tjs='], null],
         ];

@@ -110,11 +110,12 @@ final class SessionHandlerTest extends TestCase
     public function testPresentedIdsThatNameNoSessionAreNoSessionAndNeverStored(): void
     {
         $rows = TestDatabase::rows();
-        foreach ([bin2hex(random_bytes(32)), 'x', str_repeat('A', 8192), "\0\xff", rtrim(strtr(base64_encode(random_bytes(32)), '+/', '-_'), '=')] as $id) {
+        foreach ([bin2hex(random_bytes(32)), 'x', str_repeat('A', 8192), "\0\xff", "\xa3" . str_repeat('a', 63), rtrim(strtr(base64_encode(random_bytes(32)), '+/', '-_'), '=')] as $id) {
             $handler = TestDatabase::handler();
             $this->assertFalse($handler->validateId($id));
             $this->assertSame('', $handler->read($id));
             $this->assertTrue($handler->write($id, serialize(['planted' => 1])));
+            $this->assertTrue($handler->destroy($id));
         }
         $this->assertSame($rows, TestDatabase::rows(), 'a presented id made a row');
     }
@@ -222,8 +223,10 @@ final class SessionHandlerTest extends TestCase
     public function testSessionRegenerateIdMovesTheDataToANewToken(): void
     {
         $id = $this->stored(['cart' => [1]]);
-        $new = $this->runPhp(__DIR__ . '/fixtures/regenerate.php', $id);
+        [$new, $created] = explode(' ', $this->runPhp(__DIR__ . '/fixtures/regenerate.php', $id));
         $this->assertMatchesRegularExpression('/^[0-9a-f]{64}$/', $new);
+        $this->assertMatchesRegularExpression("/^'[0-9a-f]{64}'\$/", $created, 'session_create_id() gives a new id');
+        $this->assertNull(TestDatabase::storedData(trim($created, "'")), 'an id session_create_id() gave is not stored');
         $this->assertNotSame($id, $new);
         $this->assertNull(TestDatabase::storedData($id), 'the old id is dead');
         $this->assertSameData(['cart' => [1], 'rotated' => true], TestDatabase::storedData($new));

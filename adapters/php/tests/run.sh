@@ -2,7 +2,8 @@
 # The PHP adapter's tests: its own (tests/, PHPUnit, against VAREL_ADAPTERS_DATABASE_URL), then
 # Laravel's own SessionStoreTest run against VarelStore. That test comes from Laravel's source
 # (Debian's orig tarball of the php-laravel-framework we test with; scripts/lib/setup.sh
-# fetches it into target/laravel); only the class it builds and the id it gives change.
+# fetches it into target/laravel); only the class it builds and the id it gives change. Then
+# php-src's own session tests with this handler registered (tests/phpt/run.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -20,3 +21,6 @@ for made in 'class VarelStoreSessionStoreTest' 'VarelStore::class' "str_repeat('
     grep -qF "$made" "$adapted" || { echo "adapting Laravel's SessionStoreTest: '$made' not made" >&2; exit 1; }
 done
 phpunit --bootstrap "$here/bootstrap.php" "$adapted"
+
+# php-src's own session tests, with this handler registered (tests/phpt).
+"$here/phpt/run.sh"
