@@ -7,7 +7,7 @@
 # PG_MAJORS_TO_TEST="15 17" a subset of the majors):
 #   lint         cargo fmt --check, cargo clippy -D warnings (with the unsafe lints of
 #                extension/Cargo.toml), cargo doc with broken intra-doc links denied, the client's doc
-#                tests. Once, not per major.
+#                tests, gofmt, php -l, ruby -wc. Once, not per major.
 #   unit         Rust unit tests and #[pg_test]s: cargo pgrx test in extension/ (its own
 #                temporary server)
 #   regress      SQL regression tests, expected output: pg_regress against the test cluster
@@ -49,7 +49,7 @@ done
 EXAMPLE_APPS=(adapters/tower-sessions/example/run adapters/actix-session/example/run
     adapters/flask/example/run adapters/starlette/example/run adapters/django/example/run
     adapters/express/example/run adapters/go/example/run adapters/spring/example/run
-    adapters/php/example/run adapters/php/laravel-example/run)
+    adapters/php/example/run adapters/php/laravel-example/run adapters/rails/example/run)
 ADAPTERS_MAJOR=${ADAPTERS_MAJOR:-17}
 [[ " ${PG_MAJORS[*]} " == *" $ADAPTERS_MAJOR "* ]] || ADAPTERS_MAJOR=${PG_MAJORS[-1]}
 
@@ -82,6 +82,10 @@ if tier lint; then
     cargo fmt --all --check
     test -z "$(cd adapters/go && gofmt -l .)" || { echo "gofmt: adapters/go needs formatting" >&2; exit 1; }
     find adapters/php -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null
+    # Ruby's syntax check with warnings on; a warning fails the lint too.
+    ruby_warnings=$(find adapters/rails \( -name '*.rb' -o -name '*.ru' -o -name '*.gemspec' \) \
+        -exec ruby -wc {} \; 2>&1 >/dev/null)
+    [[ -z $ruby_warnings ]] || { echo "$ruby_warnings" >&2; exit 1; }
     cargo clippy --workspace --all-targets --color never -- -D warnings
     cargo clippy -p varel_session --lib --features bench_unchecked --color never -- -D warnings
     # Broken intra-doc links fail the run. Only our own crates, private items too: the
@@ -256,6 +260,7 @@ for major in "${PG_MAJORS[@]}"; do
         (cd adapters/spring && mvn -B -q -Dmaven.repo.local="$REPO_ROOT/target/m2" verify)
         scripts/spring_lock.sh check
         adapters/php/tests/run.sh
+        adapters/rails/test/run.sh
         timed "PostgreSQL $major: adapters"
         say "PostgreSQL $major, adapters: every example app against the shared HTTP contract"
         for app in "${EXAMPLE_APPS[@]}"; do

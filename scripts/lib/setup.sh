@@ -95,12 +95,14 @@ install_cargo_pgrx() {
     fi
 }
 
-# cargo-nextest runs the integration tests; a fresh machine does not have it (crates.io).
+# cargo-nextest runs the integration tests; a fresh machine does not have it (crates.io). Without
+# its default features: self-update (an HTTP and TLS stack, ring among it) and USDT probes are
+# not needed to run tests, and are a good part of its build.
 install_cargo_nextest() {
     if [[ $(cargo nextest --version 2>/dev/null | head -1) != "cargo-nextest $CARGO_NEXTEST_VERSION"* ]]; then
         say "installing cargo-nextest $CARGO_NEXTEST_VERSION (about 4 minutes)"
         env "${CARGO_TOOL_PROFILE[@]}" cargo install cargo-nextest \
-            --version "$CARGO_NEXTEST_VERSION" --locked --force
+            --version "$CARGO_NEXTEST_VERSION" --locked --force --no-default-features
     fi
 }
 

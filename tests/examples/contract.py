@@ -16,9 +16,9 @@ This script starts the app against the database VAREL_ADAPTERS_DSN names (a libp
 string; VAREL_ADAPTERS_DATABASE_URL is what the app gets), then checks, with cookie-jar
 browsers: log-in rotates the token and the old one is dead; 64 concurrent /me of one browser
 raise visits by exactly 64; the listing marks the current session; log-out ends one session,
-log-out-all every one of the user; a malformed, forged, oversized (8 KB) or logged-out cookie
-is no session (401, never a 500, never a new row); no cookie value ever appears in the app's
-output or in the sessions table. It exits non-zero on the first failure, saying which.
+log-out-all every one of the user; a malformed, forged, oversized (8 KB), not UTF-8 or
+logged-out cookie is no session (401, never a 500, never a new row); no cookie value ever
+appears in the app's output or in the sessions table. It exits non-zero on the first failure, saying which.
 """
 
 import http.client
@@ -225,6 +225,9 @@ def steps(port, db, seen):
         "forged token": secrets.token_hex(32),
         "forged framework id": secrets.token_urlsafe(32),
         "oversized": "A" * 8192,
+        # A byte that is not UTF-8 (http.client sends the header in Latin-1): the server would
+        # refuse it as text, so an app must not pass it to the database as it came.
+        "not UTF-8": "\u00a3" + secrets.token_hex(31),
     }
     seen.update(v for k, v in bad.items() if k != "malformed")
     for label, value in list(bad.items()) + [("logged out", None)]:
