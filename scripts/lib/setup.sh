@@ -81,9 +81,9 @@ pg_config_of() {
     if [[ $1 == 15 ]]; then echo /usr/bin/pg_config; else echo "$PG_MAJORS_ROOT/$1/bin/pg_config"; fi
 }
 
-# cargo install's settings for the two tools below: they are test runners, whose speed is in
-# the servers and tests they run, so they are built at opt-level 1 without debug info; on a fresh
-# machine of two cores that halves their build (about 10 minutes at the default opt-level 3).
+# cargo install's settings for the two tools below: they run builds, servers and tests, whose
+# speed is not theirs, so they are built at opt-level 1 without debug info or LTO, to shorten a
+# fresh machine's set-up (CONTRIBUTING.md "Times" has their build times).
 CARGO_TOOL_PROFILE=(CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false
     CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
 
