@@ -51,14 +51,11 @@ class VarelSessionStoreTest < StoreTest
   def test_a_session_ended_elsewhere_is_not_revived_by_a_concurrent_write
     get "/set", "a" => "1"
     session = token
-    TestController.between_read_and_write = -> { VarelSession::Sessions.new(pool).destroy(session) }
     before = rows
-    get "/set_late"
+    ended_between_read_and_write(session) { get "/set_late" }
     assert_equal 200, last_response.status
     assert_nil stored(session), "the ended session came back"
     assert_equal before - 1, rows
-  ensure
-    TestController.between_read_and_write = nil
   end
 
   def test_reset_session_rotates_the_token_and_the_old_one_is_dead
@@ -156,13 +153,10 @@ class VarelSessionStoreTest < StoreTest
   def test_incr_on_a_session_that_ended_meanwhile_is_nil_and_stores_nothing
     get "/set", "a" => "1"
     session = token
-    TestController.between_read_and_write = -> { VarelSession::Sessions.new(pool).destroy(session) }
     before = rows
-    get "/incr_late", key: "hits"
+    ended_between_read_and_write(session) { get "/incr_late", key: "hits" }
     assert_nil JSON.parse(last_response.body)["value"]
     assert_equal before - 1, rows
-  ensure
-    TestController.between_read_and_write = nil
   end
 
   def test_bad_cookies_are_no_session_never_an_error_never_a_row
@@ -221,6 +215,15 @@ class VarelSessionStoreTest < StoreTest
   end
 
   private
+
+  # Runs the block's request with the session ended (as by a log-out on another device) between
+  # the request's read of it and its write.
+  def ended_between_read_and_write(session)
+    TestController.between_read_and_write = -> { VarelSession::Sessions.new(pool).destroy(session) }
+    yield
+  ensure
+    TestController.between_read_and_write = nil
+  end
 
   def pool
     @pool ||= VarelSession::ConnectionPool.new(DATABASE_URL, size: 1)
