@@ -191,7 +191,7 @@ for major in "${PG_MAJORS[@]}"; do
         pgrx_data=$CLUSTERS_ROOT/pgrx-test-$major
         as_root mkdir -p "$pgrx_data"
         as_root chown postgres:postgres "$pgrx_data"
-        (cd extension && CARGO_TARGET_DIR=$(target_dir "$major") cargo pgrx test "pg$major" \
+        (cd extension && cargo pgrx test "pg$major" \
             --no-default-features --runas postgres --pgdata "$pgrx_data")
         timed "PostgreSQL $major: unit"
     fi

@@ -39,11 +39,6 @@ port_of() {
     if [[ $major == 15 ]]; then echo $((54320 + k)); else echo $((54300 + major * 10 - 100 + k)); fi
 }
 
-# target_dir MAJOR: cargo's target folder for builds against MAJOR (one per major, so that
-# builds with different pgNN features do not evict each other).
-target_dir() {
-    if [[ $1 == 15 ]]; then echo "$REPO_ROOT/target"; else echo "$REPO_ROOT/target/pg$1"; fi
-}
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -21,7 +21,7 @@ build_package() {
     version=$(extension_version)
     staging=$(mktemp -d)
     say "building the release package for PostgreSQL $major"
-    (cd "$REPO_ROOT/extension" && CARGO_TARGET_DIR=$(target_dir "$major") cargo pgrx package \
+    (cd "$REPO_ROOT/extension" && cargo pgrx package \
         --pg-config "$PG_CONFIG" --no-default-features --features "pg$major" \
         --out-dir "$staging/tree" >/dev/null)
     # cargo pgrx package lays files out under the full paths pg_config gives.

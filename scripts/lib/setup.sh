@@ -247,7 +247,7 @@ install_extension() {
     local profile=(--release) features="pg$PG_MAJOR ${VAREL_EXTRA_FEATURES:-}"
     [[ ${1:-} == debug ]] && profile=()
     say "building and installing the varel_session extension for PostgreSQL $PG_MAJOR"
-    (cd "$REPO_ROOT/extension" && CARGO_TARGET_DIR=$(target_dir "$PG_MAJOR") cargo pgrx install \
+    (cd "$REPO_ROOT/extension" && cargo pgrx install \
         "${profile[@]}" --pg-config "$PG_CONFIG" --no-default-features --features "$features" \
         >/dev/null)
     install_released_scripts
