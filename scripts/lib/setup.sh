@@ -89,7 +89,7 @@ CARGO_TOOL_PROFILE=(CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBU
 
 install_cargo_pgrx() {
     if [[ $(cargo pgrx --version 2>/dev/null) != "cargo-pgrx $CARGO_PGRX_VERSION" ]]; then
-        say "installing cargo-pgrx $CARGO_PGRX_VERSION (about 3 minutes)"
+        say "installing cargo-pgrx $CARGO_PGRX_VERSION (about 4 minutes)"
         env "${CARGO_TOOL_PROFILE[@]}" cargo install cargo-pgrx --version "$CARGO_PGRX_VERSION" \
             --locked --force
     fi
