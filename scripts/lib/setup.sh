@@ -5,7 +5,7 @@
 APT_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 libclang-dev sudo
     postgresql-15-cron pgbouncer flex libkrb5-dev postgresql-15-plproxy)
 # The PHP and Ruby adapters' frameworks and test tools, from Debian too; installed with the
-# others for the tests (setup_for_tests, setup_adapters), not for `make run`.
+# others for the tests (setup_for_tests), not for `make run`.
 ADAPTER_APT_PACKAGES=(php8.2-cli php8.2-pgsql php8.2-mbstring php-laravel-framework phpunit php-mockery
     ruby-rails ruby-pg puma curl xz-utils)
 # Laravel's own session tests (tests/Session) come from the source of the Laravel we test with:
@@ -192,7 +192,6 @@ setup_adapters() {
         say "installing the Express adapter's test dependencies (npm ci)"
         (cd "$REPO_ROOT/adapters/express" && npm ci --no-audit --no-fund --silent)
     fi
-    setup_apt "${ADAPTER_APT_PACKAGES[@]}"
     fetch_framework_tests "Laravel's session tests" target/laravel tests/Session/SessionStoreTest.php \
         "$LARAVEL_SOURCE_URL" "$LARAVEL_SOURCE_SHA256" '*/tests/Session'
     fetch_framework_tests "php-src's session tests" target/php-src run-tests.php \

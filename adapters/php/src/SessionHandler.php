@@ -26,9 +26,6 @@ use SessionUpdateTimestampHandlerInterface;
  */
 class SessionHandler implements SessionHandlerInterface, SessionIdInterface, SessionUpdateTimestampHandlerInterface
 {
-    /** Ids the extension or a framework could have made: anything else names no session. */
-    private const PLAUSIBLE_ID = '/\A[A-Za-z0-9\-_,.]{22,128}\z/';
-
     /** @var array<string, array{snapshot: array<array-key, string>, user_id: ?int}> the live sessions this request read */
     private array $loaded = [];
 
@@ -155,7 +152,7 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
 
     public function destroy(string $id): bool
     {
-        if (!isset($this->minted[$id]) && preg_match(self::PLAUSIBLE_ID, $id) === 1) {
+        if (!isset($this->minted[$id]) && self::isPlausible($id)) {
             $this->sessions->destroy($id);
         }
         $this->forget($id);
@@ -335,7 +332,7 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
         }
         // An id of no form the extension or a framework could have made (bytes that are not
         // UTF-8 among them, which the server would refuse with an error) is not looked up.
-        $row = preg_match(self::PLAUSIBLE_ID, $id) === 1 ? $this->sessions->load($id) : null;
+        $row = self::isPlausible($id) ? $this->sessions->load($id) : null;
         if ($row === null) {
             $this->missing[$id] = true;
             return null;
@@ -422,6 +419,15 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
             is_string($ip) && filter_var($ip, FILTER_VALIDATE_IP) !== false ? $ip : null,
             is_string($userAgent) ? mb_strcut($userAgent, 0, 512, 'UTF-8') : null,
         ];
+    }
+
+    /**
+     * Whether `id` has a form the extension or a framework could have made; any other id names
+     * no session and is not sent to the database.
+     */
+    private static function isPlausible(string $id): bool
+    {
+        return preg_match('/\A[A-Za-z0-9\-_,.]{22,128}\z/', $id) === 1;
     }
 
     private function forget(string $id): void

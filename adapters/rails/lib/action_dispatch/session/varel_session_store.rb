@@ -176,7 +176,7 @@ module ActionDispatch
                 # The session ended while this request ran (a log-out elsewhere, a revocation):
                 # the log-in makes a new one with the user alone, so nothing of the ended
                 # session's data comes back (its token stays dead).
-                texts = texts.slice(@user_key.is_a?(String) ? @user_key : "")
+                texts = @user_key.is_a?(String) ? texts.slice(@user_key) : {}
                 @sessions.create(data: ::VarelSession::Codec.object(texts), user_id: user_id,
                                  max_age: max_age, **client_of(req))
               end
