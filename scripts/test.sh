@@ -140,7 +140,7 @@ upgrade_test() {
         fi
         # The regression suite on the upgraded database (emptied of before.sql's sessions).
         "${psql[@]}" -d varel_upgraded -c "DROP TABLE upgrade_check" \
-            -c "TRUNCATE varel_session.sessions"
+            -c "TRUNCATE varel_session.sessions, varel_session.imported_sessions"
         run_suite "$PGXS_TESTS/regress/pg_regress" regress varel_upgraded "$host" "$port" \
             --use-existing
     done

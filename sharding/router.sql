@@ -20,6 +20,11 @@
 -- node-only: session_schedule_cleanup (pg_cron runs each node's cleanup there)
 -- node-only: session_unschedule_cleanup (the same)
 -- node-only: session_cleanup_run (a procedure that commits per batch, on its own node)
+-- node-only: session_import (imports are for one server; docs/moving.md)
+-- node-only: session_import_prune (the same)
+-- node-only: session_import_status (the same)
+-- node-only: session_claim (an imported old id is stored on the node it was imported into)
+-- node-only: session_export (each node exports its own sessions)
 \set ON_ERROR_STOP on
 BEGIN;
 

@@ -88,16 +88,19 @@ $$;
 COMMENT ON FUNCTION varel_session.session_cleanup(integer) IS
     'deletes every expired session, in batches of about batch_size rows, in one transaction; returns how many';
 
--- Records a finished run for session_stats() and announces it (one event per run).
+-- Records a finished run for session_stats() and announces it (one event per run). It also
+-- removes what imports left behind (sql/import.sql): imported sessions whose deadline has
+-- passed, claimed or not. Few rows, looked at once per run.
 CREATE FUNCTION varel_session_internal.cleanup_finished(removed bigint) RETURNS void
     LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+    DELETE FROM varel_session.imported_sessions AS i WHERE i.accept_until <= pg_catalog.now();
     UPDATE varel_session.cleanup_log SET finished_at = pg_catalog.now(), removed = $1;
     SELECT varel_session_internal.notify_event('cleanup', NULL, NULL, $1);
 $$;
 COMMENT ON FUNCTION varel_session_internal.cleanup_finished(bigint) IS
-    'internal: records when cleanup finished and how many sessions it removed, and announces it';
+    'internal: records when cleanup finished and how many sessions it removed, removes imported sessions past their deadline, and announces it';
 
 -- The same, committing after every batch, so that a run over millions of rows never holds one
 -- long transaction (which would hold back vacuum and keep every deleted row locked to the

@@ -9,6 +9,7 @@
 REVOKE ALL ON SCHEMA varel_session_internal FROM PUBLIC;
 REVOKE ALL ON TABLE varel_session.sessions FROM PUBLIC;
 REVOKE ALL ON TABLE varel_session.cleanup_log FROM PUBLIC;
+REVOKE ALL ON TABLE varel_session.imported_sessions FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION varel_session_internal.sessions_set_updated_at() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_generate_id() FROM PUBLIC;
@@ -50,3 +51,10 @@ REVOKE ALL ON FUNCTION varel_session_internal.require_pg_cron() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_schedule_cleanup(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_unschedule_cleanup() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session_internal.is_live(timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.imported_id_hash(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.check_store_name(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_import(text, text, jsonb, timestamptz, bigint, timestamptz, interval, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_import_prune(text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_claim(text, text, inet, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_export() FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_import_status() FROM PUBLIC;

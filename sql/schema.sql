@@ -67,6 +67,40 @@ COMMENT ON COLUMN varel_session.sessions.user_agent IS
 COMMENT ON COLUMN varel_session.sessions.last_seen_at IS
     'when the session was last used: set by writes and by slides of the idle deadline, so at the slide''s granularity';
 
+-- Sessions imported from another store (sql/import.sql), waiting for their first request. Each
+-- is keyed by a hash of the old store's name and the old id, never the id itself, and that
+-- hash's input starts with a prefix of its own, so it can never be the stored form of a token
+-- or a framework id. The first request that presents the old id claims the row: it becomes a
+-- session of the sessions table under a new token, and the row stays behind, ended (data
+-- emptied), so that the old id never works a second time, not even when the import runs again.
+-- Cleanup removes rows whose deadline (accept_until) has passed.
+CREATE TABLE varel_session.imported_sessions (
+    id_hash      bytea       NOT NULL,
+    user_id      bigint,
+    created_at   timestamptz,
+    expires_at   timestamptz NOT NULL,
+    accept_until timestamptz NOT NULL,
+    imported_at  timestamptz NOT NULL,
+    ended_at     timestamptz,
+    max_age      interval,
+    store        text        NOT NULL,
+    data         jsonb       NOT NULL,
+    CONSTRAINT imported_sessions_pkey PRIMARY KEY (id_hash),
+    CONSTRAINT imported_sessions_accept_until_check CHECK (accept_until <= expires_at)
+);
+-- "Log out everywhere" ends a user's imported sessions too (sql/users.sql).
+CREATE INDEX imported_sessions_user_id_idx ON varel_session.imported_sessions (user_id)
+    WHERE user_id IS NOT NULL AND ended_at IS NULL;
+SELECT pg_catalog.pg_extension_config_dump('varel_session.imported_sessions', '');
+COMMENT ON TABLE varel_session.imported_sessions IS
+    'sessions imported from another store, until their first request claims them; reachable only through the varel_session functions';
+COMMENT ON COLUMN varel_session.imported_sessions.id_hash IS
+    'SHA-256 of a prefix, the old store''s name and the old session id; the id itself is never stored';
+COMMENT ON COLUMN varel_session.imported_sessions.accept_until IS
+    'the old id is accepted until then (at the latest the old store''s expiry); cleanup removes the row afterwards';
+COMMENT ON COLUMN varel_session.imported_sessions.ended_at IS
+    'when the old id was claimed or its user logged out everywhere; the old id works no more';
+
 -- When cleanup last finished and how many sessions it removed, for session_stats(). One row.
 CREATE TABLE varel_session.cleanup_log (
     only_row     boolean     PRIMARY KEY DEFAULT true CHECK (only_row),

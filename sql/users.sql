@@ -100,8 +100,17 @@ BEGIN
         FROM gone AS g WHERE g.was_live
     )
     SELECT count(*) INTO ended FROM announced;
+    -- Sessions imported from another store and not claimed yet are the user's too: their old
+    -- ids must not work after this (sql/import.sql).
+    WITH imported AS (
+        UPDATE varel_session.imported_sessions AS i
+        SET ended_at = pg_catalog.now(), data = '{}'::pg_catalog.jsonb
+        WHERE i.user_id = $1 AND i.ended_at IS NULL
+        RETURNING i.accept_until > pg_catalog.now() AS was_live
+    )
+    SELECT ended + count(*) INTO ended FROM imported WHERE imported.was_live;
     RETURN ended;
 END
 $$;
 COMMENT ON FUNCTION varel_session.session_user_revoke(bigint, text) IS
-    'ends all of the user''s sessions except the one whose token is except_id; returns how many live ones ended';
+    'ends all of the user''s sessions except the one whose token is except_id, and their imported sessions not claimed yet; returns how many live ones ended';

@@ -53,6 +53,11 @@ extension_sql_file!(
 );
 extension_sql_file!("../sql/users.sql", name = "users", requires = ["lifecycle"]);
 extension_sql_file!(
+    "../sql/import.sql",
+    name = "import",
+    requires = ["lifecycle"]
+);
+extension_sql_file!(
     "../sql/cleanup.sql",
     name = "cleanup",
     requires = ["lifecycle"]

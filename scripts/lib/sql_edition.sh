@@ -21,6 +21,7 @@ SQL_EDITION_PARTS=(
     sql_edition/lifecycle.sql
     sql_edition/atomic.sql
     sql/users.sql
+    sql/import.sql
     sql/cleanup.sql
     sql/stats.sql
     sql/cron.sql

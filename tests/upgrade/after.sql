@@ -31,3 +31,9 @@ SELECT varel_session.session_destroy(token) AS destroy_works FROM upgrade_check 
 -- What the new version adds works on the upgraded database: a session under a framework id.
 SELECT varel_session.session_adopt('dXBncmFkZWQtZGF0YWJhc2UtYWRvcHRz', data => '{"new": true}') AS adopt_works;
 SELECT data FROM varel_session.session_get('dXBncmFkZWQtZGF0YWJhc2UtYWRvcHRz');
+-- 0.4.0: a session imported from another store, claimed by its old id once.
+SELECT varel_session.session_import('django', 'upgradedoldsessionid', '{"imported": true}',
+                                    now() + interval '1 day', user_id => 506) AS import_works;
+SELECT id IS NOT NULL AS claim_works, data, user_id
+FROM varel_session.session_claim('django', 'upgradedoldsessionid');
+SELECT count(*) AS claimed_twice FROM varel_session.session_claim('django', 'upgradedoldsessionid');
