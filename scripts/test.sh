@@ -249,7 +249,7 @@ for major in "${PG_MAJORS[@]}"; do
 
     if tier adapters && [[ $major == "$ADAPTERS_MAJOR" ]]; then
         say "PostgreSQL $major, adapters: each adapter's own suites and its framework's"
-        (cd adapters/django && "$VAREL_PYTHON" tests/run.py)
+        (cd adapters/django && "$VAREL_PYTHON" tests/run.py && "$VAREL_PYTHON" tests/moving.py)
         "$VAREL_PYTHON" adapters/flask/tests/run.py
         "$VAREL_PYTHON" adapters/starlette/tests/run.py
         (cd adapters/express && node --test --test-concurrency=1 --test-reporter=spec test/*.test.js \

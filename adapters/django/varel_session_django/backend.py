@@ -45,6 +45,10 @@ EXPIRY_KEY = "_session_expiry"
 USER_KEY = "_auth_user_id"
 
 LOAD = "SELECT data::text, user_id FROM varel_session.session_load(%s)"
+# The first request with a cookie of the store the sessions were imported from
+# (VAREL_SESSION_IMPORTED_FROM, docs/moving.md): its session under a new key, the old key dead.
+CLAIM = "SELECT data::text, user_id, id FROM varel_session.session_claim(%s, %s)"
+OWN_KEY = re.compile(r"[0-9a-fA-F]{64}")
 EXISTS = "SELECT count(*) FROM varel_session.session_get(%s)"
 CREATE = ("SELECT varel_session.session_new("
           "max_age => make_interval(secs => %s::double precision), user_id => %s, data => %s::jsonb)")
@@ -104,13 +108,22 @@ class SessionStore(SessionBase):
 
     # Loading.
 
+    def _load_statement(self):
+        """``session_load``, or for a key of another form while an import is being taken over,
+        ``session_claim``: one statement either way, and keys of the extension's own form never
+        look at the imported sessions."""
+        imported_from = getattr(settings, "VAREL_SESSION_IMPORTED_FROM", None)
+        if imported_from and not OWN_KEY.fullmatch(self.session_key or ""):
+            return CLAIM, [imported_from, self.session_key]
+        return LOAD, [self.session_key]
+
     def load(self):
         filling = not hasattr(self, "_session_cache")
-        return self._loaded(_query(LOAD, [self.session_key]), filling)
+        return self._loaded(_query(*self._load_statement()), filling)
 
     async def aload(self):
         filling = not hasattr(self, "_session_cache")
-        return self._loaded(await _aquery(LOAD, [self.session_key]), filling)
+        return self._loaded(await _aquery(*self._load_statement()), filling)
 
     def _loaded(self, row, filling):
         # The snapshot is of what fills the cache: an explicit load() while a cache exists must
@@ -123,6 +136,10 @@ class SessionStore(SessionBase):
                 self._remember({}, None)
             return {}
         data = json.loads(row[0])
+        if len(row) > 2:
+            # Claimed from the old store: the session's new key goes to the browser now.
+            self._session_key = row[2]
+            self.modified = True
         if filling:
             self._remember(data, row[1])
         return data
