@@ -20,6 +20,10 @@ export interface VarelStoreOptions {
   /** A session key whose integer the extension records as the session's user when the session
    * is created: set it right after `req.session.regenerate()` at log-in. */
   userKey?: string;
+  /** The store sessions were imported from ('connect-pg-simple', docs/moving.md): an id of
+   * another form than the extension's is looked up there once, and its session continues under
+   * a new id. Keep the old app's secret in `secret` so its cookies are read. */
+  importedFrom?: string;
 }
 
 /** The store. Every Store method takes express-session's callback and also returns a promise of
@@ -51,6 +55,8 @@ export interface VarelSessionOptions extends Omit<session.SessionOptions, 'store
   defaultMaxAge?: number;
   /** See VarelStoreOptions.userKey. */
   userKey?: string;
+  /** See VarelStoreOptions.importedFrom. */
+  importedFrom?: string;
 }
 
 /** express-session's middleware with a VarelStore, which it carries as `.store`. */

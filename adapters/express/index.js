@@ -31,6 +31,14 @@ const SESSION_MEMBERS = new Set(['id', 'req', 'touch', 'resetMaxAge', 'save', 'r
   'destroy', 'regenerate']);
 
 const ENDED = 'VAREL_SESSION_ENDED';
+/** The new id of a session claimed from an imported store, between `get` and `createSession`. */
+const CLAIMED = Symbol('varel_session claimed id');
+/** A session key set only while express-session takes its first hash of a claimed session,
+ * so that the request counts as modified: then express-session saves it and sends its new
+ * cookie (with saveUninitialized off, it sends one only for a modified session). */
+const CLAIM_MARK = '__varel_session_claimed';
+/** The extension's own token form: 64 hex characters. */
+const OWN_ID = /^[0-9a-fA-F]{64}$/;
 
 class VarelStore extends session.Store {
   /**
@@ -42,13 +50,17 @@ class VarelStore extends session.Store {
    * @param {string} [options.userKey] a session key whose integer the extension records as the
    *   session's user (for a user's devices, log-out everywhere, the per-user cap), when the
    *   session is created: set it right after `req.session.regenerate()` at log-in
+   * @param {string} [options.importedFrom] the store sessions were imported from
+   *   ('connect-pg-simple', docs/moving.md): an id of another form than the extension's is
+   *   looked up there once, and its session continues under a new id
    */
-  constructor({ pool, defaultMaxAge = 86400, cookie = {}, userKey } = {}) {
+  constructor({ pool, defaultMaxAge = 86400, cookie = {}, userKey, importedFrom } = {}) {
     super();
     if (!pool) throw new TypeError('VarelStore needs a node-postgres pool');
     this.pool = pool;
     this.defaultMaxAge = defaultMaxAge;
     this.userKey = userKey;
+    this.importedFrom = importedFrom;
     // The app's cookie options, for a session stored without express-session's `cookie`
     // (created by another app on the same database).
     this.cookieOptions = typeof cookie === 'object' && cookie ? cookie : {};
@@ -67,13 +79,20 @@ class VarelStore extends session.Store {
   // The express-session Store API.
 
   get(sid, callback) {
-    return settle(this.pool
-      .query('SELECT data::text AS data FROM varel_session.session_load($1)', [sid])
+    // An id of the imported store's form is claimed (one statement too); ids of the
+    // extension's own form never look at the imported sessions.
+    const claim = this.importedFrom && !OWN_ID.test(sid);
+    const query = claim
+      ? this.pool.query('SELECT id, data::text AS data FROM varel_session.session_claim($1, $2)',
+        [this.importedFrom, sid])
+      : this.pool.query('SELECT data::text AS data FROM varel_session.session_load($1)', [sid]);
+    return settle(query
       .then(({ rows }) => {
         // Unknown, expired, destroyed or malformed: no session; express-session makes a new
         // one with the token set aside for the request.
         if (rows.length === 0) return null;
         const data = JSON.parse(rows[0].data);
+        if (claim) data[CLAIMED] = rows[0].id;
         const stored = jsonByKey(data);
         if (!data.cookie) {
           // Stored by an app in another language: the cookie this app would have set.
@@ -87,7 +106,14 @@ class VarelStore extends session.Store {
 
   createSession(req, sess) {
     const stored = sess[STORED];
+    const claimed = sess[CLAIMED];
+    if (claimed) {
+      // The session continues under its new id (the old one is dead already).
+      req.sessionID = claimed;
+      sess[CLAIM_MARK] = true;
+    }
     const created = super.createSession(req, sess);
+    if (claimed) delete created[CLAIM_MARK];
     req[STORED] = stored;
     return created;
   }
@@ -231,8 +257,9 @@ function changedKeys(stored, data) {
  * `varelSession({ pool, ...options })`. The middleware has the store as `.store`.
  */
 function varelSession(options = {}) {
-  const { pool, defaultMaxAge, userKey, ...rest } = options;
-  const store = rest.store || new VarelStore({ pool, defaultMaxAge, userKey, cookie: rest.cookie });
+  const { pool, defaultMaxAge, userKey, importedFrom, ...rest } = options;
+  const store = rest.store ||
+    new VarelStore({ pool, defaultMaxAge, userKey, importedFrom, cookie: rest.cookie });
   const middleware = session({ ...rest, store, genid: () => store.generateId() });
   middleware.store = store;
   return middleware;
