@@ -11,6 +11,12 @@ CREATE TEMPORARY TABLE varel_session_moving ON COMMIT DROP AS
     FROM varel_session.sessions;
 CREATE TEMPORARY TABLE varel_session_moving_cleanup ON COMMIT DROP AS
     SELECT finished_at, removed FROM varel_session.cleanup_log;
+-- Sessions imported from another store and not claimed yet (docs/moving.md), and the ended
+-- ones that keep their old ids from working again.
+CREATE TEMPORARY TABLE varel_session_moving_imported ON COMMIT DROP AS
+    SELECT id_hash, user_id, created_at, expires_at, accept_until, imported_at, ended_at,
+           max_age, store, data
+    FROM varel_session.imported_sessions;
 SELECT format('ALTER DATABASE %I SET varel_session.%s = %L;', current_database(), name, value)
        AS "the policy, for the C edition's settings"
 FROM varel_session.settings AS s,
@@ -26,6 +32,9 @@ CREATE EXTENSION varel_session;
 INSERT INTO varel_session.sessions (handle, user_id, created_at, updated_at, expires_at,
     absolute_expires_at, max_age, token_hash, data, ip, user_agent, last_seen_at)
 SELECT * FROM varel_session_moving;
+INSERT INTO varel_session.imported_sessions (id_hash, user_id, created_at, expires_at,
+    accept_until, imported_at, ended_at, max_age, store, data)
+SELECT * FROM varel_session_moving_imported;
 UPDATE varel_session.cleanup_log AS l SET finished_at = m.finished_at, removed = m.removed
 FROM varel_session_moving_cleanup AS m;
 COMMIT;

@@ -63,6 +63,18 @@ async fn seen(client: &Client, tokens: &[String]) -> Vec<Option<String>> {
     out
 }
 
+/// The data of the session claimed by an imported old id, or None.
+async fn claim(client: &Client, old_id: &str) -> Option<String> {
+    client
+        .query_opt(
+            "SELECT data::text FROM varel_session.session_claim('django', $1)",
+            &[&old_id],
+        )
+        .await
+        .unwrap()
+        .map(|row| row.get(0))
+}
+
 #[tokio::test]
 async fn switching_editions_both_ways_keeps_every_session() {
     let db = ScratchDb::create().await;
@@ -102,6 +114,14 @@ async fn switching_editions_both_ways_keeps_every_session() {
         .get(0);
     expire_now(&admin, &expired).await;
     tokens.push(expired);
+    // Two sessions imported from another store, not claimed yet (docs/moving.md).
+    admin
+        .batch_execute(
+            "SELECT varel_session.session_import('django', 'old-cookie-' || n, \
+             jsonb_build_object('n', n), now() + interval '1 day') FROM generate_series(1, 2) n",
+        )
+        .await
+        .unwrap();
     let rows_before = all_sessions(&admin).await;
     let seen_before = seen(&admin, &tokens).await;
     assert_eq!(seen_before.iter().filter(|s| s.is_some()).count(), 3);
@@ -164,6 +184,11 @@ async fn switching_editions_both_ways_keeps_every_session() {
         .unwrap()
         .get(0);
     assert_eq!(listed, 2);
+    // An imported session came along, and is claimed under the SQL edition.
+    assert_eq!(
+        claim(&admin, "old-cookie-1").await.as_deref(),
+        Some(r#"{"n": 1}"#)
+    );
     let created_here: String = admin
         .query_one(
             "SELECT varel_session.session_new(data => '{\"made\": \"sql\"}')",
@@ -190,6 +215,13 @@ async fn switching_editions_both_ways_keeps_every_session() {
     );
     assert_eq!(seen(&admin, &tokens).await, seen_sql);
     assert_eq!(app.query(&get, &[&tokens[4]]).await.unwrap().len(), 1);
+    // The claimed old id stays dead across the switch back; the other one still works, once.
+    assert_eq!(claim(&admin, "old-cookie-1").await, None);
+    assert_eq!(
+        claim(&admin, "old-cookie-2").await.as_deref(),
+        Some(r#"{"n": 2}"#)
+    );
+    assert_eq!(claim(&admin, "old-cookie-2").await, None);
 
     drop((admin, app));
     db.drop_now().await;
