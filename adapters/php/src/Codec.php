@@ -74,6 +74,24 @@ final class Codec
         return array_map(fn (mixed $stored): mixed => $this->decode($stored), $data);
     }
 
+    /**
+     * A JSON object from JSON texts by key (each an encode() result), the form session data is
+     * stored in.
+     *
+     * @param array<array-key, string> $encoded
+     */
+    public static function jsonObject(array $encoded): string
+    {
+        if ($encoded === []) {
+            return '{}';
+        }
+        $members = [];
+        foreach ($encoded as $key => $json) {
+            $members[] = json_encode((string) $key, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE) . ':' . $json;
+        }
+        return '{' . implode(',', $members) . '}';
+    }
+
     private static function isPlain(mixed $value): bool
     {
         if (is_bool($value) || is_int($value)) {

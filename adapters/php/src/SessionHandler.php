@@ -134,7 +134,7 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
             $user = $this->users[$id] ?? null;
             if ($encoded !== [] || $user !== null) {
                 [$ip, $userAgent] = self::client();
-                $this->sessions->adopt($id, self::object($encoded), $user, $this->maxAgeSeconds, $ip, $userAgent);
+                $this->sessions->adopt($id, Codec::jsonObject($encoded), $user, $this->maxAgeSeconds, $ip, $userAgent);
                 $this->loaded[$id] = ['snapshot' => $encoded, 'user_id' => $user];
                 unset($this->minted[$id]);
             }
@@ -165,6 +165,25 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
     }
 
     /** The user of the live session `id` as this request read it, or null. */
+    /**
+     * Claims the session imported from `store` under the old id `oldId` (an id of the old
+     * store's, docs/moving.md): its new id, whose data read() then returns without another
+     * query, or null (no such session; bytes that are not UTF-8 are not sent).
+     */
+    public function claim(string $store, string $oldId): ?string
+    {
+        if ($oldId === '' || strlen($oldId) > 1024 || !mb_check_encoding($oldId, 'UTF-8') || str_contains($oldId, "\0")) {
+            return null;
+        }
+        [$ip, $userAgent] = self::client();
+        $row = $this->sessions->claim($store, $oldId, $ip, $userAgent);
+        if ($row === null) {
+            return null;
+        }
+        $this->remember($row['id'], $row);
+        return $row['id'];
+    }
+
     public function userOf(string $id): ?int
     {
         return $this->loaded[$id]['user_id'] ?? null;
@@ -239,7 +258,7 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
             $token = $this->sessions->setUser($id, $userId, $maxAgeSeconds ?? $this->maxAgeSeconds, $ip, $userAgent);
         }
         // A session not stored yet, or one that ended while this request ran: a new one.
-        $token ??= $this->sessions->create(self::object($encoded), $userId, $maxAgeSeconds ?? $this->maxAgeSeconds, $ip, $userAgent);
+        $token ??= $this->sessions->create(Codec::jsonObject($encoded), $userId, $maxAgeSeconds ?? $this->maxAgeSeconds, $ip, $userAgent);
         $this->forget($id);
         $this->loaded[$token] = ['snapshot' => $encoded, 'user_id' => $userId];
         return $token;
@@ -337,6 +356,17 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
             $this->missing[$id] = true;
             return null;
         }
+        return $this->remember($id, $row);
+    }
+
+    /**
+     * What this request read of the live session `id`, for the write to compare with.
+     *
+     * @param array{data: string, user_id: ?int} $row
+     * @return array{snapshot: array<array-key, string>, user_id: ?int}
+     */
+    private function remember(string $id, array $row): array
+    {
         $data = json_decode($row['data'], true, 512, JSON_BIGINT_AS_STRING);
         $snapshot = [];
         foreach (is_array($data) ? $data : [] as $key => $stored) {
@@ -367,7 +397,7 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
                 $patch[$key] = 'null';
             }
         }
-        if ($patch !== [] && !$this->sessions->patch($id, self::object($patch))) {
+        if ($patch !== [] && !$this->sessions->patch($id, Codec::jsonObject($patch))) {
             $this->forget($id);
             return;
         }
@@ -395,19 +425,6 @@ class SessionHandler implements SessionHandlerInterface, SessionIdInterface, Ses
             throw new LogicException('the session data is not in php_serialize form: set session.serialize_handler = php_serialize (SessionHandler::register does)');
         }
         return $values;
-    }
-
-    /** @param array<array-key, string> $encoded JSON texts by key */
-    private static function object(array $encoded): string
-    {
-        if ($encoded === []) {
-            return '{}';
-        }
-        $members = [];
-        foreach ($encoded as $key => $json) {
-            $members[] = json_encode((string) $key, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE) . ':' . $json;
-        }
-        return '{' . implode(',', $members) . '}';
     }
 
     /** @return array{?string, ?string} the client's address and user agent, as PHP got them */

@@ -148,6 +148,24 @@ final class Sessions
         return $this->bool('SELECT varel_session.session_revoke(?::bigint, ?)', [$userId, $handle]);
     }
 
+    /**
+     * The session imported from `store` under the old id `oldId` (docs/moving.md), now under a
+     * new id, which the old one no longer names; null when there is none (any other id).
+     *
+     * @return array{id: string, data: string, user_id: ?int}|null
+     */
+    public function claim(string $store, string $oldId, ?string $ip, ?string $userAgent): ?array
+    {
+        $row = $this->row(
+            'SELECT id, data::text AS data, user_id FROM varel_session.session_claim(?, ?, ?::inet, ?)',
+            [$store, $oldId, $ip, $userAgent],
+        );
+        if ($row === null) {
+            return null;
+        }
+        return ['id' => $row['id'], 'data' => $row['data'], 'user_id' => $row['user_id'] === null ? null : (int) $row['user_id']];
+    }
+
     /** Ends every session of the user except `exceptId`'s; how many ended. */
     public function revokeUser(int $userId, ?string $exceptId = null): int
     {

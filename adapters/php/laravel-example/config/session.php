@@ -15,4 +15,9 @@ return [
     'secure' => false,
     'http_only' => true,
     'same_site' => 'lax',
+    // The database driver's table (SESSION_DRIVER=database, what an app moves from).
+    'table' => 'sessions',
+    // While sessions imported from the database driver are taken over (docs/moving.md):
+    // VAREL_SESSION_IMPORTED_FROM=laravel.
+    'varel' => ['imported_from' => env('VAREL_SESSION_IMPORTED_FROM')],
 ];

@@ -39,6 +39,8 @@ class VarelSessionManager extends SessionManager
             $lifetime === null ? null : (int) $lifetime * 60,
             $this->config->get('session.varel.allowed_classes', true),
         );
-        return new VarelStore($this->config->get('session.cookie'), $handler);
+        $store = new VarelStore($this->config->get('session.cookie'), $handler);
+        $store->importFrom($this->config->get('session.varel.imported_from'));
+        return $store;
     }
 }

@@ -23,6 +23,9 @@ class VarelSessionServiceProvider extends ServiceProvider
 
     public function boot()
     {
+        if ($this->app->runningInConsole()) {
+            $this->commands([ImportSessionsCommand::class]);
+        }
         $events = $this->app->make('events');
         $events->listen(Login::class, function (Login $login): void {
             $id = $login->user->getAuthIdentifier();

@@ -32,9 +32,33 @@ class VarelStore extends Store
 
     private bool $tokenHandedOut = false;
 
+    /** The store sessions were imported from (`session.varel.imported_from`, docs/moving.md). */
+    private ?string $importedFrom = null;
+
+    /** The old store's id the request presented, claimed when the session is read. */
+    private ?string $oldId = null;
+
     public function isValidId($id)
     {
         return is_string($id) && strlen($id) === 64 && ctype_xdigit($id);
+    }
+
+    /**
+     * While sessions imported from another store are taken over (Laravel's `database` driver:
+     * "laravel"), a presented id of another form than the extension's is looked up among them
+     * once: its session continues under a new id, and the old id is dead.
+     */
+    public function importFrom(?string $store): void
+    {
+        $this->importedFrom = $store;
+    }
+
+    public function setId($id)
+    {
+        $this->oldId = $this->importedFrom !== null && is_string($id) && $id !== '' && !$this->isValidId($id)
+            ? $id
+            : null;
+        parent::setId($id);
     }
 
     protected function generateSessionId()
@@ -48,8 +72,16 @@ class VarelStore extends Store
 
     protected function readFromHandler()
     {
-        $data = parent::readFromHandler();
         $handler = $this->varelHandler();
+        if ($handler !== null && $this->oldId !== null && $this->importedFrom !== null) {
+            // One query: the claim returns the data, which read() below takes from the handler.
+            $claimed = $handler->claim($this->importedFrom, $this->oldId);
+            $this->oldId = null;
+            if ($claimed !== null) {
+                $this->id = $claimed;
+            }
+        }
+        $data = parent::readFromHandler();
         if ($handler !== null) {
             if (!$handler->isStored($this->getId()) && !$handler->isMinted($this->getId())) {
                 // A presented id that names no session: a new one.
