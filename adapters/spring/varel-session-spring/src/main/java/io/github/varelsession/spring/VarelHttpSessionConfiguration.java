@@ -56,6 +56,7 @@ public class VarelHttpSessionConfiguration {
                     "varel.session.principal-user-ids must be hashed or numeric, not " + kind);
         };
         repository.setPrincipalUserIds(principalUserIds.getIfAvailable(() -> builtIn));
+        repository.setImportedFrom(environment.getProperty("varel.session.imported-from"));
         String filter = environment.getProperty("varel.session.deserialization-filter");
         if (filter != null) {
             repository.setDeserializationFilter(filter);

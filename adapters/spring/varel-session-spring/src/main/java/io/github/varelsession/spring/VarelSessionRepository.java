@@ -68,6 +68,14 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
     private static final String LOAD_SQL = "SELECT data::text, user_id, created_at, expires_at"
             + " FROM varel_session.session_load(?)";
 
+    /** The ids this repository makes: 256 random bits in base64url, or the extension's tokens. */
+    private static final java.util.regex.Pattern OWN_ID = java.util.regex.Pattern
+            .compile("[A-Za-z0-9_-]{43}|[0-9a-fA-F]{64}");
+
+    /** The first request with an id of an imported store (docs/moving.md): its session under a new id. */
+    private static final String CLAIM_SQL = "SELECT data::text, user_id, created_at, expires_at, id"
+            + " FROM varel_session.session_claim(?, ?)";
+
     private static final String ADOPT_SQL = "SELECT varel_session.session_adopt(?, make_interval(secs => ?::float8),"
             + " ?::bigint, ?::jsonb)";
 
@@ -102,6 +110,7 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
     private PrincipalUserIds principalUserIds = PrincipalUserIds.hashed();
     private IndexResolver<Session> indexResolver = new DelegatingIndexResolver<>(
             new PrincipalNameIndexResolver<>());
+    private String importedFrom;
 
     public VarelSessionRepository(DataSource dataSource) {
         this(dataSource, VarelSessionRepository.class.getClassLoader());
@@ -146,6 +155,16 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
      */
     public void setIndexResolver(IndexResolver<Session> indexResolver) {
         this.indexResolver = Objects.requireNonNull(indexResolver, "indexResolver must not be null");
+    }
+
+    /**
+     * While sessions imported from another store are taken over ({@code "spring-session-jdbc"}:
+     * {@link SpringSessionJdbcImport}), an id of another form than this repository's is looked up
+     * among them once: its session continues under a new id (Spring Session's filter sends the new
+     * cookie), and the old id is dead. {@code null} (the default) looks up nothing.
+     */
+    public void setImportedFrom(String store) {
+        this.importedFrom = store;
     }
 
     @Override
@@ -225,14 +244,16 @@ public class VarelSessionRepository implements FindByIndexNameSessionRepository<
         if (!isId(id)) {
             return null;
         }
-        return this.jdbc.query(LOAD_SQL, (ResultSet rs) -> {
+        // One statement either way: ids of this repository's own form never look at imports.
+        boolean claim = this.importedFrom != null && !OWN_ID.matcher(id).matches();
+        return this.jdbc.query(claim ? CLAIM_SQL : LOAD_SQL, (ResultSet rs) -> {
             if (!rs.next()) {
                 return null;
             }
             Long userId = rs.getObject(2, Long.class);
-            return new VarelSession(this, id, this.codec.parseData(rs.getString(1)), userId, instant(rs, 3),
-                    instant(rs, 4), this.defaultMaxInactiveInterval);
-        }, id);
+            return new VarelSession(this, claim ? rs.getString(5) : id, this.codec.parseData(rs.getString(1)),
+                    userId, instant(rs, 3), instant(rs, 4), this.defaultMaxInactiveInterval);
+        }, claim ? new Object[] {this.importedFrom, id} : new Object[] {id});
     }
 
     @Override
