@@ -8,8 +8,10 @@ Gem::Specification.new do |spec|
                      "server, atomic counters, no revival after a log-out elsewhere."
   spec.license = "PostgreSQL"
   spec.authors = ["varel_session"]
-  spec.files = Dir["lib/**/*.rb", "README.md"]
+  spec.files = Dir["lib/**/*.rb", "exe/*", "README.md"]
   spec.require_paths = ["lib"]
+  spec.bindir = "exe"
+  spec.executables = ["varel-session-rails"]
   spec.required_ruby_version = ">= 3.0"
   spec.add_dependency "actionpack", "~> 6.1"
   spec.add_dependency "pg", ">= 1.2"

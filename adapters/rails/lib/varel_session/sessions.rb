@@ -20,6 +20,16 @@ module VarelSession
       row && { data: row["data"], user_id: integer_or_nil(row["user_id"]) }
     end
 
+    # The session imported from `store` under the old id (docs/moving.md), created now under a
+    # new token, which the old id no longer names: { id:, data: JSON text, user_id: }, or nil.
+    def claim(store, old_id, ip: nil, user_agent: nil)
+      row = first_row(<<~SQL, [store, old_id, ip, user_agent])
+        SELECT id, data::text AS data, user_id
+        FROM varel_session.session_claim($1, $2, ip => $3::inet, user_agent => $4)
+      SQL
+      row && { id: row["id"], data: row["data"], user_id: integer_or_nil(row["user_id"]) }
+    end
+
     # Creates the session under an id this process has just minted; false if it exists already.
     def adopt(id, data:, user_id: nil, max_age: nil, ip: nil, user_agent: nil)
       boolean(<<~SQL, [id, max_age, user_id, data, ip, user_agent])

@@ -8,6 +8,7 @@ require "action_dispatch/middleware/session/abstract_store"
 require "varel_session/codec"
 require "varel_session/connection_pool"
 require "varel_session/sessions"
+require "varel_session/user_key"
 
 module ActionDispatch
   module Session
@@ -37,6 +38,9 @@ module ActionDispatch
     #   log-out-everywhere use.
     # - max_age: the idle lifetime of new sessions, in seconds; `expire_after` if given, else the
     #   extension's varel_session.max_age.
+    # - imported_from: the store sessions were imported from ("activerecord-session_store",
+    #   docs/moving.md): a cookie of another form than this store's ids is looked up there once,
+    #   and its session continues under a new id; nil (the default): nothing is looked up.
     class VarelSessionStore < AbstractSecureStore
       # What this request read, minted and destroyed (the store itself serves every request).
       State = Struct.new(:store, :loaded, :minted, :destroyed) do
@@ -49,6 +53,8 @@ module ActionDispatch
       STATE_KEY = "varel_session.state"
       # Ids the extension or this store could have made; anything else is not looked up at all.
       PLAUSIBLE_ID = /\A[A-Za-z0-9\-_,.]{22,128}\z/.freeze
+      # The ids this store makes: the extension's token form.
+      OWN_ID = /\A[0-9a-fA-F]{64}\z/.freeze
 
       attr_reader :sessions
 
@@ -62,6 +68,7 @@ module ActionDispatch
         @user_key = options.key?(:user_key) ? options.delete(:user_key) : "user_id"
         @user_key = @user_key.to_s if @user_key.is_a?(Symbol)
         @max_age = options.delete(:max_age)
+        @imported_from = options.delete(:imported_from)
         super
       end
 
@@ -70,15 +77,9 @@ module ActionDispatch
         Rack::Session::SessionId.new(SecureRandom.hex(32))
       end
 
-      # The user id a session hash holds under the store's user_key, if it is an integer (or its
-      # digits), or nil: other ids (UUIDs) stay in the session's data only, and the user column,
-      # with the listings that need it, stays empty.
+      # The user id a session hash holds under the store's user_key (VarelSession::UserKey).
       def user_id_of(session)
-        value = @user_key.respond_to?(:call) ? @user_key.call(session) : (@user_key && session[@user_key])
-        case value
-        when Integer then value
-        when /\A-?[0-9]{1,18}\z/ then Integer(value, 10)
-        end
+        ::VarelSession::UserKey.user_id(@user_key, session)
       end
 
       private
@@ -102,8 +103,29 @@ module ActionDispatch
           # equal at the write whatever JSON spelling the row had.
           state.loaded[token] = { snapshot: ::VarelSession::Codec.encode_all(data), user_id: row[:user_id] }
           return [sid, data]
+        elsif @imported_from && token.is_a?(String) && !token.b.match?(OWN_ID) && (claimed = claim(req, token))
+          return claimed
         end
         [mint(state), {}]
+      end
+
+      # The session of an old cookie, imported from the old store: claimed under a new id (which
+      # Rack then sends), or nil. activerecord-session_store keys its rows by the cookie's
+      # private form (Rack's "2::" and SHA-256, since CVE-2019-16782), older rows by the cookie
+      # itself: the private form is tried first, so only a cookie that names neither costs a
+      # second statement.
+      def claim(req, token)
+        return unless token.bytesize <= 1024 && token.dup.force_encoding(Encoding::UTF_8).valid_encoding? &&
+                      !token.include?("\0")
+
+        client = client_of(req)
+        row = @sessions.claim(@imported_from, Rack::Session::SessionId.new(token).private_id, **client) ||
+              @sessions.claim(@imported_from, token, **client)
+        return unless row
+
+        data = ::VarelSession::Codec.decode(row[:data])
+        State.of(req).loaded[row[:id]] = { snapshot: ::VarelSession::Codec.encode_all(data), user_id: row[:user_id] }
+        [Rack::Session::SessionId.new(row[:id]), data]
       end
 
       def write_session(req, sid, session, options)

@@ -1,0 +1,1 @@
+require 'active_record/session_store'
