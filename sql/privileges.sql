@@ -55,6 +55,6 @@ REVOKE ALL ON FUNCTION varel_session_internal.imported_id_hash(text, text) FROM 
 REVOKE ALL ON FUNCTION varel_session_internal.check_store_name(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_import(text, text, jsonb, timestamptz, bigint, timestamptz, interval, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_import_prune(text, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.session_claim(text, text, inet, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_claim(text, text, inet, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_export() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_import_status() FROM PUBLIC;

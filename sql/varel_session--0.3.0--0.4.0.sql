@@ -160,7 +160,7 @@ COMMENT ON FUNCTION varel_session.session_import_prune(text, timestamptz) IS
     'for import commands (the extension''s owner): ends the waiting imported sessions of a store that a run starting at imported_before did not import again (the old store ended them); returns how many';
 
 CREATE FUNCTION varel_session.session_claim(store text, old_id text, ip inet DEFAULT NULL,
-                                            user_agent text DEFAULT NULL)
+                                            user_agent text DEFAULT NULL, new_id text DEFAULT NULL)
     RETURNS TABLE (
         id text,
         data jsonb,
@@ -209,16 +209,26 @@ BEGIN
     UPDATE varel_session.imported_sessions AS i
     SET ended_at = pg_catalog.now(), data = '{}'::pg_catalog.jsonb
     WHERE i.id_hash = wanted;
-    token := varel_session.session_new(max_age => claimed.max_age, user_id => claimed.user_id,
-                                       data => claimed.data, ip => $3, user_agent => $4);
+    IF $5 IS NULL THEN
+        token := varel_session.session_new(max_age => claimed.max_age, user_id => claimed.user_id,
+                                           data => claimed.data, ip => $3, user_agent => $4);
+    ELSE
+        -- A framework that mints its ids (scs, tower-sessions) names the new one itself; like
+        -- session_adopt's, it must be fresh from a CSPRNG, never one a request presented.
+        IF NOT varel_session.session_adopt($5, max_age => claimed.max_age, user_id => claimed.user_id,
+                                           data => claimed.data, ip => $3, user_agent => $4) THEN
+            RAISE EXCEPTION 'new_id names a stored session already' USING ERRCODE = 'unique_violation';
+        END IF;
+        token := $5;
+    END IF;
     RETURN QUERY
         SELECT token, s.data, s.user_id, s.created_at, s.updated_at, s.expires_at,
                s.absolute_expires_at
         FROM varel_session.session_get(token) AS s;
 END
 $$;
-COMMENT ON FUNCTION varel_session.session_claim(text, text, inet, text) IS
-    'the first request that presents an imported old id: its session under a new token (the old id is dead from then on), or no row';
+COMMENT ON FUNCTION varel_session.session_claim(text, text, inet, text, text) IS
+    'the first request that presents an imported old id: its session under a new token, or under new_id (a framework id the caller minted); the old id is dead from then on; or no row';
 
 CREATE FUNCTION varel_session.session_export()
     RETURNS TABLE (
@@ -317,6 +327,6 @@ REVOKE ALL ON FUNCTION varel_session_internal.imported_id_hash(text, text) FROM 
 REVOKE ALL ON FUNCTION varel_session_internal.check_store_name(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_import(text, text, jsonb, timestamptz, bigint, timestamptz, interval, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_import_prune(text, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.session_claim(text, text, inet, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_claim(text, text, inet, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_export() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_import_status() FROM PUBLIC;

@@ -33,6 +33,21 @@ SELECT count(*) AS claimed_again FROM varel_session.session_claim('django', 'k3x
 SELECT c.data, c.expires_at - c.created_at AS idle_lifetime
 FROM varel_session.session_claim('django', 'k3x9oldsessionkeyfromdjango00002') c;
 
+-- A framework that mints its own ids (scs, tower-sessions) names the new one: a framework id.
+SELECT varel_session.session_import('scs-postgresstore', 'b2xkLXNjcy10b2tlbi1vZi00My1jaGFyYWN0ZXJzLi4u',
+           '{"flash": "hi"}', now() + interval '1 day') AS imported;
+SELECT c.id = 'bmV3LXNjcy10b2tlbi1taW50ZWQtYnktdGhlLWFkYXB0ZXI' AS under_new_id, c.data
+FROM varel_session.session_claim('scs-postgresstore', 'b2xkLXNjcy10b2tlbi1vZi00My1jaGFyYWN0ZXJzLi4u',
+                                 new_id => 'bmV3LXNjcy10b2tlbi1taW50ZWQtYnktdGhlLWFkYXB0ZXI') c;
+SELECT data FROM varel_session.session_get('bmV3LXNjcy10b2tlbi1taW50ZWQtYnktdGhlLWFkYXB0ZXI');
+-- A new_id that names a stored session already is the programmer's mistake.
+SELECT varel_session.session_import('scs-postgresstore', 'another-old-scs-token', '{}', now() + interval '1 day');
+SELECT * FROM varel_session.session_claim('scs-postgresstore', 'another-old-scs-token',
+                                          new_id => 'bmV3LXNjcy10b2tlbi1taW50ZWQtYnktdGhlLWFkYXB0ZXI');
+SELECT count(*) AS still_claimable FROM varel_session.imported_sessions
+WHERE id_hash = varel_session_internal.imported_id_hash('scs-postgresstore', 'another-old-scs-token')
+  AND ended_at IS NULL;
+
 -- A re-run of the import never brings a claimed id back.
 SELECT varel_session.session_import('django', 'k3x9oldsessionkeyfromdjango00001', '{"cart": [9]}',
            now() + interval '2 days', user_id => 41) AS reimported_claimed;
