@@ -50,9 +50,10 @@ type Device = core.Device
 
 // Store is an scs.Store and scs.CtxStore. Its methods are safe for concurrent use.
 type Store struct {
-	db      core.Queryer
-	codec   scs.Codec
-	userKey string
+	db           core.Queryer
+	codec        scs.Codec
+	userKey      string
+	importedFrom string
 
 	mu sync.Mutex
 	// The loaded tokens (as snapshot digests) whose Delete ended a live session, and when:
@@ -91,6 +92,10 @@ type snapshot struct {
 	Token  string          `json:"t"`
 	Data   json.RawMessage `json:"d"`
 	UserID *int64          `json:"u"`
+	// The token a session claimed from an imported store was created under (moving.go), which
+	// the save moves it from to the token scs commits it under. Like all of the snapshot, it
+	// lives in the request's memory only and is never stored.
+	Claimed string `json:"c,omitempty"`
 }
 
 func digest(token string) string {
@@ -127,9 +132,20 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	if err != nil || !found {
 		return nil, false, err
 	}
-	values, err := core.DecodeData(loaded.Data)
+	values, err := s.values(loaded)
 	if err != nil {
 		return nil, false, err
+	}
+	values[SnapshotKey] = (&snapshot{Token: digest(token), Data: loaded.Data, UserID: loaded.UserID}).String()
+	b, err := s.codec.Encode(loaded.AbsoluteExpiresAt, values)
+	return b, err == nil, err
+}
+
+// values is a loaded session's data as scs's values, its user under the user key.
+func (s *Store) values(loaded core.Loaded) (map[string]any, error) {
+	values, err := core.DecodeData(loaded.Data)
+	if err != nil {
+		return nil, err
 	}
 	if s.userKey != "" {
 		delete(values, s.userKey)
@@ -137,9 +153,7 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 			values[s.userKey] = int(*loaded.UserID)
 		}
 	}
-	values[SnapshotKey] = (&snapshot{Token: digest(token), Data: loaded.Data, UserID: loaded.UserID}).String()
-	b, err := s.codec.Encode(loaded.AbsoluteExpiresAt, values)
-	return b, err == nil, err
+	return values, nil
 }
 
 // Commit implements scs.Store.
@@ -165,6 +179,14 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 		delete(values, s.userKey)
 	}
 	switch {
+	case snap != nil && snap.Claimed != "":
+		// Claimed from an imported store this request (ClaimImported): the session moves from
+		// the token it was claimed under to scs's, if it is still live (nothing revived).
+		ended, err := core.Destroy(ctx, s.db, snap.Claimed)
+		if err != nil || !ended {
+			return err
+		}
+		return s.adopt(ctx, token, expiry, userID, values)
 	case snap != nil && snap.Token == digest(token):
 		// The session this request loaded, under the same token: write what changed.
 		if !sameUser(userID, snap.UserID) {

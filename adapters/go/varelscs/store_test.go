@@ -24,7 +24,7 @@ var ctx = context.Background()
 // token is an id in the form scs mints (32 random bytes, base64url).
 func token(t *testing.T) string {
 	t.Helper()
-	id, err := scsToken()
+	id, err := newToken()
 	if err != nil {
 		t.Fatal(err)
 	}

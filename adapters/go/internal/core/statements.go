@@ -41,6 +41,20 @@ func Load(ctx context.Context, q Querier, token string) (loaded Loaded, found bo
 	return loaded, err == nil, err
 }
 
+// Claim turns the session imported from store under oldID (docs/moving.md) into a session under
+// newID, an id the framework has just minted; found is false when there is none (the old id is
+// unknown, claimed already or past its deadline), which is no session.
+func Claim(ctx context.Context, q Querier, store, oldID, newID string) (loaded Loaded, found bool, err error) {
+	err = q.QueryRow(ctx,
+		"SELECT data::text, user_id, absolute_expires_at FROM varel_session.session_claim($1, $2, new_id => $3)",
+		store, oldID, newID,
+	).Scan(&loaded.Data, &loaded.UserID, &loaded.AbsoluteExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Loaded{}, false, nil
+	}
+	return loaded, err == nil, err
+}
+
 // Seconds is a lifetime in whole seconds, at least one (the extension takes positive intervals).
 func Seconds(d time.Duration) int64 {
 	return max(int64(math.Ceil(d.Seconds())), 1)
