@@ -16,6 +16,8 @@
 //!   of the lifetime); a save changes the lifetime only when the record's expiry differs from
 //!   the stored one by more than that throttle allows, so "remember me" (`set_expiry`) is kept.
 //! - [`ExpiredDeletion`] runs the extension's batched cleanup.
+//! - **Moving from tower-sessions-sqlx-store** ([`moving`]): its sessions are imported, and the
+//!   first request with an old cookie gets its session under a new id.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -30,6 +32,9 @@ use tower_sessions_core::session::{Id, Record};
 use tower_sessions_core::session_store::{Error, ExpiredDeletion, Result};
 use tower_sessions_core::SessionStore;
 use varel_session_adapter_support::LoadedVersions;
+
+pub mod moving;
+pub use moving::{ClaimImportedLayer, ImportOptions, ImportResult};
 
 /// The tower-sessions store over a `deadpool-postgres` pool of a database with the extension
 /// (`CREATE EXTENSION varel_session`, or the SQL edition), whose role has the API's two grants.
@@ -55,6 +60,7 @@ pub struct VarelStore {
     pool: Pool,
     loaded: LoadedVersions<Id, Record>,
     user_key: Option<String>,
+    imported_from: Option<String>,
 }
 
 impl VarelStore {
@@ -64,7 +70,17 @@ impl VarelStore {
             pool,
             loaded: LoadedVersions::default(),
             user_key: None,
+            imported_from: None,
         }
+    }
+
+    /// While sessions imported from another store are taken over
+    /// ([`moving::SQLX_STORE`], with [`ClaimImportedLayer`] inside the session layer): an id
+    /// that names no session here is looked up among the imported sessions once, and its
+    /// session continues under a new id.
+    pub fn with_imported_from(mut self, store: impl Into<String>) -> VarelStore {
+        self.imported_from = Some(store.into());
+        self
     }
 
     /// Records the integer under `key` in the session's data as the session's user, so that
@@ -169,15 +185,11 @@ impl SessionStore for VarelStore {
             )
             .await?;
         let Some(row) = rows.first() else {
-            return Ok(None);
-        };
-        let data: HashMap<String, Value> = match row.get::<_, Value>(0) {
-            Value::Object(map) => map.into_iter().collect(),
-            _ => HashMap::new(),
+            return self.claim(&id).await;
         };
         let record = Record {
             id: *session_id,
-            data,
+            data: object(row.get(0)),
             expiry_date: row.get(1),
         };
         self.loaded.remember(record.id, record.clone());
@@ -201,6 +213,14 @@ impl ExpiredDeletion for VarelStore {
         self.query("SELECT varel_session.session_cleanup()", &[])
             .await?;
         Ok(())
+    }
+}
+
+/// A JSON object's members (anything else: none).
+fn object(value: Value) -> HashMap<String, Value> {
+    match value {
+        Value::Object(map) => map.into_iter().collect(),
+        _ => HashMap::new(),
     }
 }
 
