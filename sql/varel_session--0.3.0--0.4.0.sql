@@ -22,7 +22,7 @@ CREATE TABLE varel_session.imported_sessions (
     store        text        NOT NULL,
     data         jsonb       NOT NULL,
     CONSTRAINT imported_sessions_pkey PRIMARY KEY (id_hash),
-    CONSTRAINT imported_sessions_accept_until_check CHECK (accept_until <= expires_at)
+    CONSTRAINT imported_sessions_accept_until_check CHECK (accept_until OPERATOR(pg_catalog.<=) expires_at)
 );
 -- "Log out everywhere" ends a user's imported sessions too (sql/users.sql).
 CREATE INDEX imported_sessions_user_id_idx ON varel_session.imported_sessions (user_id)
