@@ -125,6 +125,11 @@ class BackendContract(unittest.TestCase):
         for key in ["0" * 64, "not a key", "", None]:
             self.assertFalse(self.session.exists(key), key)
 
+    def test_a_key_with_a_nul_is_no_session(self):
+        session = SessionStore("a" * 20 + "\x00" + "b" * 20)
+        self.assertEqual(dict(session.items()), {})
+        self.assertIsNone(session.session_key)
+
     def test_must_create_refuses_an_existing_key(self):
         self.session.save()
         with self.assertRaises(CreateError):

@@ -102,6 +102,11 @@ class SessionStore(SessionBase):
         self._stored = {}
         self._stored_user = None
 
+    def _validate_session_key(self, key):
+        """Django's check, and no NUL: Django's cookie parser turns a quoted ``\\000`` into one,
+        and PostgreSQL refuses it in text, which would be a 500 instead of no session."""
+        return super()._validate_session_key(key) and "\x00" not in key
+
     def _remember(self, data, user_id):
         self._stored = {key: _dumps(value) for key, value in data.items()}
         self._stored_user = user_id

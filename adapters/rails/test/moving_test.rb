@@ -168,4 +168,21 @@ class MovingFromActiveRecordStoreTest < Minitest::Test
     after = PG.connect(MOVING_URL) { |db| db.exec("SELECT count(*) FROM varel_session.sessions").getvalue(0, 0) }
     assert_equal before, after
   end
+
+  def test_5_a_row_keyed_by_its_cookie_works_and_no_stored_id_is_a_cookie
+    old_app = app_on(ActionDispatch::Session::ActiveRecordStore)
+    seven = self.class.request(old_app, "/login?user=7")[:cookie]
+    eight = self.class.request(old_app, "/login?user=8")[:cookie]
+    legacy = "0123456789abcdef" * 2
+    PG.connect(MOVING_URL) do |db|
+      # A row from before CVE-2019-16782, keyed by the cookie itself.
+      db.exec_params("UPDATE sessions SET session_id = $1 WHERE session_id = $2",
+                     [legacy, Rack::Session::SessionId.new(eight).private_id])
+    end
+    self.class.import
+    # The id the old table stores for 7 (a dump, a replica) is not a cookie that works.
+    assert_equal({ "user" => nil, "cart" => nil }, request("/me", Rack::Session::SessionId.new(seven).private_id)[:body])
+    assert_equal 8, request("/me", legacy)[:body]["user"]
+    assert_equal 7, request("/me", seven)[:body]["user"]
+  end
 end

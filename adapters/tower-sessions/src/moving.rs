@@ -101,9 +101,14 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             if let Some(session) = request.extensions().get::<Session>().cloned() {
-                // A store error leaves the session as it is: the handler sees it, unrenewed.
-                if let Ok(Some(_)) = session.remove_value(CLAIMED_KEY).await {
-                    let _ = session.cycle_id().await;
+                // Looked at before it is removed: remove_value marks the session modified even
+                // when the key is absent, which would save every session on every request. The
+                // look loads the record the handler's first read would load anyway. A store
+                // error leaves the session as it is: the handler sees it, unrenewed.
+                if let Ok(Some(_)) = session.get_value(CLAIMED_KEY).await {
+                    if let Ok(Some(_)) = session.remove_value(CLAIMED_KEY).await {
+                        let _ = session.cycle_id().await;
+                    }
                 }
             }
             inner.call(request).await

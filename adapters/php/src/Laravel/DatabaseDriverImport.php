@@ -79,7 +79,7 @@ final class DatabaseDriverImport
                 $encoded = array_map(fn (mixed $value): string => $this->codec->encode($value), $attributes);
                 $batch[] = '{"id":' . json_encode($row['id']) . ',"data":' . Codec::jsonObject($encoded)
                     . ',"expires":' . ((int) $row['last_activity'] + $seconds)
-                    . ',"user_id":' . ($row['user_id'] === null ? 'null' : (int) $row['user_id']) . '}';
+                    . ',"user_id":' . json_encode($this->userId($row['user_id'])) . '}';
             }
             if ($batch !== []) {
                 $import->execute([self::STORE, $acceptUntil, $seconds, '[' . implode(',', $batch) . ']']);
@@ -92,6 +92,13 @@ final class DatabaseDriverImport
         return $counts;
     }
 
+    /** The user column's id when it is an integer (varel_session's user ids are bigints), else null. */
+    private function userId(mixed $id): ?int
+    {
+        $int = filter_var($id, FILTER_VALIDATE_INT);
+        return $int === false ? null : $int;
+    }
+
     /** @return ?array<array-key, mixed> the session's attributes, or null if the payload does not decode */
     private function attributes(string $payload): ?array
     {
@@ -100,7 +107,12 @@ final class DatabaseDriverImport
             return null;
         }
         if ($this->decrypt !== null) {
-            $bytes = ($this->decrypt)($bytes);
+            try {
+                $bytes = ($this->decrypt)($bytes);
+            } catch (\RuntimeException) {
+                // Laravel's DecryptException: written under another key, or not encrypted.
+                return null;
+            }
         }
         $attributes = @unserialize($bytes, ['allowed_classes' => false]);
         return is_array($attributes) && $attributes !== [] ? $attributes : null;

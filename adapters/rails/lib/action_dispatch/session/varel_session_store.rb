@@ -111,16 +111,14 @@ module ActionDispatch
 
       # The session of an old cookie, imported from the old store: claimed under a new id (which
       # Rack then sends), or nil. activerecord-session_store keys its rows by the cookie's
-      # private form (Rack's "2::" and SHA-256, since CVE-2019-16782), older rows by the cookie
-      # itself: the private form is tried first, so only a cookie that names neither costs a
-      # second statement.
+      # private form (Rack's "2::" and SHA-256, since CVE-2019-16782), and the import stores
+      # older rows, keyed by the cookie itself, under that form too: one statement looks it up,
+      # and a private id copied from the old table is hashed again here, so it names nothing.
       def claim(req, token)
         return unless token.bytesize <= 1024 && token.dup.force_encoding(Encoding::UTF_8).valid_encoding? &&
                       !token.include?("\0")
 
-        client = client_of(req)
-        row = @sessions.claim(@imported_from, Rack::Session::SessionId.new(token).private_id, **client) ||
-              @sessions.claim(@imported_from, token, **client)
+        row = @sessions.claim(@imported_from, Rack::Session::SessionId.new(token).private_id, **client_of(req))
         return unless row
 
         data = ::VarelSession::Codec.decode(row[:data])

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "base64"
+require "digest"
 require "json"
 require "pg"
 require "varel_session/codec"
@@ -64,7 +65,7 @@ module VarelSession
               next
             end
 
-            { "id" => row["session_id"], "data" => JSON.parse(Codec.object(Codec.encode_all(data))),
+            { "id" => private_id(row["session_id"]), "data" => JSON.parse(Codec.object(Codec.encode_all(data))),
               "updated_at" => row["updated_at"], "user_id" => UserKey.user_id(@user_key, data) }
           rescue ArgumentError
             counts[:skipped] += 1
@@ -81,6 +82,17 @@ module VarelSession
       end
 
       private
+
+      # The id a row is imported under: its private form, the one the table keys rows by since
+      # CVE-2019-16782 (Rack's "2::" and SHA-256 of the cookie). Older rows, keyed by the cookie
+      # itself, are imported under the private form of that cookie too, so the store's claim
+      # looks up one form only, and a private id copied from the old table is never a cookie
+      # that works (it is hashed again at the claim).
+      def private_id(session_id)
+        return session_id if session_id.match?(/\A\d+::/)
+
+        "2::#{Digest::SHA256.hexdigest(session_id)}"
+      end
 
       # The session hash, or nil: JSON (the :json and :hybrid serializers), else Base64 of Marshal
       # (:marshal, :hybrid's old rows) holding plain data only.

@@ -38,9 +38,12 @@ public final class SpringSessionJdbcImport {
 
     private static final Pattern TABLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,50}");
 
+    // A session that never expires (a negative MAX_INACTIVE_INTERVAL) gets varel_session's idle
+    // lifetime (a NULL max_age), and an EXPIRY_TIME beyond what a timestamp holds is the last
+    // second of 9999.
     private static final String IMPORT_SQL = "SELECT varel_session.session_import(?, ?, ?::jsonb,"
-            + " to_timestamp(?::float8 / 1000), ?::bigint, ?::timestamptz, make_interval(secs => ?::float8),"
-            + " to_timestamp(?::float8 / 1000))";
+            + " to_timestamp(least(?::float8 / 1000, 253402300799)), ?::bigint, ?::timestamptz,"
+            + " make_interval(secs => nullif(greatest(?::float8, 0), 0)), to_timestamp(?::float8 / 1000))";
 
     private final JdbcTemplate jdbc;
     private final AttributeCodec codec;
