@@ -290,10 +290,11 @@ for major in "${PG_MAJORS[@]}"; do
             --test-threads 6 -E "$filter" 2>&1
         timed "PostgreSQL $major: integration"
         say "PostgreSQL $major, integration: against the SQL edition: hostile input, privileges, \
-same-key operations and events, and the differential tests"
+same-key operations and events, everyone out, and the differential tests"
         VAREL_TEST_DB=varel_it_sql VAREL_TEST_TEMPLATE=varel_template_sql cargo nextest run \
             -p varel_session_integration --test hostile_input --test privileges \
-            --test atomic_and_events --test isolation_matrix --test differential \
+            --test atomic_and_events --test administration --test isolation_matrix \
+            --test differential \
             --no-fail-fast --color never \
             --success-output immediate --test-threads 6 2>&1
         timed "PostgreSQL $major: integration, SQL edition"

@@ -25,6 +25,9 @@
 -- node-only: session_import_status (the same)
 -- node-only: session_claim (an imported old id is stored on the node it was imported into)
 -- node-only: session_export (each node exports its own sessions)
+-- node-only: session_revoke_all (the owner's, on each node; the router's role may not)
+-- node-only: session_revoke_all_run (the same, and a procedure that commits per batch)
+-- node-only: session_list (the owner's, on each node)
 \set ON_ERROR_STOP on
 BEGIN;
 
@@ -162,6 +165,14 @@ CREATE FUNCTION varel_session.session_destroy(id text) RETURNS boolean
     CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
 $$;
 CREATE FUNCTION varel_session.session_handle(id text) RETURNS text
+    LANGUAGE plproxy AS $$
+    CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
+$$;
+CREATE FUNCTION varel_session.session_csrf_token(id text) RETURNS text
+    LANGUAGE plproxy AS $$
+    CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
+$$;
+CREATE FUNCTION varel_session.session_csrf_verify(id text, candidate text) RETURNS boolean
     LANGUAGE plproxy AS $$
     CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
 $$;

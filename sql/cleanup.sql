@@ -89,13 +89,16 @@ COMMENT ON FUNCTION varel_session.session_cleanup(integer) IS
     'deletes every expired session, in batches of about batch_size rows, in one transaction; returns how many';
 
 -- Records a finished run for session_stats() and announces it (one event per run). It also
--- removes what imports left behind (sql/import.sql): imported sessions whose deadline has
--- passed, claimed or not. Few rows, looked at once per run.
+-- removes what imports left behind (sql/import.sql): waiting imported sessions whose deadline
+-- has passed, and ended ones once the old store's expiry has passed too (until then the row
+-- keeps a re-run of the import from bringing a claimed old id back). Few rows, looked at once
+-- per run.
 CREATE FUNCTION varel_session_internal.cleanup_finished(removed bigint) RETURNS void
     LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    DELETE FROM varel_session.imported_sessions AS i WHERE i.accept_until <= pg_catalog.now();
+    DELETE FROM varel_session.imported_sessions AS i
+    WHERE CASE WHEN i.ended_at IS NULL THEN i.accept_until ELSE i.expires_at END <= pg_catalog.now();
     UPDATE varel_session.cleanup_log SET finished_at = pg_catalog.now(), removed = $1;
     SELECT varel_session_internal.notify_event('cleanup', NULL, NULL, $1);
 $$;

@@ -80,8 +80,15 @@ BEGIN
     IF LEAST($4, coalesce($6, $4)) <= pg_catalog.now() THEN
         RETURN false;
     END IF;
-    -- A re-run refreshes a waiting row (the old store kept serving it); an ended one stays
-    -- ended, so a claimed or logged-out old id never works again.
+    -- An ended row stays ended, so a claimed or logged-out old id never works again, and it
+    -- stays as long as the old store may hold the id: cleanup removes it only after that.
+    UPDATE varel_session.imported_sessions AS i
+    SET expires_at = GREATEST(i.expires_at, $4)
+    WHERE i.id_hash = varel_session_internal.imported_id_hash($1, $2) AND i.ended_at IS NOT NULL;
+    IF FOUND THEN
+        RETURN false;
+    END IF;
+    -- A re-run refreshes a waiting row (the old store kept serving it).
     INSERT INTO varel_session.imported_sessions AS i
         (id_hash, user_id, created_at, expires_at, accept_until, imported_at, max_age, store, data)
     VALUES (varel_session_internal.imported_id_hash($1, $2), $5, $8, $4,
@@ -170,18 +177,28 @@ BEGIN
     UPDATE varel_session.imported_sessions AS i
     SET ended_at = pg_catalog.now(), data = '{}'::pg_catalog.jsonb
     WHERE i.id_hash = wanted;
-    IF $5 IS NULL THEN
-        token := varel_session.session_new(max_age => claimed.max_age, user_id => claimed.user_id,
-                                           data => claimed.data, ip => $3, user_agent => $4);
-    ELSE
-        -- A framework that mints its ids (scs, tower-sessions) names the new one itself; like
-        -- session_adopt's, it must be fresh from a CSPRNG, never one a request presented.
-        IF NOT varel_session.session_adopt($5, max_age => claimed.max_age, user_id => claimed.user_id,
-                                           data => claimed.data, ip => $3, user_agent => $4) THEN
-            RAISE EXCEPTION 'new_id names a stored session already' USING ERRCODE = 'unique_violation';
+    BEGIN
+        IF $5 IS NULL THEN
+            token := varel_session.session_new(max_age => claimed.max_age, user_id => claimed.user_id,
+                                               data => claimed.data, ip => $3, user_agent => $4);
+        ELSE
+            -- A framework that mints its ids (scs, tower-sessions) names the new one itself;
+            -- like session_adopt's, it must be fresh from a CSPRNG, never one a request
+            -- presented.
+            IF NOT varel_session.session_adopt($5, max_age => claimed.max_age,
+                                               user_id => claimed.user_id, data => claimed.data,
+                                               ip => $3, user_agent => $4) THEN
+                RAISE EXCEPTION 'new_id names a stored session already'
+                    USING ERRCODE = 'unique_violation';
+            END IF;
+            token := $5;
         END IF;
-        token := $5;
-    END IF;
+    EXCEPTION WHEN program_limit_exceeded THEN
+        -- Data larger than varel_session.max_data_bytes (the import does not know this
+        -- server's setting): the old id stays ended and the request has no session, rather
+        -- than an error on every request that presents the cookie.
+        RETURN;
+    END;
     RETURN QUERY
         SELECT token, s.data, s.user_id, s.created_at, s.updated_at, s.expires_at,
                s.absolute_expires_at

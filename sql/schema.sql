@@ -73,7 +73,8 @@ COMMENT ON COLUMN varel_session.sessions.last_seen_at IS
 -- or a framework id. The first request that presents the old id claims the row: it becomes a
 -- session of the sessions table under a new token, and the row stays behind, ended (data
 -- emptied), so that the old id never works a second time, not even when the import runs again.
--- Cleanup removes rows whose deadline (accept_until) has passed.
+-- Cleanup removes a waiting row once its deadline (accept_until) has passed, and an ended one
+-- once the old store's expiry has passed too.
 CREATE TABLE varel_session.imported_sessions (
     id_hash      bytea       NOT NULL,
     user_id      bigint,

@@ -62,6 +62,8 @@ extension_sql_file!(
     name = "cleanup",
     requires = ["lifecycle"]
 );
+extension_sql_file!("../sql/csrf.sql", name = "csrf", requires = ["lifecycle"]);
+extension_sql_file!("../sql/admin.sql", name = "admin", requires = ["cleanup"]);
 extension_sql_file!("../sql/stats.sql", name = "stats", requires = ["schema"]);
 extension_sql_file!("../sql/cron.sql", name = "cron", requires = ["cleanup"]);
 extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);

@@ -23,6 +23,8 @@ SQL_EDITION_PARTS=(
     sql/users.sql
     sql/import.sql
     sql/cleanup.sql
+    sql/csrf.sql
+    sql/admin.sql
     sql/stats.sql
     sql/cron.sql
     sql/privileges.sql
