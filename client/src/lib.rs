@@ -12,6 +12,7 @@
 //   client or a transaction).
 // - cookies (public): writing the session cookie, its removal, and reading the token from a
 //   `Cookie` header.
+// - csrf: CSRF tokens as the extension derives them, for the memory store.
 // - error: the crate's one error type.
 // - memory: `MemoryStore`, the store contract kept in the process, for tests.
 // - postgres: `PostgresStore` over the extension's SQL functions, and its view on one
@@ -30,6 +31,7 @@
 mod config;
 mod connection;
 pub mod cookies;
+mod csrf;
 mod error;
 mod memory;
 mod postgres;

@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::cookies::is_token;
+use crate::csrf;
 use crate::error::Error;
 use crate::same_key;
 use crate::session::Session;
@@ -317,6 +318,16 @@ impl SessionStore for MemoryStore {
 
     async fn handle(&self, id: &str) -> Result<Option<String>, Error> {
         Ok(self.with_live(id, |stored| stored.handle.clone()))
+    }
+
+    async fn csrf_token(&self, id: &str) -> Result<Option<String>, Error> {
+        Ok(self.with_live(id, |_| csrf::token_for(id)))
+    }
+
+    async fn verify_csrf(&self, id: &str, candidate: &str) -> Result<bool, Error> {
+        Ok(self
+            .with_live(id, |_| csrf::matches(&csrf::token_for(id), candidate))
+            .unwrap_or(false))
     }
 
     async fn user_sessions(&self, user_id: i64) -> Result<Vec<UserSession>, Error> {

@@ -155,6 +155,16 @@ impl SessionStore for PostgresStore {
         self.on(&self.client().await?).handle(id).await
     }
 
+    async fn csrf_token(&self, id: &str) -> Result<Option<String>, Error> {
+        self.on(&self.client().await?).csrf_token(id).await
+    }
+
+    async fn verify_csrf(&self, id: &str, candidate: &str) -> Result<bool, Error> {
+        self.on(&self.client().await?)
+            .verify_csrf(id, candidate)
+            .await
+    }
+
     async fn user_sessions(&self, user_id: i64) -> Result<Vec<UserSession>, Error> {
         self.on(&self.client().await?).user_sessions(user_id).await
     }
@@ -387,6 +397,17 @@ impl<C: Connection> SessionStore for OnConnection<'_, C> {
 
     async fn handle(&self, id: &str) -> Result<Option<String>, Error> {
         Ok(self.row(&sql::HANDLE, &[&id]).await?.get(0))
+    }
+
+    async fn csrf_token(&self, id: &str) -> Result<Option<String>, Error> {
+        Ok(self.row(&sql::CSRF_TOKEN, &[&id]).await?.get(0))
+    }
+
+    async fn verify_csrf(&self, id: &str, candidate: &str) -> Result<bool, Error> {
+        Ok(self
+            .row(&sql::CSRF_VERIFY, &[&id, &candidate])
+            .await?
+            .get(0))
     }
 
     async fn user_sessions(&self, user_id: i64) -> Result<Vec<UserSession>, Error> {

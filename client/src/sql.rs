@@ -37,6 +37,11 @@ pub const DESTROY: Sql = one_token("SELECT varel_session.session_destroy($1)");
 pub const REGENERATE: Sql = one_token("SELECT varel_session.session_regenerate($1)");
 pub const CLEAR_USER: Sql = one_token("SELECT varel_session.session_clear_user($1)");
 pub const HANDLE: Sql = one_token("SELECT varel_session.session_handle($1)");
+pub const CSRF_TOKEN: Sql = one_token("SELECT varel_session.session_csrf_token($1)");
+pub const CSRF_VERIFY: Sql = Sql {
+    text: "SELECT varel_session.session_csrf_verify($1, $2)",
+    types: &[Type::TEXT, Type::TEXT],
+};
 pub const SET_USER: Sql = Sql {
     // A NULL max_age keeps the session's lifetime; a number of seconds is "remember me".
     text: "SELECT varel_session.session_set_user($1, $2, $3 * interval '1 second')",

@@ -131,6 +131,19 @@ pub trait SessionStore: Clone + Send + Sync {
     /// [`user_sessions`](Self::user_sessions)); `None` when it is not live.
     fn handle(&self, id: &str) -> impl Future<Output = Result<Option<String>, Error>> + Send;
 
+    /// The CSRF token of the live session named by `id`: 64 hex characters derived from the
+    /// token, so it changes whenever the token is rotated (log-in, log-out, regenerate);
+    /// `None` when the session is not live.
+    fn csrf_token(&self, id: &str) -> impl Future<Output = Result<Option<String>, Error>> + Send;
+
+    /// Whether `candidate` is the CSRF token of the live session named by `id`, compared in
+    /// constant time; false when the session is not live.
+    fn verify_csrf(
+        &self,
+        id: &str,
+        candidate: &str,
+    ) -> impl Future<Output = Result<bool, Error>> + Send;
+
     /// The user's live sessions, newest first.
     fn user_sessions(
         &self,

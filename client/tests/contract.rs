@@ -298,6 +298,42 @@ async fn a_users_sessions_are_listed_and_revoked<S: SessionStore>(store: S) {
     assert!(store.user_sessions(user).await.unwrap().is_empty());
 }
 
+/// The CSRF token as the extension derives it (sql/csrf.sql): SHA-256 of a prefix and the token.
+fn derived_csrf(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(format!("varel_session csrf token:{token}"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn csrf_tokens_are_bound_to_the_token_and_rotate_with_it<S: SessionStore>(store: S) {
+    let (mut session, first) = stored(&store, json!({"k": 1})).await;
+    let (_, other) = stored(&store, json!({"k": 2})).await;
+    let csrf = store.csrf_token(&first).await.unwrap().unwrap();
+    assert_eq!(csrf, derived_csrf(&first), "the extension's derivation");
+    assert!(store.verify_csrf(&first, &csrf).await.unwrap());
+    let others = store.csrf_token(&other).await.unwrap().unwrap();
+    assert_ne!(others, csrf);
+    assert!(!store.verify_csrf(&first, &others).await.unwrap());
+    assert!(!store.verify_csrf(&other, &csrf).await.unwrap());
+    assert!(!store.verify_csrf(&first, &csrf[..63]).await.unwrap());
+    assert!(!store.verify_csrf(&first, "").await.unwrap());
+
+    store.regenerate_id(&mut session).await.unwrap();
+    let second = session.id().unwrap().to_owned();
+    let rotated = store.csrf_token(&second).await.unwrap().unwrap();
+    assert_ne!(rotated, csrf, "a rotation changes it");
+    assert!(!store.verify_csrf(&second, &csrf).await.unwrap());
+    assert!(store.verify_csrf(&second, &rotated).await.unwrap());
+    assert_eq!(store.csrf_token(&first).await.unwrap(), None);
+    assert!(!store.verify_csrf(&first, &csrf).await.unwrap());
+    for bad in ["", "not a token", &"0".repeat(64)] {
+        assert_eq!(store.csrf_token(bad).await.unwrap(), None, "{bad:?}");
+        assert!(!store.verify_csrf(bad, &derived_csrf(bad)).await.unwrap());
+    }
+}
+
 async fn sessions_expire_and_cleanup_removes_them<S: SessionStore + CleansAlone>(store: S) {
     let mut session = Session::new();
     session.set("k", 1);
@@ -361,6 +397,7 @@ contract!(
     remember_me_gives_the_session_its_own_lifetime,
     same_key_operations_are_atomic,
     a_users_sessions_are_listed_and_revoked,
+    csrf_tokens_are_bound_to_the_token_and_rotate_with_it,
     sessions_expire_and_cleanup_removes_them,
     touch_slides_the_idle_deadline,
 );

@@ -30,6 +30,20 @@ fn app(store: PostgresStore) -> Router {
         .route("/logout", post(|s: CurrentSession| async move { s.log_out() }))
         .route("/regenerate", post(|s: CurrentSession| async move { s.regenerate() }))
         .route("/destroy", post(|s: CurrentSession| async move { s.destroy() }))
+        .route("/csrf", get(|s: CurrentSession| async move {
+            s.csrf_token().unwrap_or_else(|| "none".into())
+        }))
+        .route("/login-and-csrf/{user}", post(
+            |s: CurrentSession, axum::extract::Path(user): axum::extract::Path<i64>| async move {
+                s.log_in(user);
+                s.csrf_token().unwrap_or_else(|| "none".into())
+            },
+        ))
+        .route("/submit/{csrf}", post(
+            |s: CurrentSession, axum::extract::Path(csrf): axum::extract::Path<String>| async move {
+                if s.verify_csrf(&csrf) { StatusCode::OK } else { StatusCode::FORBIDDEN }
+            },
+        ))
         .layer(SessionLayer::new(store))
 }
 
@@ -264,6 +278,66 @@ async fn log_in_rotates_the_token_and_log_out_rotates_it_again() {
         .unwrap()
         .unwrap();
     assert_eq!(session.user_id(), Some(user));
+}
+
+#[tokio::test]
+async fn csrf_tokens_are_the_extensions_and_change_at_log_in() {
+    let store = store();
+    let app = app(store.clone());
+    // No stored session: no token to bind one to, and nothing verifies.
+    assert_eq!(send(&app, "GET", "/csrf", None).await.body, "none");
+    assert_eq!(
+        send(&app, "POST", &format!("/submit/{}", "0".repeat(64)), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let token = send(&app, "POST", "/set/k/v", None).await.token().unwrap();
+    let csrf = send(&app, "GET", "/csrf", Some(&cookie(&token))).await.body;
+    // Derived here without a database call, and the same as the extension's.
+    assert_eq!(
+        Some(csrf.clone()),
+        store.csrf_token(&token).await.unwrap(),
+        "the extension's session_csrf_token"
+    );
+    let submit = |csrf: String, token: String| {
+        let app = app.clone();
+        async move {
+            send(
+                &app,
+                "POST",
+                &format!("/submit/{csrf}"),
+                Some(&cookie(&token)),
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(submit(csrf.clone(), token.clone()).await, StatusCode::OK);
+    assert_eq!(
+        submit(csrf[..63].to_owned() + "0", token.clone()).await,
+        StatusCode::FORBIDDEN
+    );
+    // The request that logs in has none to give (the token changes as the response goes
+    // out); after it, the old form is refused and the new token has its own.
+    let reply = send(
+        &app,
+        "POST",
+        &format!("/login-and-csrf/{}", unique_user_id()),
+        Some(&cookie(&token)),
+    )
+    .await;
+    assert_eq!(reply.body, "none");
+    let logged_in = reply.token().unwrap();
+    assert_eq!(
+        submit(csrf.clone(), logged_in.clone()).await,
+        StatusCode::FORBIDDEN
+    );
+    let fresh = send(&app, "GET", "/csrf", Some(&cookie(&logged_in)))
+        .await
+        .body;
+    assert_ne!(fresh, csrf);
+    assert_eq!(submit(fresh, logged_in).await, StatusCode::OK);
 }
 
 #[tokio::test]

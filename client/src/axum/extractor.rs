@@ -3,6 +3,7 @@
 
 use super::action::PendingAction;
 use super::erased::ErasedStore;
+use crate::csrf;
 use crate::error::Error;
 use crate::same_key;
 use crate::session::Session;
@@ -168,6 +169,56 @@ impl CurrentSession {
     /// configured header).
     pub fn id(&self) -> Option<String> {
         self.state().session.id().map(str::to_owned)
+    }
+
+    /// The CSRF token to put in this page's forms (or in a header its scripts send), bound to
+    /// the session: [`verify_csrf`](Self::verify_csrf) checks it on the request that submits
+    /// the form. It is the extension's `session_csrf_token`, derived from the token here
+    /// without a database call. `None` while there is no token to bind it to: for a session
+    /// not in the store yet (it is created when the response goes out), and when this request
+    /// rotates or ends the token (log-in, log-out, regenerate, destroy), which changes the CSRF
+    /// token too: render forms on the next request (after the redirect).
+    ///
+    /// ```no_run
+    /// use varel_session_client::axum::CurrentSession;
+    ///
+    /// async fn form(session: CurrentSession) -> String {
+    ///     match session.csrf_token() {
+    ///         Some(csrf) => format!(r#"<input type="hidden" name="csrf" value="{csrf}">"#),
+    ///         None => "log in first".into(),
+    ///     }
+    /// }
+    /// ```
+    pub fn csrf_token(&self) -> Option<String> {
+        let state = self.state();
+        if !state.loaded || state.action != PendingAction::Keep {
+            return None;
+        }
+        state.session.id().map(csrf::token_for)
+    }
+
+    /// Whether `candidate` (what the form or header sent) is the CSRF token of the session this
+    /// request came with, compared in constant time, without a database call (the session was
+    /// loaded, so it is live). False for a request without a stored session: refuse the
+    /// state-changing request then.
+    ///
+    /// ```no_run
+    /// use axum::http::StatusCode;
+    /// use varel_session_client::axum::CurrentSession;
+    ///
+    /// async fn transfer(session: CurrentSession, csrf: String) -> StatusCode {
+    ///     if !session.verify_csrf(&csrf) {
+    ///         return StatusCode::FORBIDDEN;
+    ///     }
+    ///     StatusCode::OK
+    /// }
+    /// ```
+    pub fn verify_csrf(&self, candidate: &str) -> bool {
+        let state = self.state();
+        match state.session.id() {
+            Some(id) if state.loaded => csrf::matches(&csrf::token_for(id), candidate),
+            _ => false,
+        }
     }
 
     fn ask(&self, action: PendingAction) {
