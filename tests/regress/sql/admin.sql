@@ -84,9 +84,11 @@ GRANT USAGE ON SCHEMA varel_session TO varel_admin_app;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA varel_session TO varel_admin_app;
 INSERT INTO t VALUES ('survivor', varel_session.session_new());
 SET ROLE varel_admin_app;
+\set VERBOSITY terse
 SELECT count(*) FROM varel_session.session_list();
 SELECT varel_session.session_revoke_all();
 CALL varel_session.session_revoke_all_run();
+\set VERBOSITY default
 RESET ROLE;
 SELECT count(*) AS survivor_works FROM t, varel_session.session_get(t.token) s WHERE t.name = 'survivor';
 REVOKE ALL ON SCHEMA varel_session FROM varel_admin_app;

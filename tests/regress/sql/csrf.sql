@@ -54,8 +54,8 @@ CREATE ROLE varel_csrf_app;
 GRANT USAGE ON SCHEMA varel_session TO varel_csrf_app;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA varel_session TO varel_csrf_app;
 SET ROLE varel_csrf_app;
-SELECT varel_session.session_csrf_verify(tok, varel_session.session_csrf_token(tok)) AS app_verifies
-FROM varel_session.session_new() AS tok;
+SELECT varel_session.session_new() AS app_token \gset
+SELECT varel_session.session_csrf_verify(:'app_token', varel_session.session_csrf_token(:'app_token')) AS app_verifies;
 RESET ROLE;
 REVOKE ALL ON SCHEMA varel_session FROM varel_csrf_app;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA varel_session FROM varel_csrf_app;

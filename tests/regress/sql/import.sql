@@ -109,13 +109,33 @@ FROM varel_session.session_export();
 SELECT e.data, e.user_id FROM varel_session.session_export() e
 WHERE e.handle = varel_session.session_handle((SELECT token FROM claims WHERE name = 'logged_in'));
 
--- Cleanup removes what is past its deadline, claimed or not.
+-- Data over max_data_bytes (the import does not know this server's setting): the claim gives
+-- no session, and no error, and the old id is dead.
+SELECT varel_session.session_import('django', 'too-large-for-this-server',
+           jsonb_build_object('blob', (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 40) i)),
+           now() + interval '1 day') AS imported;
+SET varel_session.max_data_bytes = '1kB';
+SELECT count(*) AS too_large_claimed FROM varel_session.session_claim('django', 'too-large-for-this-server');
+RESET varel_session.max_data_bytes;
+SELECT count(*) AS claimed_later FROM varel_session.session_claim('django', 'too-large-for-this-server');
+
+-- Cleanup removes waiting imported sessions past their deadline, and ended ones once the old
+-- store's expiry has passed too; until then an ended row keeps its old id dead.
 UPDATE varel_session.imported_sessions SET accept_until = now() - interval '1 second', expires_at = now()
 WHERE id_hash = varel_session_internal.imported_id_hash('connect-pg-simple', 'VdN2tVhh3gX0z7QOm1h3bq6xE1cX9X0y')
    OR id_hash = varel_session_internal.imported_id_hash('django', 'k3x9oldsessionkeyfromdjango00001');
 SELECT varel_session.session_cleanup() >= 0 AS cleaned;
-SELECT count(*) AS leftovers FROM varel_session.imported_sessions
+SELECT count(*) FILTER (WHERE ended_at IS NULL) AS waiting_past_deadline,
+       count(*) FILTER (WHERE ended_at IS NOT NULL AND expires_at <= now()) AS ended_past_expiry,
+       count(*) FILTER (WHERE ended_at IS NOT NULL AND expires_at > now()) AS ended_kept
+FROM varel_session.imported_sessions
 WHERE accept_until <= now();
+-- The kept one ('short-deadline', ended by the prune): a late re-run of the import leaves its
+-- old id dead, and keeps the row as long as the old store now says it holds the id.
+SELECT varel_session.session_import('django', 'short-deadline', '{"a": 2}', now() + interval '3 days') AS reimported_ended;
+SELECT count(*) AS revived FROM varel_session.session_claim('django', 'short-deadline');
+SELECT expires_at - now() > interval '2 days' AS kept_as_long FROM varel_session.imported_sessions
+WHERE id_hash = varel_session_internal.imported_id_hash('django', 'short-deadline');
 
 -- Programmer's mistakes are errors.
 SELECT varel_session.session_claim('Django', 'x');
