@@ -366,6 +366,24 @@ CREATE FUNCTION varel_session.session_user_revoke(user_id bigint, except_id text
     SET search_path = pg_catalog, pg_temp
     RETURN (SELECT pg_catalog.sum(n)::bigint FROM varel_session_router.user_revoke_all(user_id, except_id) AS n);
 
+-- Back-channel logout: a provider's session may have logged in to sessions on any node.
+CREATE FUNCTION varel_session.session_set_idp(id text, iss text, sid text DEFAULT NULL,
+                                              sub text DEFAULT NULL) RETURNS boolean
+    LANGUAGE plproxy AS $$
+    CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
+$$;
+CREATE FUNCTION varel_session_router.revoke_idp_all(iss text, sid text, sub text)
+    RETURNS SETOF bigint
+    LANGUAGE plproxy AS $$
+    CLUSTER 'varel_session'; RUN ON ALL;
+    TARGET varel_session.session_revoke_idp;
+$$;
+CREATE FUNCTION varel_session.session_revoke_idp(iss text, sid text DEFAULT NULL,
+                                                 sub text DEFAULT NULL) RETURNS bigint
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    RETURN (SELECT pg_catalog.sum(n)::bigint FROM varel_session_router.revoke_idp_all(iss, sid, sub) AS n);
+
 CREATE FUNCTION varel_session_router.cleanup_all(batch_size integer) RETURNS SETOF bigint
     LANGUAGE plproxy AS $$
     CLUSTER 'varel_session'; RUN ON ALL;

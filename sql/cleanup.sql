@@ -91,19 +91,23 @@ COMMENT ON FUNCTION varel_session.session_cleanup(integer) IS
 -- Records a finished run for session_stats() and announces it (one event per run). It also
 -- removes what imports left behind (sql/import.sql): waiting imported sessions whose deadline
 -- has passed, and ended ones once the old store's expiry has passed too (until then the row
--- keeps a re-run of the import from bringing a claimed old id back). Few rows, looked at once
--- per run.
+-- keeps a re-run of the import from bringing a claimed old id back). And the identity
+-- providers' records (sql/idp.sql) of sessions that have ended. Few rows, looked at once per
+-- run.
 CREATE FUNCTION varel_session_internal.cleanup_finished(removed bigint) RETURNS void
     LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     DELETE FROM varel_session.imported_sessions AS i
     WHERE CASE WHEN i.ended_at IS NULL THEN i.accept_until ELSE i.expires_at END <= pg_catalog.now();
+    DELETE FROM varel_session.idp_logins AS l
+    WHERE NOT EXISTS (SELECT FROM varel_session.sessions AS s
+                      WHERE s.user_id = l.user_id AND s.handle = l.handle);
     UPDATE varel_session.cleanup_log SET finished_at = pg_catalog.now(), removed = $1;
     SELECT varel_session_internal.notify_event('cleanup', NULL, NULL, $1);
 $$;
 COMMENT ON FUNCTION varel_session_internal.cleanup_finished(bigint) IS
-    'internal: records when cleanup finished and how many sessions it removed, removes imported sessions past their deadline, and announces it';
+    'internal: records when cleanup finished and how many sessions it removed, removes imported sessions past their deadline and the identity providers'' records of ended sessions, and announces it';
 
 -- The same, committing after every batch, so that a run over millions of rows never holds one
 -- long transaction (which would hold back vacuum and keep every deleted row locked to the

@@ -10,6 +10,7 @@ REVOKE ALL ON SCHEMA varel_session_internal FROM PUBLIC;
 REVOKE ALL ON TABLE varel_session.sessions FROM PUBLIC;
 REVOKE ALL ON TABLE varel_session.cleanup_log FROM PUBLIC;
 REVOKE ALL ON TABLE varel_session.imported_sessions FROM PUBLIC;
+REVOKE ALL ON TABLE varel_session.idp_logins FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION varel_session_internal.sessions_set_updated_at() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_generate_id() FROM PUBLIC;
@@ -66,3 +67,5 @@ REVOKE ALL ON FUNCTION varel_session_internal.revoke_all_blocks(bigint, integer,
 REVOKE ALL ON FUNCTION varel_session.session_revoke_all() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE varel_session.session_revoke_all_run(integer, interval, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_list(bigint, timestamptz, text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_set_idp(text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_revoke_idp(text, text, text) FROM PUBLIC;

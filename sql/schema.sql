@@ -102,6 +102,27 @@ COMMENT ON COLUMN varel_session.imported_sessions.accept_until IS
 COMMENT ON COLUMN varel_session.imported_sessions.ended_at IS
     'when the old id was claimed or its user logged out everywhere; the old id works no more';
 
+-- Log-ins through an OpenID Connect provider (sql/idp.sql): the provider's issuer, its session
+-- id (sid) and the user's subject (sub) for a session, so that the provider's back-channel
+-- logout can end it. Keyed by the session's handle (stable across rotations, never the token)
+-- with its user, so that ending the matching sessions goes through the user index of the
+-- sessions table. A row outlives its session until the next cleanup removes it.
+CREATE TABLE varel_session.idp_logins (
+    handle      bigint      NOT NULL,
+    user_id     bigint      NOT NULL,
+    iss         text        NOT NULL,
+    sid         text,
+    sub         text,
+    recorded_at timestamptz NOT NULL,
+    CONSTRAINT idp_logins_pkey PRIMARY KEY (handle),
+    CONSTRAINT idp_logins_sid_or_sub CHECK (sid IS NOT NULL OR sub IS NOT NULL)
+);
+CREATE INDEX idp_logins_sid_idx ON varel_session.idp_logins (iss, sid) WHERE sid IS NOT NULL;
+CREATE INDEX idp_logins_sub_idx ON varel_session.idp_logins (iss, sub) WHERE sub IS NOT NULL;
+SELECT pg_catalog.pg_extension_config_dump('varel_session.idp_logins', '');
+COMMENT ON TABLE varel_session.idp_logins IS
+    'the identity provider''s iss, sid and sub of sessions logged in through OpenID Connect, for back-channel logout; reachable only through the varel_session functions';
+
 -- When cleanup last finished and how many sessions it removed, for session_stats(). One row.
 CREATE TABLE varel_session.cleanup_log (
     only_row     boolean     PRIMARY KEY DEFAULT true CHECK (only_row),

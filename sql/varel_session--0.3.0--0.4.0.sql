@@ -39,6 +39,27 @@ COMMENT ON COLUMN varel_session.imported_sessions.accept_until IS
 COMMENT ON COLUMN varel_session.imported_sessions.ended_at IS
     'when the old id was claimed or its user logged out everywhere; the old id works no more';
 
+-- Log-ins through an OpenID Connect provider (sql/idp.sql): the provider's issuer, its session
+-- id (sid) and the user's subject (sub) for a session, so that the provider's back-channel
+-- logout can end it. Keyed by the session's handle (stable across rotations, never the token)
+-- with its user, so that ending the matching sessions goes through the user index of the
+-- sessions table. A row outlives its session until the next cleanup removes it.
+CREATE TABLE varel_session.idp_logins (
+    handle      bigint      NOT NULL,
+    user_id     bigint      NOT NULL,
+    iss         text        NOT NULL,
+    sid         text,
+    sub         text,
+    recorded_at timestamptz NOT NULL,
+    CONSTRAINT idp_logins_pkey PRIMARY KEY (handle),
+    CONSTRAINT idp_logins_sid_or_sub CHECK (sid IS NOT NULL OR sub IS NOT NULL)
+);
+CREATE INDEX idp_logins_sid_idx ON varel_session.idp_logins (iss, sid) WHERE sid IS NOT NULL;
+CREATE INDEX idp_logins_sub_idx ON varel_session.idp_logins (iss, sub) WHERE sub IS NOT NULL;
+SELECT pg_catalog.pg_extension_config_dump('varel_session.idp_logins', '');
+COMMENT ON TABLE varel_session.idp_logins IS
+    'the identity provider''s iss, sid and sub of sessions logged in through OpenID Connect, for back-channel logout; reachable only through the varel_session functions';
+
 -- Moving from another store without logging anyone out, and leaving again (docs/moving.md).
 --
 -- An import copies the live sessions of the old store (django_session, connect-pg-simple's
@@ -290,19 +311,23 @@ COMMENT ON FUNCTION varel_session.session_import_status() IS
 -- Records a finished run for session_stats() and announces it (one event per run). It also
 -- removes what imports left behind (sql/import.sql): waiting imported sessions whose deadline
 -- has passed, and ended ones once the old store's expiry has passed too (until then the row
--- keeps a re-run of the import from bringing a claimed old id back). Few rows, looked at once
--- per run.
+-- keeps a re-run of the import from bringing a claimed old id back). And the identity
+-- providers' records (sql/idp.sql) of sessions that have ended. Few rows, looked at once per
+-- run.
 CREATE OR REPLACE FUNCTION varel_session_internal.cleanup_finished(removed bigint) RETURNS void
     LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     DELETE FROM varel_session.imported_sessions AS i
     WHERE CASE WHEN i.ended_at IS NULL THEN i.accept_until ELSE i.expires_at END <= pg_catalog.now();
+    DELETE FROM varel_session.idp_logins AS l
+    WHERE NOT EXISTS (SELECT FROM varel_session.sessions AS s
+                      WHERE s.user_id = l.user_id AND s.handle = l.handle);
     UPDATE varel_session.cleanup_log SET finished_at = pg_catalog.now(), removed = $1;
     SELECT varel_session_internal.notify_event('cleanup', NULL, NULL, $1);
 $$;
 COMMENT ON FUNCTION varel_session_internal.cleanup_finished(bigint) IS
-    'internal: records when cleanup finished and how many sessions it removed, removes imported sessions past their deadline, and announces it';
+    'internal: records when cleanup finished and how many sessions it removed, removes imported sessions past their deadline and the identity providers'' records of ended sessions, and announces it';
 
 -- "Log out everywhere" ends the user's imported sessions too.
 CREATE OR REPLACE FUNCTION varel_session.session_user_revoke(user_id bigint, except_id text DEFAULT NULL)
@@ -343,15 +368,6 @@ END
 $$;
 COMMENT ON FUNCTION varel_session.session_user_revoke(bigint, text) IS
     'ends all of the user''s sessions except the one whose token is except_id, and their imported sessions not claimed yet; returns how many live ones ended';
-
-REVOKE ALL ON TABLE varel_session.imported_sessions FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session_internal.imported_id_hash(text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session_internal.check_store_name(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.session_import(text, text, jsonb, timestamptz, bigint, timestamptz, interval, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.session_import_prune(text, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.session_claim(text, text, inet, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.session_export() FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.session_import_status() FROM PUBLIC;
 
 -- CSRF tokens bound to the session (NIST SP 800-63B-4 §5.1, OWASP's synchronizer token): a
 -- page's forms carry session_csrf_token(id), and a state-changing request is accepted only if
@@ -407,6 +423,114 @@ AS $$
 $$;
 COMMENT ON FUNCTION varel_session.session_csrf_verify(text, text) IS
     'whether candidate is the CSRF token of the live session named by the token (compared in constant time); false for no session or no candidate';
+
+-- OpenID Connect Back-Channel Logout (OpenID Connect Back-Channel Logout 1.0; OWASP ASVS 5.0
+-- 7.1.3 and 7.6.1): when a user logs in through an identity provider, the application records
+-- the provider's issuer (iss), its session id (sid) and the user's subject (sub) for the
+-- session; when the provider later sends a logout token, session_revoke_idp ends the sessions
+-- it names: the one of that sid, or with only a sub, every session of that subject.
+--
+-- The records are in varel_session.idp_logins (sql/schema.sql), keyed by the session's handle
+-- with its user. Both functions are the application's (its back-channel logout endpoint calls
+-- the second one): SECURITY DEFINER with a pinned search_path. Like every user-wide operation
+-- they take the per-user lock first (varel_session_internal.lock_user), so a record and a
+-- logout of one user happen one after the other.
+
+CREATE FUNCTION varel_session.session_set_idp(id text, iss text, sid text DEFAULT NULL,
+                                              sub text DEFAULT NULL) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    wanted bytea;
+    owner bigint;
+    live record;
+BEGIN
+    IF $2 IS NULL OR ($3 IS NULL AND $4 IS NULL) THEN
+        RAISE EXCEPTION 'iss, and sid or sub, must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF pg_catalog.length($2) > 2048 OR pg_catalog.length($3) > 2048
+       OR pg_catalog.length($4) > 2048 THEN
+        RAISE EXCEPTION 'iss, sid and sub must be at most 2048 characters'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- A token is untrusted input: a malformed, unknown or expired one is no session (false).
+    wanted := varel_session_internal.token_hash($1);
+    SELECT s.user_id INTO owner FROM varel_session.sessions AS s
+    WHERE s.token_hash = wanted AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at);
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF owner IS NULL THEN
+        RAISE EXCEPTION 'the session has no user'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'log it in with session_set_user first, then record the identity provider''s session under the new token';
+    END IF;
+    PERFORM varel_session_internal.lock_user(owner);
+    -- Under the user's lock: still live, still that user's (a revoke or log-out may have come
+    -- first). No row lock: a session destroyed right after leaves a record that names nothing,
+    -- which cleanup removes.
+    SELECT s.handle, s.user_id INTO live FROM varel_session.sessions AS s
+    WHERE s.token_hash = wanted AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at);
+    IF NOT FOUND OR live.user_id IS DISTINCT FROM owner THEN
+        RETURN false;
+    END IF;
+    INSERT INTO varel_session.idp_logins AS l (handle, user_id, iss, sid, sub, recorded_at)
+    VALUES (live.handle, live.user_id, $2, $3, $4, pg_catalog.now())
+    ON CONFLICT (handle) DO UPDATE
+        SET user_id = excluded.user_id, iss = excluded.iss, sid = excluded.sid,
+            sub = excluded.sub, recorded_at = excluded.recorded_at;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_set_idp(text, text, text, text) IS
+    'records that the logged-in session named by the token came from the identity provider iss, with its session id sid and subject sub, for back-channel logout; false for no session';
+
+-- Of a logout token's claims: with a sid, the sessions of that provider session; with only a
+-- sub, every session of that subject at that provider.
+CREATE FUNCTION varel_session.session_revoke_idp(iss text, sid text DEFAULT NULL,
+                                                 sub text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ended bigint;
+    owner bigint;
+BEGIN
+    IF $1 IS NULL OR ($2 IS NULL AND $3 IS NULL) THEN
+        RAISE EXCEPTION 'iss, and sid or sub, must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- The users' locks in one order, so two logouts cannot deadlock.
+    FOR owner IN
+        SELECT DISTINCT l.user_id FROM varel_session.idp_logins AS l
+        WHERE l.iss = $1 AND CASE WHEN $2 IS NOT NULL THEN l.sid = $2 ELSE l.sub = $3 END
+        ORDER BY 1
+    LOOP
+        PERFORM varel_session_internal.lock_user(owner);
+    END LOOP;
+    WITH matching AS (
+        DELETE FROM varel_session.idp_logins AS l
+        WHERE l.iss = $1 AND CASE WHEN $2 IS NOT NULL THEN l.sid = $2 ELSE l.sub = $3 END
+        RETURNING l.handle, l.user_id
+    ), gone AS (
+        -- By user, then handle: the sessions table's user index finds them.
+        DELETE FROM varel_session.sessions AS s
+        USING matching AS m
+        WHERE s.user_id = m.user_id AND s.handle = m.handle
+        RETURNING s.handle, s.user_id,
+                  varel_session_internal.is_live(s.expires_at, s.absolute_expires_at) AS was_live
+    ), announced AS (
+        SELECT g.was_live, varel_session_internal.notify_event('revoked', g.handle, g.user_id)
+        FROM gone AS g WHERE g.was_live
+    )
+    SELECT count(*) INTO ended FROM announced;
+    RETURN ended;
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_revoke_idp(text, text, text) IS
+    'back-channel logout: ends the sessions recorded for the identity provider iss with session id sid, or with only sub every session of that subject; returns how many live ones ended';
 
 -- Administration across all users: ending every session at once ("everyone out", after a
 -- breach or a change of the signing keys) and a listing of the live sessions (docs/sql-api.md,
@@ -574,6 +698,15 @@ $$;
 COMMENT ON FUNCTION varel_session.session_list(bigint, timestamptz, text, integer) IS
     'for operators (the extension''s owner): a page of live sessions (optionally one user''s, or created before a time), in handle order after after_handle, never showing tokens';
 
+REVOKE ALL ON TABLE varel_session.imported_sessions FROM PUBLIC;
+REVOKE ALL ON TABLE varel_session.idp_logins FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.imported_id_hash(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.check_store_name(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_import(text, text, jsonb, timestamptz, bigint, timestamptz, interval, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_import_prune(text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_claim(text, text, inet, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_export() FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_import_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session_internal.csrf_token_for(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_csrf_token(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_csrf_verify(text, text) FROM PUBLIC;
@@ -582,3 +715,5 @@ REVOKE ALL ON FUNCTION varel_session_internal.revoke_all_blocks(bigint, integer,
 REVOKE ALL ON FUNCTION varel_session.session_revoke_all() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE varel_session.session_revoke_all_run(integer, interval, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_list(bigint, timestamptz, text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_set_idp(text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_revoke_idp(text, text, text) FROM PUBLIC;

@@ -23,6 +23,7 @@
 // - store: the `SessionStore` contract every store implements.
 // - axum (public, feature `axum`): the tower layer and the extractor, in
 //   - action: what a handler asked to happen to the session's identity (log in, log out...);
+//   - backchannel: `BackChannelLogout`, the OpenID Connect back-channel logout endpoint;
 //   - erased: the store behind `CurrentSession`, its type erased;
 //   - extractor: `CurrentSession`, the handler's view of the request's session;
 //   - layer: `SessionLayer`, which saves what changed when the response goes out;
@@ -49,4 +50,4 @@ pub use error::Error;
 pub use memory::MemoryStore;
 pub use postgres::{OnConnection, PostgresStore};
 pub use session::Session;
-pub use store::{SessionStore, UserSession};
+pub use store::{IdpLogin, SessionStore, UserSession};

@@ -6,7 +6,7 @@ use crate::csrf;
 use crate::error::Error;
 use crate::same_key;
 use crate::session::Session;
-use crate::store::{SessionStore, UserSession};
+use crate::store::{IdpLogin, SessionStore, UserSession};
 use rand::RngCore;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -55,6 +55,9 @@ struct Stored {
     ip: Option<std::net::IpAddr>,
     user_agent: Option<String>,
     last_seen_at: OffsetDateTime,
+    /// The identity provider's log-in, with the user it was recorded for (a later log-out or
+    /// log-in as someone else makes it name no session, as in the extension).
+    idp: Option<(i64, IdpLogin)>,
 }
 
 impl Stored {
@@ -150,6 +153,7 @@ impl MemoryStore {
             ip: session.client_ip,
             user_agent: session.client_agent.clone(),
             last_seen_at: now,
+            idp: None,
         };
         let token = random_hex(32);
         self.sessions().insert(token.clone(), stored);
@@ -318,6 +322,52 @@ impl SessionStore for MemoryStore {
 
     async fn handle(&self, id: &str) -> Result<Option<String>, Error> {
         Ok(self.with_live(id, |stored| stored.handle.clone()))
+    }
+
+    async fn set_idp(&self, id: &str, login: &IdpLogin) -> Result<bool, Error> {
+        if login.sid.is_none() && login.sub.is_none() {
+            return Err(Error::invalid(
+                "22004",
+                "iss, and sid or sub, must not be null".into(),
+            ));
+        }
+        self.with_live(id, |stored| match stored.user_id {
+            Some(user_id) => {
+                stored.idp = Some((user_id, login.clone()));
+                Ok(true)
+            }
+            None => Err(Error::invalid("55000", "the session has no user".into())),
+        })
+        .unwrap_or(Ok(false))
+    }
+
+    async fn revoke_idp(
+        &self,
+        iss: &str,
+        sid: Option<&str>,
+        sub: Option<&str>,
+    ) -> Result<u64, Error> {
+        if sid.is_none() && sub.is_none() {
+            return Err(Error::invalid(
+                "22004",
+                "iss, and sid or sub, must not be null".into(),
+            ));
+        }
+        let now = OffsetDateTime::now_utc();
+        let mut sessions = self.sessions();
+        let before = sessions.len();
+        sessions.retain(|_, stored| {
+            let named = stored.idp.as_ref().is_some_and(|(user_id, login)| {
+                stored.user_id == Some(*user_id)
+                    && login.iss == iss
+                    && match sid {
+                        Some(sid) => login.sid.as_deref() == Some(sid),
+                        None => login.sub.as_deref() == sub,
+                    }
+            });
+            !(named && stored.is_live(now))
+        });
+        Ok((before - sessions.len()) as u64)
     }
 
     async fn csrf_token(&self, id: &str) -> Result<Option<String>, Error> {

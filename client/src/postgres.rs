@@ -6,7 +6,7 @@ use crate::connection::Connection;
 use crate::error::Error;
 use crate::session::Session;
 use crate::sql::{self, Sql};
-use crate::store::{SessionStore, UserSession};
+use crate::store::{IdpLogin, SessionStore, UserSession};
 use deadpool_postgres::Pool;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -157,6 +157,21 @@ impl SessionStore for PostgresStore {
 
     async fn csrf_token(&self, id: &str) -> Result<Option<String>, Error> {
         self.on(&self.client().await?).csrf_token(id).await
+    }
+
+    async fn set_idp(&self, id: &str, login: &IdpLogin) -> Result<bool, Error> {
+        self.on(&self.client().await?).set_idp(id, login).await
+    }
+
+    async fn revoke_idp(
+        &self,
+        iss: &str,
+        sid: Option<&str>,
+        sub: Option<&str>,
+    ) -> Result<u64, Error> {
+        self.on(&self.client().await?)
+            .revoke_idp(iss, sid, sub)
+            .await
     }
 
     async fn verify_csrf(&self, id: &str, candidate: &str) -> Result<bool, Error> {
@@ -401,6 +416,26 @@ impl<C: Connection> SessionStore for OnConnection<'_, C> {
 
     async fn csrf_token(&self, id: &str) -> Result<Option<String>, Error> {
         Ok(self.row(&sql::CSRF_TOKEN, &[&id]).await?.get(0))
+    }
+
+    async fn set_idp(&self, id: &str, login: &IdpLogin) -> Result<bool, Error> {
+        Ok(self
+            .row(&sql::SET_IDP, &[&id, &login.iss, &login.sid, &login.sub])
+            .await?
+            .get(0))
+    }
+
+    async fn revoke_idp(
+        &self,
+        iss: &str,
+        sid: Option<&str>,
+        sub: Option<&str>,
+    ) -> Result<u64, Error> {
+        let ended: i64 = self
+            .row(&sql::REVOKE_IDP, &[&iss, &sid, &sub])
+            .await?
+            .get(0);
+        Ok(ended as u64)
     }
 
     async fn verify_csrf(&self, id: &str, candidate: &str) -> Result<bool, Error> {

@@ -42,6 +42,14 @@ pub const CSRF_VERIFY: Sql = Sql {
     text: "SELECT varel_session.session_csrf_verify($1, $2)",
     types: &[Type::TEXT, Type::TEXT],
 };
+pub const SET_IDP: Sql = Sql {
+    text: "SELECT varel_session.session_set_idp($1, $2, $3, $4)",
+    types: &[Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT],
+};
+pub const REVOKE_IDP: Sql = Sql {
+    text: "SELECT varel_session.session_revoke_idp($1, $2, $3)",
+    types: &[Type::TEXT, Type::TEXT, Type::TEXT],
+};
 pub const SET_USER: Sql = Sql {
     // A NULL max_age keeps the session's lifetime; a number of seconds is "remember me".
     text: "SELECT varel_session.session_set_user($1, $2, $3 * interval '1 second')",

@@ -11,6 +11,20 @@ use std::net::IpAddr;
 use std::time::Duration;
 use time::OffsetDateTime;
 
+/// A log-in through an OpenID Connect provider, as its ID token names it: the provider
+/// (`iss`), its session (`sid`) and the user there (`sub`). Recorded for the session
+/// ([`SessionStore::set_idp`]) so that the provider's back-channel logout
+/// ([`SessionStore::revoke_idp`]) can end it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdpLogin {
+    /// The provider's issuer identifier.
+    pub iss: String,
+    /// The provider's session id (the ID token's `sid`), if it sends one.
+    pub sid: Option<String>,
+    /// The user's subject identifier at the provider.
+    pub sub: Option<String>,
+}
+
 /// One of a user's sessions, for a "your devices" page. `handle` names it without revealing
 /// its token: pass it to [`SessionStore::revoke`] to end that session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,6 +157,24 @@ pub trait SessionStore: Clone + Send + Sync {
         id: &str,
         candidate: &str,
     ) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    /// Records that the logged-in session named by `id` came from an identity provider's
+    /// log-in (the extension's `session_set_idp`); false when it is not live.
+    fn set_idp(
+        &self,
+        id: &str,
+        login: &IdpLogin,
+    ) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    /// Back-channel logout (the extension's `session_revoke_idp`): ends the sessions recorded
+    /// for the provider `iss` with session id `sid`, or with only `sub` every session of that
+    /// subject; how many live ones ended.
+    fn revoke_idp(
+        &self,
+        iss: &str,
+        sid: Option<&str>,
+        sub: Option<&str>,
+    ) -> impl Future<Output = Result<u64, Error>> + Send;
 
     /// The user's live sessions, newest first.
     fn user_sessions(

@@ -63,6 +63,7 @@ extension_sql_file!(
     requires = ["lifecycle"]
 );
 extension_sql_file!("../sql/csrf.sql", name = "csrf", requires = ["lifecycle"]);
+extension_sql_file!("../sql/idp.sql", name = "idp", requires = ["lifecycle"]);
 extension_sql_file!("../sql/admin.sql", name = "admin", requires = ["cleanup"]);
 extension_sql_file!("../sql/stats.sql", name = "stats", requires = ["schema"]);
 extension_sql_file!("../sql/cron.sql", name = "cron", requires = ["cleanup"]);

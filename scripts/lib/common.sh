@@ -39,6 +39,18 @@ port_of() {
     if [[ $major == 15 ]]; then echo $((54320 + k)); else echo $((54300 + major * 10 - 100 + k)); fi
 }
 
+# reserve_cluster_ports: every port of the clusters (54300-54399: the blocks above and the
+# sharded set-ups' 5434x-5435x) lies in Linux's ephemeral range (32768-60999), so a client
+# connection's local port could take one just before a server binds it ("Address already in
+# use", seen once when pgbouncer started). Reserved, the kernel hands them out no more. Best
+# effort: where /proc/sys cannot be written (some containers), nothing changes.
+reserve_cluster_ports() {
+    local file=/proc/sys/net/ipv4/ip_local_reserved_ports current
+    current=$(cat "$file" 2>/dev/null) || return 0
+    [[ ",$current," == *",54300-54399,"* ]] && return 0
+    as_root sh -c "echo '${current:+$current,}54300-54399' > $file" 2>/dev/null || true
+}
+
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

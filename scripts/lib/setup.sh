@@ -131,6 +131,7 @@ pgrx_init() {
 }
 
 setup_cargo_pgrx() {
+    reserve_cluster_ports
     install_cargo_pgrx
     setup_pg_majors
     pgrx_init
@@ -142,6 +143,7 @@ setup_cargo_pgrx() {
 # fresh machine the overlap saves minutes. One apt run installs the project's and the adapters'
 # packages.
 setup_for_tests() {
+    reserve_cluster_ports
     setup_apt "${APT_PACKAGES[@]}" "${ADAPTER_APT_PACKAGES[@]}"
     (install_cargo_pgrx && install_cargo_nextest) &
     local tools=$!

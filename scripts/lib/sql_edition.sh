@@ -24,6 +24,7 @@ SQL_EDITION_PARTS=(
     sql/import.sql
     sql/cleanup.sql
     sql/csrf.sql
+    sql/idp.sql
     sql/admin.sql
     sql/stats.sql
     sql/cron.sql

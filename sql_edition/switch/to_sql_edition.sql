@@ -21,6 +21,9 @@ CREATE TEMPORARY TABLE varel_session_moving_imported ON COMMIT DROP AS
     SELECT id_hash, user_id, created_at, expires_at, accept_until, imported_at, ended_at,
            max_age, store, data
     FROM varel_session.imported_sessions;
+-- The identity providers' records of sessions, for back-channel logout (sql/idp.sql).
+CREATE TEMPORARY TABLE varel_session_moving_idp ON COMMIT DROP AS
+    SELECT handle, user_id, iss, sid, sub, recorded_at FROM varel_session.idp_logins;
 CREATE TEMPORARY TABLE varel_session_moving_policy ON COMMIT DROP AS
     SELECT current_setting('varel_session.max_age', true) AS max_age,
            current_setting('varel_session.absolute_timeout', true) AS absolute_timeout,
@@ -36,6 +39,8 @@ SELECT * FROM varel_session_moving;
 INSERT INTO varel_session.imported_sessions (id_hash, user_id, created_at, expires_at,
     accept_until, imported_at, ended_at, max_age, store, data)
 SELECT * FROM varel_session_moving_imported;
+INSERT INTO varel_session.idp_logins (handle, user_id, iss, sid, sub, recorded_at)
+SELECT * FROM varel_session_moving_idp;
 UPDATE varel_session.cleanup_log AS l SET finished_at = m.finished_at, removed = m.removed
 FROM varel_session_moving_cleanup AS m;
 UPDATE varel_session.settings AS s

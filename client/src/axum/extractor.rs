@@ -7,6 +7,7 @@ use crate::csrf;
 use crate::error::Error;
 use crate::same_key;
 use crate::session::Session;
+use crate::store::IdpLogin;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -60,6 +61,8 @@ pub(crate) struct State {
     pub(crate) action: PendingAction,
     /// Flash messages for the next request, pushed when the response goes out.
     pub(crate) flashes: Vec<Value>,
+    /// The identity provider's log-in to record for the session after its log-in rotation.
+    pub(crate) idp: Option<IdpLogin>,
 }
 
 impl CurrentSession {
@@ -224,6 +227,9 @@ impl CurrentSession {
     fn ask(&self, action: PendingAction) {
         let mut state = self.state();
         state.action = state.action.then(action);
+        // The provider's record belongs to the log-in that asked for it (log_in_via_idp sets
+        // it again right after).
+        state.idp = None;
     }
 
     /// Logs `user_id` in: the token rotates when the response goes out (against session
@@ -256,6 +262,32 @@ impl CurrentSession {
             user_id,
             max_age: Some(max_age),
         });
+    }
+
+    /// Logs `user_id` in after an OpenID Connect log-in, as [`log_in`](Self::log_in), and
+    /// records the provider's `iss`, `sid` and `sub` from the ID token for the session under its
+    /// new token, so that the provider's back-channel logout
+    /// ([`BackChannelLogout`](super::BackChannelLogout)) ends it. A later call of
+    /// `log_in`, `log_in_remembered`, `log_out`, `regenerate` or `destroy` in the same request
+    /// drops the record.
+    ///
+    /// ```no_run
+    /// use varel_session_client::axum::CurrentSession;
+    /// use varel_session_client::IdpLogin;
+    ///
+    /// async fn oidc_callback(session: CurrentSession) -> &'static str {
+    ///     // ... the ID token verified, its claims read:
+    ///     session.log_in_via_idp(42, IdpLogin {
+    ///         iss: "https://idp.example".into(),
+    ///         sid: Some("08a5019c-17e1-4977-8f42-65a12843ea02".into()),
+    ///         sub: Some("248289761001".into()),
+    ///     });
+    ///     "welcome"
+    /// }
+    /// ```
+    pub fn log_in_via_idp(&self, user_id: i64, login: IdpLogin) {
+        self.log_in(user_id);
+        self.state().idp = Some(login);
     }
 
     /// Logs the user out but keeps the session and its data; the token rotates.

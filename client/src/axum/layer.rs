@@ -8,7 +8,7 @@ use super::transport::{self, TokenUpdate};
 use crate::error::Error;
 use crate::postgres::PostgresStore;
 use crate::same_key;
-use crate::store::SessionStore;
+use crate::store::{IdpLogin, SessionStore};
 use axum::extract::ConnectInfo;
 use axum::http::header::USER_AGENT;
 use axum::http::{Request, StatusCode};
@@ -115,13 +115,14 @@ async fn finish<S: SessionStore>(
     store: &S,
     current: &CurrentSession,
 ) -> Result<Option<TokenUpdate>, Error> {
-    let (mut session, loaded, action, flashes) = {
+    let (mut session, loaded, action, flashes, idp) = {
         let state = current.state();
         (
             state.session.clone(),
             state.loaded,
             state.action,
             state.flashes.clone(),
+            state.idp.clone(),
         )
     };
     if action == PendingAction::Destroy {
@@ -146,7 +147,10 @@ async fn finish<S: SessionStore>(
             session.set(FLASH_KEY, items);
         }
         match log_in {
-            Some((user_id, max_age)) => store.set_user(&mut session, user_id, max_age).await?,
+            Some((user_id, max_age)) => {
+                store.set_user(&mut session, user_id, max_age).await?;
+                record_idp(store, &session, idp.as_ref()).await?;
+            }
             None => store.save(&mut session).await?,
         }
         return Ok(issue(store, &session));
@@ -169,6 +173,7 @@ async fn finish<S: SessionStore>(
         let rotated = match action {
             PendingAction::LogIn { user_id, max_age } => {
                 store.set_user(&mut session, user_id, max_age).await?;
+                record_idp(store, &session, idp.as_ref()).await?;
                 true
             }
             PendingAction::LogOut => {
@@ -196,6 +201,20 @@ async fn finish<S: SessionStore>(
         Err(Error::NoSession) => Ok(None),
         Err(error) => Err(error),
     }
+}
+
+/// After a log-in through an identity provider, its record under the session's new token. A
+/// session ended meanwhile records nothing (the client gets its new token, which names no
+/// session on the next request).
+async fn record_idp<S: SessionStore>(
+    store: &S,
+    session: &crate::Session,
+    idp: Option<&IdpLogin>,
+) -> Result<(), Error> {
+    if let (Some(login), Some(id)) = (idp, session.id()) {
+        store.set_idp(id, login).await?;
+    }
+    Ok(())
 }
 
 /// The token update for `session`: its token, with a persistent cookie lifetime (the time left

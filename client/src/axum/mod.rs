@@ -26,10 +26,14 @@
 //! ```
 
 mod action;
+mod backchannel;
 mod erased;
 mod extractor;
 mod layer;
 mod transport;
 
+pub use backchannel::{
+    BackChannelLogout, LogoutFailure, LogoutRequest, LogoutTokenError, BACKCHANNEL_LOGOUT_EVENT,
+};
 pub use extractor::{CurrentSession, FLASH_KEY};
 pub use layer::{SessionLayer, SessionService};
