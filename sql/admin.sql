@@ -11,10 +11,28 @@
 -- wants a session being ended waits for the delete and then finds no session. It never takes a
 -- lock on the whole table (TRUNCATE would, and would block every request until it commits).
 
+-- The imported sessions not claimed yet, ended first: a claim that would otherwise turn one
+-- into a new session while the sessions are being ended waits for this (the claim locks its
+-- row) and then finds it ended; one that committed before has its session among those ended
+-- next.
+CREATE FUNCTION varel_session_internal.revoke_all_imports() RETURNS bigint
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH imported AS (
+        UPDATE varel_session.imported_sessions AS i
+        SET ended_at = pg_catalog.now(), data = '{}'::pg_catalog.jsonb
+        WHERE i.ended_at IS NULL
+        RETURNING i.accept_until > pg_catalog.now() AS was_live
+    )
+    SELECT count(*) FILTER (WHERE imported.was_live) FROM imported
+$$;
+COMMENT ON FUNCTION varel_session_internal.revoke_all_imports() IS
+    'internal: ends every imported session not claimed yet; returns how many could still have been claimed';
+
 -- The sessions created up to `started` and still stored, in one statement. One statement
 -- matters: a session rotated (its row updated) while the statement runs is followed to its
--- new row version and ended too, wherever that version was stored. The imported sessions not
--- claimed yet are ended as well (their old ids must not work afterwards). One event for all.
+-- new row version and ended too, wherever that version was stored. One event for all.
 CREATE FUNCTION varel_session_internal.revoke_all_rest(started timestamptz, ended_before bigint)
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -29,13 +47,6 @@ BEGIN
         RETURNING varel_session_internal.is_live(s.expires_at, s.absolute_expires_at) AS was_live
     )
     SELECT count(*) FILTER (WHERE gone.was_live) INTO ended FROM gone;
-    WITH imported AS (
-        UPDATE varel_session.imported_sessions AS i
-        SET ended_at = pg_catalog.now(), data = '{}'::pg_catalog.jsonb
-        WHERE i.ended_at IS NULL AND i.imported_at <= $1
-        RETURNING i.accept_until > pg_catalog.now() AS was_live
-    )
-    SELECT ended + count(*) FILTER (WHERE imported.was_live) INTO ended FROM imported;
     ended := ended + $2;
     -- A revoked event with no handle and no user: every session ended, how many in removed.
     PERFORM varel_session_internal.notify_event('revoked', NULL, NULL, ended);
@@ -43,7 +54,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION varel_session_internal.revoke_all_rest(timestamptz, bigint) IS
-    'internal: ends every session created up to started and every waiting imported session, announces one revoked event for all; returns how many live ones ended, plus ended_before';
+    'internal: ends every session created up to started and announces one revoked event for all; returns how many live ones ended, plus ended_before';
 
 -- One batch of session_revoke_all_run: the sessions created up to `started` stored in blocks
 -- [first_block, first_block + blocks). A session whose row moves to a block already done (it
@@ -66,18 +77,25 @@ COMMENT ON FUNCTION varel_session_internal.revoke_all_blocks(bigint, integer, ti
     'internal: deletes the sessions created up to started stored in a range of blocks; returns how many were live';
 
 CREATE FUNCTION varel_session.session_revoke_all() RETURNS bigint
-    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT varel_session_internal.revoke_all_rest(pg_catalog.now(), 0)
+DECLARE
+    imports bigint;
+BEGIN
+    imports := varel_session_internal.revoke_all_imports();
+    -- The clock, not the transaction's start: a claim that committed before the imports were
+    -- ended created its session after this transaction began.
+    RETURN varel_session_internal.revoke_all_rest(pg_catalog.clock_timestamp(), imports);
+END
 $$;
 COMMENT ON FUNCTION varel_session.session_revoke_all() IS
     'for operators (the extension''s owner): ends every session and every imported session not claimed yet, in one statement that locks rows, never the table; returns how many live ones ended';
 
 -- The same for a table of millions of sessions, committing after every batch, so that no
 -- transaction holds millions of row locks or holds back vacuum. Sessions created after the
--- call began (log-ins during the run) are kept; every session older than the call is gone when
--- it returns. Like session_cleanup_run it cannot be SECURITY DEFINER or carry SET options
+-- imports were ended (log-ins during the run) are kept; every older session is gone when it
+-- returns. Like session_cleanup_run it cannot be SECURITY DEFINER or carry SET options
 -- (PostgreSQL refuses COMMIT then), and it is no more than that: it runs with its caller's
 -- rights, names everything schema-qualified, and calls the functions above.
 -- pgspot-allow: proc-without-search-path varel_session.session_revoke_all_run(batch_size integer,pause interval,INOUT ended bigint)
@@ -91,10 +109,13 @@ AS $$
 DECLARE
     plan record;
     next_block bigint := 0;
-    started timestamptz := pg_catalog.now();
+    started timestamptz;
 BEGIN
-    ended := 0;
     plan := varel_session_internal.cleanup_plan(batch_size);
+    -- The imports first, committed, so that no claim creates a session during the run.
+    ended := varel_session_internal.revoke_all_imports();
+    COMMIT;
+    started := pg_catalog.clock_timestamp();
     WHILE next_block OPERATOR(pg_catalog.<) plan.block_count LOOP
         ended := ended OPERATOR(pg_catalog.+)
             varel_session_internal.revoke_all_blocks(next_block, plan.blocks_per_batch, started);

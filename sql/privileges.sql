@@ -62,6 +62,7 @@ REVOKE ALL ON FUNCTION varel_session.session_import_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session_internal.csrf_token_for(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_csrf_token(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_csrf_verify(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session_internal.revoke_all_imports() FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session_internal.revoke_all_rest(timestamptz, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session_internal.revoke_all_blocks(bigint, integer, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_revoke_all() FROM PUBLIC;

@@ -325,12 +325,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn set_idp(&self, id: &str, login: &IdpLogin) -> Result<bool, Error> {
-        if login.sid.is_none() && login.sub.is_none() {
-            return Err(Error::invalid(
-                "22004",
-                "iss, and sid or sub, must not be null".into(),
-            ));
-        }
+        login.check()?;
         self.with_live(id, |stored| match stored.user_id {
             Some(user_id) => {
                 stored.idp = Some((user_id, login.clone()));

@@ -25,6 +25,34 @@ pub struct IdpLogin {
     pub sub: Option<String>,
 }
 
+impl IdpLogin {
+    /// The longest claim the extension records.
+    pub const MAX_CLAIM_CHARS: usize = 2048;
+
+    /// What the extension's `session_set_idp` would refuse: neither `sid` nor `sub` (22004), or
+    /// a claim over [`MAX_CLAIM_CHARS`](Self::MAX_CLAIM_CHARS) (22023).
+    pub fn check(&self) -> Result<(), Error> {
+        if self.sid.is_none() && self.sub.is_none() {
+            return Err(Error::invalid(
+                "22004",
+                "iss, and sid or sub, must not be null".into(),
+            ));
+        }
+        let claims = [Some(&self.iss), self.sid.as_ref(), self.sub.as_ref()];
+        if claims
+            .into_iter()
+            .flatten()
+            .any(|claim| claim.chars().count() > Self::MAX_CLAIM_CHARS)
+        {
+            return Err(Error::invalid(
+                "22023",
+                "iss, sid and sub must be at most 2048 characters".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One of a user's sessions, for a "your devices" page. `handle` names it without revealing
 /// its token: pass it to [`SessionStore::revoke`] to end that session.
 #[derive(Clone, Debug, PartialEq, Eq)]

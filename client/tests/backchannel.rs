@@ -43,7 +43,8 @@ fn app(store: PostgresStore) -> Router {
                             sid: Some(sid),
                             sub: Some(sub),
                         },
-                    );
+                    )
+                    .unwrap();
                 },
             ),
         )
@@ -232,6 +233,13 @@ async fn refused_tokens_end_nothing() {
         (
             "an ID token (nonce)",
             es256(&with(&|c| c["nonce"] = json!("n-0S6_WzA2Mj"))),
+        ),
+        ("a null nonce", es256(&with(&|c| c["nonce"] = Value::Null))),
+        (
+            "no exp",
+            es256(&with(&|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            })),
         ),
         (
             "no events",

@@ -7,7 +7,9 @@ mod common;
 use common::unique_user_id;
 use serde_json::json;
 use std::time::Duration;
-use varel_session_client::{Config, Error, MemoryStore, PostgresStore, Session, SessionStore};
+use varel_session_client::{
+    Config, Error, IdpLogin, MemoryStore, PostgresStore, Session, SessionStore,
+};
 
 /// Whether a test is the only one that cleans up the store's expired sessions. The PostgreSQL
 /// store's database is shared with the integration tests, which run `session_cleanup` at the
@@ -334,6 +336,67 @@ async fn csrf_tokens_are_bound_to_the_token_and_rotate_with_it<S: SessionStore>(
     }
 }
 
+async fn identity_provider_logouts_end_the_sessions_they_name<S: SessionStore>(store: S) {
+    let user = unique_user_id();
+    let iss = format!("https://idp-{user}.example");
+    let login = |sid: &str| IdpLogin {
+        iss: iss.clone(),
+        sid: Some(sid.into()),
+        sub: Some(format!("sub-{user}")),
+    };
+    let mut tokens = Vec::new();
+    for sid in ["a", "b"] {
+        let (mut session, _) = stored(&store, json!({})).await;
+        store.set_user(&mut session, user, None).await.unwrap();
+        let token = session.id().unwrap().to_owned();
+        assert!(store.set_idp(&token, &login(sid)).await.unwrap());
+        tokens.push(token);
+    }
+    let (anonymous, _) = stored(&store, json!({})).await;
+    assert_eq!(
+        store
+            .set_idp(anonymous.id().unwrap(), &login("c"))
+            .await
+            .unwrap_err()
+            .sqlstate(),
+        Some("55000"),
+        "a session without a user"
+    );
+    assert!(!store.set_idp("not a token", &login("c")).await.unwrap());
+    let no_claims = IdpLogin {
+        iss: iss.clone(),
+        sid: None,
+        sub: None,
+    };
+    assert_eq!(
+        store
+            .set_idp(&tokens[0], &no_claims)
+            .await
+            .unwrap_err()
+            .sqlstate(),
+        Some("22004")
+    );
+
+    assert_eq!(store.revoke_idp(&iss, Some("a"), None).await.unwrap(), 1);
+    assert!(store.load(&tokens[0]).await.unwrap().is_none());
+    assert!(store.load(&tokens[1]).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .revoke_idp("https://other.example", None, Some(&format!("sub-{user}")))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .revoke_idp(&iss, None, Some(&format!("sub-{user}")))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.load(&tokens[1]).await.unwrap().is_none());
+}
+
 async fn sessions_expire_and_cleanup_removes_them<S: SessionStore + CleansAlone>(store: S) {
     let mut session = Session::new();
     session.set("k", 1);
@@ -398,6 +461,7 @@ contract!(
     same_key_operations_are_atomic,
     a_users_sessions_are_listed_and_revoked,
     csrf_tokens_are_bound_to_the_token_and_rotate_with_it,
+    identity_provider_logouts_end_the_sessions_they_name,
     sessions_expire_and_cleanup_removes_them,
     touch_slides_the_idle_deadline,
 );

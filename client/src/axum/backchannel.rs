@@ -92,7 +92,6 @@ struct LogoutClaims {
     sub: Option<String>,
     sid: Option<String>,
     events: Option<Map<String, Value>>,
-    nonce: Option<Value>,
 }
 
 /// The back-channel logout endpoint for one provider and one client (this application's
@@ -159,7 +158,7 @@ impl<S: SessionStore + Send + Sync + 'static> BackChannelLogout<S> {
     /// Verifies a logout token as section 2.6 of the specification asks: a JWT of an accepted
     /// algorithm, `typ` `logout+jwt` (or `JWT`) if it has one, signed by a key of the provider's JWKS,
     /// with this provider's `iss`, this client in `aud`, an `iat` neither in the future nor
-    /// older than the accepted age, `exp` (if any) not passed, the back-channel logout member
+    /// older than the accepted age, an `exp` not passed, the back-channel logout member
     /// in `events`, no `nonce`, and a `sid` or a `sub`.
     pub fn verify(&self, logout_token: &str) -> Result<LogoutRequest, LogoutTokenError> {
         let inner = &self.inner;
@@ -186,11 +185,17 @@ impl<S: SessionStore + Send + Sync + 'static> BackChannelLogout<S> {
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&inner.issuer]);
         validation.set_audience(&[&inner.audience]);
-        validation.set_required_spec_claims(&["iss", "aud"]);
+        validation.set_required_spec_claims(&["iss", "aud", "exp"]);
         validation.leeway = LEEWAY.as_secs();
-        let claims = jsonwebtoken::decode::<LogoutClaims>(logout_token, &key, &validation)
+        let claims = jsonwebtoken::decode::<Map<String, Value>>(logout_token, &key, &validation)
             .map_err(|e| LogoutTokenError::Invalid(e.to_string()))?
             .claims;
+        // Present at all, even as null: an ID token is not a logout token.
+        if claims.contains_key("nonce") {
+            return Err(LogoutTokenError::Nonce);
+        }
+        let claims: LogoutClaims = serde_json::from_value(Value::Object(claims))
+            .map_err(|e| LogoutTokenError::Invalid(e.to_string()))?;
 
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -207,9 +212,6 @@ impl<S: SessionStore + Send + Sync + 'static> BackChannelLogout<S> {
             .is_some_and(Value::is_object)
         {
             return Err(LogoutTokenError::Event);
-        }
-        if claims.nonce.is_some() {
-            return Err(LogoutTokenError::Nonce);
         }
         if claims.sid.is_none() && claims.sub.is_none() {
             return Err(LogoutTokenError::NoSubject);

@@ -227,9 +227,11 @@ impl CurrentSession {
     fn ask(&self, action: PendingAction) {
         let mut state = self.state();
         state.action = state.action.then(action);
-        // The provider's record belongs to the log-in that asked for it (log_in_via_idp sets
-        // it again right after).
-        state.idp = None;
+        // The provider's record belongs to the pending log-in: a log-out or destroy drops it
+        // (a regenerate leaves the log-in pending, and the record with it).
+        if !matches!(state.action, PendingAction::LogIn { .. }) {
+            state.idp = None;
+        }
     }
 
     /// Logs `user_id` in: the token rotates when the response goes out (against session
@@ -240,6 +242,7 @@ impl CurrentSession {
             user_id,
             max_age: None,
         });
+        self.state().idp = None;
     }
 
     /// Logs `user_id` in with "remember me": as [`log_in`](Self::log_in), and the session's
@@ -262,14 +265,18 @@ impl CurrentSession {
             user_id,
             max_age: Some(max_age),
         });
+        self.state().idp = None;
     }
 
     /// Logs `user_id` in after an OpenID Connect log-in, as [`log_in`](Self::log_in), and
     /// records the provider's `iss`, `sid` and `sub` from the ID token for the session under its
     /// new token, so that the provider's back-channel logout
-    /// ([`BackChannelLogout`](super::BackChannelLogout)) ends it. A later call of
-    /// `log_in`, `log_in_remembered`, `log_out`, `regenerate` or `destroy` in the same request
-    /// drops the record.
+    /// ([`BackChannelLogout`](super::BackChannelLogout)) ends it. A later `log_in`,
+    /// `log_in_remembered`, `log_out` or `destroy` in the same request drops the record.
+    /// [`Error::Invalid`] (22004 or 22023, and no log-in) when `login` names neither `sid` nor
+    /// `sub`, or a claim is over 2048 characters, as the extension would refuse it. Should the
+    /// record fail when the response goes out, the log-in stands (the client gets its new token)
+    /// and the failure is logged: the session is then not ended by a back-channel logout.
     ///
     /// ```no_run
     /// use varel_session_client::axum::CurrentSession;
@@ -277,17 +284,45 @@ impl CurrentSession {
     ///
     /// async fn oidc_callback(session: CurrentSession) -> &'static str {
     ///     // ... the ID token verified, its claims read:
-    ///     session.log_in_via_idp(42, IdpLogin {
+    ///     let login = IdpLogin {
     ///         iss: "https://idp.example".into(),
     ///         sid: Some("08a5019c-17e1-4977-8f42-65a12843ea02".into()),
     ///         sub: Some("248289761001".into()),
-    ///     });
-    ///     "welcome"
+    ///     };
+    ///     match session.log_in_via_idp(42, login) {
+    ///         Ok(()) => "welcome",
+    ///         Err(_) => "the provider's claims are unusable",
+    ///     }
     /// }
     /// ```
-    pub fn log_in_via_idp(&self, user_id: i64, login: IdpLogin) {
-        self.log_in(user_id);
+    pub fn log_in_via_idp(&self, user_id: i64, login: IdpLogin) -> Result<(), Error> {
+        self.log_in_via_idp_with(user_id, None, login)
+    }
+
+    /// [`log_in_via_idp`](Self::log_in_via_idp) with "remember me", as
+    /// [`log_in_remembered`](Self::log_in_remembered).
+    pub fn log_in_remembered_via_idp(
+        &self,
+        user_id: i64,
+        max_age: Duration,
+        login: IdpLogin,
+    ) -> Result<(), Error> {
+        self.log_in_via_idp_with(user_id, Some(max_age), login)
+    }
+
+    fn log_in_via_idp_with(
+        &self,
+        user_id: i64,
+        max_age: Option<Duration>,
+        login: IdpLogin,
+    ) -> Result<(), Error> {
+        login.check()?;
+        match max_age {
+            Some(max_age) => self.log_in_remembered(user_id, max_age),
+            None => self.log_in(user_id),
+        }
         self.state().idp = Some(login);
+        Ok(())
     }
 
     /// Logs the user out but keeps the session and its data; the token rotates.

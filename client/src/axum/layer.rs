@@ -149,7 +149,7 @@ async fn finish<S: SessionStore>(
         match log_in {
             Some((user_id, max_age)) => {
                 store.set_user(&mut session, user_id, max_age).await?;
-                record_idp(store, &session, idp.as_ref()).await?;
+                record_idp(store, &session, idp.as_ref()).await;
             }
             None => store.save(&mut session).await?,
         }
@@ -173,7 +173,7 @@ async fn finish<S: SessionStore>(
         let rotated = match action {
             PendingAction::LogIn { user_id, max_age } => {
                 store.set_user(&mut session, user_id, max_age).await?;
-                record_idp(store, &session, idp.as_ref()).await?;
+                record_idp(store, &session, idp.as_ref()).await;
                 true
             }
             PendingAction::LogOut => {
@@ -203,18 +203,17 @@ async fn finish<S: SessionStore>(
     }
 }
 
-/// After a log-in through an identity provider, its record under the session's new token. A
-/// session ended meanwhile records nothing (the client gets its new token, which names no
-/// session on the next request).
-async fn record_idp<S: SessionStore>(
-    store: &S,
-    session: &crate::Session,
-    idp: Option<&IdpLogin>,
-) -> Result<(), Error> {
+/// After a log-in through an identity provider, its record under the session's new token. It
+/// comes after the rotation, so a failure here must not fail the request: the client would
+/// keep its old token, dead since the rotation. The log-in stands and the failure is logged (a
+/// back-channel logout then does not end this session). A session ended meanwhile records
+/// nothing.
+async fn record_idp<S: SessionStore>(store: &S, session: &crate::Session, idp: Option<&IdpLogin>) {
     if let (Some(login), Some(id)) = (idp, session.id()) {
-        store.set_idp(id, login).await?;
+        if let Err(error) = store.set_idp(id, login).await {
+            tracing::error!(%error, "the identity provider's log-in was not recorded");
+        }
     }
-    Ok(())
 }
 
 /// The token update for `session`: its token, with a persistent cookie lifetime (the time left
