@@ -182,3 +182,40 @@ pub async fn install_model(client: &Client) {
         .await
         .expect("install the SQL model");
 }
+
+/// A connection to `db` that LISTENs on `channel`, and the JSON payload of every notification
+/// it receives (session events, as a websocket server or an audit log would see them).
+pub async fn listen(
+    db: &str,
+    channel: &str,
+) -> (
+    Client,
+    tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+) {
+    use futures::StreamExt;
+    let (client, mut connection) = tokio_postgres::Config::new()
+        .host(env("VAREL_TEST_HOST"))
+        .port(env("VAREL_TEST_PORT").parse().unwrap())
+        .user("postgres")
+        .dbname(db)
+        .connect(NoTls)
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(message)) = messages.next().await {
+            if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                let payload = serde_json::from_str(n.payload()).expect("JSON payload");
+                if tx.send(payload).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    client
+        .batch_execute(&format!("LISTEN {channel}"))
+        .await
+        .unwrap();
+    (client, rx)
+}

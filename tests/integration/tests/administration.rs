@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::Client;
-use varel_session_integration::ScratchDb;
+use varel_session_integration::{listen, ScratchDb};
 
 const ROTATORS: usize = 4;
 const SESSIONS_PER_ROTATOR: usize = 60;
@@ -28,7 +28,7 @@ async fn committed_batches_end_every_session_rotated_or_not() {
 async fn everyone_out_while_rotating(revoke: &str) {
     let db = ScratchDb::create().await;
     let admin = db.connect().await;
-    let (listening, mut events) = listener(&db).await;
+    let (listening, mut events) = listen(&db.name, "test_everyone_out").await;
     // Padding, so the sessions fill many blocks.
     admin
         .execute(
@@ -137,42 +137,4 @@ async fn rotate_until_gone(
             return survivors;
         }
     }
-}
-
-async fn listener(
-    db: &ScratchDb,
-) -> (
-    Client,
-    tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
-) {
-    use futures::StreamExt;
-    use tokio_postgres::{AsyncMessage, NoTls};
-    let (client, mut connection) = tokio_postgres::Config::new()
-        .host(varel_session_integration::env("VAREL_TEST_HOST"))
-        .port(
-            varel_session_integration::env("VAREL_TEST_PORT")
-                .parse()
-                .unwrap(),
-        )
-        .user("postgres")
-        .dbname(&db.name)
-        .connect(NoTls)
-        .await
-        .unwrap();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-        while let Some(Ok(message)) = messages.next().await {
-            if let AsyncMessage::Notification(n) = message {
-                if tx.send(serde_json::from_str(n.payload()).unwrap()).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    client
-        .batch_execute("LISTEN test_everyone_out")
-        .await
-        .unwrap();
-    (client, rx)
 }

@@ -1,13 +1,12 @@
 //! Same-key atomic operations under real concurrency, and session events as a LISTENing
 //! program (a websocket server closing a revoked user's sockets, say) receives them.
 
-use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Barrier};
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_postgres::Client;
 use varel_session_integration::{
-    api_db, connect, connections, env, expire_now, new_session, unique_user_id, ScratchDb,
+    api_db, connect, connections, expire_now, listen, new_session, unique_user_id, ScratchDb,
 };
 
 /// 16 connections increment one key 1,000 times each: exactly 16,000.
@@ -136,39 +135,7 @@ async fn listener() -> (Client, mpsc::UnboundedReceiver<serde_json::Value>) {
 
 /// A client that LISTENs on `channel` and hands over every payload.
 async fn listener_on(channel: &str) -> (Client, mpsc::UnboundedReceiver<serde_json::Value>) {
-    listener_in(&api_db(), channel).await
-}
-
-/// The same in database `db`.
-async fn listener_in(
-    db: &str,
-    channel: &str,
-) -> (Client, mpsc::UnboundedReceiver<serde_json::Value>) {
-    let (client, mut connection) = tokio_postgres::Config::new()
-        .host(env("VAREL_TEST_HOST"))
-        .port(env("VAREL_TEST_PORT").parse().unwrap())
-        .user("postgres")
-        .dbname(db)
-        .connect(NoTls)
-        .await
-        .unwrap();
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-        while let Some(Ok(message)) = messages.next().await {
-            if let AsyncMessage::Notification(n) = message {
-                let payload = serde_json::from_str(n.payload()).expect("JSON payload");
-                if tx.send(payload).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    client
-        .batch_execute(&format!("LISTEN {channel}"))
-        .await
-        .unwrap();
-    (client, rx)
+    listen(&api_db(), channel).await
 }
 
 /// Everything that arrives within a short while.
@@ -298,7 +265,7 @@ async fn events_arrive_on_commit_with_handles_never_tokens() {
 #[tokio::test]
 async fn cleanup_announces_each_expired_session() {
     let db = ScratchDb::create().await;
-    let (_listening, mut rx) = listener_in(&db.name, "test_session_events").await;
+    let (_listening, mut rx) = listen(&db.name, "test_session_events").await;
     let app = db.connect().await;
     app.batch_execute(
         "SET varel_session.events = on; SET varel_session.events_channel = 'test_session_events'",
