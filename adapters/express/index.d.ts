@@ -42,6 +42,13 @@ export declare class VarelStore extends session.Store {
    * the database, and resolves to the new value; rejects with code ENDED when the session
    * ended. */
   incr(req: Request, key: string, by?: number): Promise<number>;
+  /** The CSRF token of the request's session (64 hex characters, changes when the session id
+   * is regenerated); a session this request made is stored first. Rejects with code ENDED when
+   * the session ended. */
+  csrfToken(req: Request): Promise<string>;
+  /** Whether `candidate` is the CSRF token of the request's session (constant time, in the
+   * database); false for a session not stored. */
+  verifyCsrf(req: Request, candidate: unknown): Promise<boolean>;
   /** Kept for code written for earlier versions: the store holds nothing to release. */
   close(): Promise<void>;
 }

@@ -201,6 +201,28 @@ class VarelStore extends session.Store {
     if (req[STORED]) req[STORED][key] = canonical(number);
     return number;
   }
+
+  /** The CSRF token of the request's session (the extension's `session_csrf_token`), for the
+   * page's forms: derived from the session's id, so it changes with `req.session.regenerate()`
+   * (log-in) and nothing is stored. A session this request made is stored first, as the token
+   * is bound to a stored session. Rejects with code ENDED when the session ended. */
+  async csrfToken(req) {
+    if (!req[STORED]) await this.set(req.sessionID, req.session);
+    const { rows } = await this.pool.query(
+      'SELECT varel_session.session_csrf_token($1) AS csrf', [req.sessionID]);
+    if (rows[0].csrf === null) throw ended();
+    return rows[0].csrf;
+  }
+
+  /** Whether `candidate` (what a form or header sent) is the CSRF token of the request's
+   * session, compared in constant time by the extension (`session_csrf_verify`); false for a
+   * session not stored, or a candidate that is not a string. */
+  async verifyCsrf(req, candidate) {
+    if (!req[STORED] || typeof candidate !== 'string') return false;
+    const { rows } = await this.pool.query(
+      'SELECT varel_session.session_csrf_verify($1, $2) AS ok', [req.sessionID, candidate]);
+    return rows[0].ok === true;
+  }
 }
 
 function ended() {

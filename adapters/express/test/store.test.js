@@ -206,6 +206,44 @@ test('incr is atomic: concurrent increments of one session lose nothing', async 
   assert.equal((await call('get', sid)).visits, 32);
 });
 
+test('CSRF tokens are the session\'s, verified by the extension, and change with a regenerate', async () => {
+  const sid = await newSession({ a: 1 });
+  const other = await newSession({ b: 2 });
+  const session = await load(sid);
+  const req = session.req;
+  const csrf = await store.csrfToken(req);
+  assert.match(csrf, /^[0-9a-f]{64}$/);
+  const [{ expected }] = await sql('SELECT varel_session.session_csrf_token($1) AS expected', [sid]);
+  assert.equal(csrf, expected);
+  assert.equal(await store.verifyCsrf(req, csrf), true);
+  assert.equal(await store.verifyCsrf((await load(other)).req, csrf), false, 'another session');
+  for (const bad of [csrf.slice(0, 63), csrf.toUpperCase(), '', undefined, 42, { csrf }]) {
+    assert.equal(await store.verifyCsrf(req, bad), false, String(bad));
+  }
+  // A regenerate (log-in) gives the session a new id: the old form's token is refused, and
+  // the new session, stored for its token, has its own.
+  store.generate = (r) => {
+    r.sessionID = store.generateId();
+    r.session = { cookie: { originalMaxAge: 60000, path: '/' } };
+    Object.defineProperty(r.session, 'req', { value: r }); // as express-session's Session has
+  };
+  try {
+    await call('regenerate', req);
+  } finally {
+    delete store.generate;
+  }
+  assert.equal(await store.verifyCsrf(req, csrf), false, 'not stored yet');
+  const fresh = await store.csrfToken(req);
+  assert.notEqual(await call('get', req.sessionID), null, 'stored for its token');
+  assert.notEqual(fresh, csrf);
+  assert.equal(await store.verifyCsrf(req, csrf), false);
+  assert.equal(await store.verifyCsrf(req, fresh), true);
+  // A session ended elsewhere has none.
+  await call('destroy', req.sessionID);
+  await assert.rejects(store.csrfToken(req), (error) => error.code === ENDED);
+  assert.equal(await store.verifyCsrf(req, fresh), false);
+});
+
 test('with userKey, a new session is created as its user\'s', async () => {
   const own = new VarelStore({ pool, userKey: 'userId' });
   const sid = own.generateId();

@@ -36,6 +36,13 @@ app.get('/me', async (req, res) => {
   }
 });
 
+app.post('/transfer', async (req, res) => {
+  const ok: boolean = await store.verifyCsrf(req, req.body?.csrf);
+  if (!ok) return res.status(403).end();
+  const next: string = await store.csrfToken(req);
+  res.json({ csrf: next });
+});
+
 async function direct(sid: string): Promise<string | undefined> {
   const data = await store.get(sid);
   if (data) {
