@@ -227,9 +227,10 @@ impl CurrentSession {
     fn ask(&self, action: PendingAction) {
         let mut state = self.state();
         state.action = state.action.then(action);
-        // The provider's record belongs to the pending log-in: a log-out or destroy drops it
-        // (a regenerate leaves the log-in pending, and the record with it).
-        if !matches!(state.action, PendingAction::LogIn { .. }) {
+        // The provider's record belongs to the log-in that made it (log_in_via_idp sets it
+        // after asking): any later log-in, log-out or destroy drops it; a regenerate changes
+        // nothing of a pending log-in, and keeps it.
+        if action != PendingAction::Regenerate {
             state.idp = None;
         }
     }
@@ -242,7 +243,6 @@ impl CurrentSession {
             user_id,
             max_age: None,
         });
-        self.state().idp = None;
     }
 
     /// Logs `user_id` in with "remember me": as [`log_in`](Self::log_in), and the session's
@@ -265,7 +265,6 @@ impl CurrentSession {
             user_id,
             max_age: Some(max_age),
         });
-        self.state().idp = None;
     }
 
     /// Logs `user_id` in after an OpenID Connect log-in, as [`log_in`](Self::log_in), and
