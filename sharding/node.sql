@@ -69,11 +69,13 @@ COMMENT ON FUNCTION varel_session_shard.session_export(text) IS
     'the live session named by id, as a log-in that moves it to another partition copies it';
 
 -- The copy: a session logged in as user_id (the cap applies, as at any log-in), routing to
--- partition `route`, with the moved session's data, handle and creation time. Its one event is
--- the log-in, under the handle it keeps (not a "created" under a handle it loses at once).
+-- partition `route`, with the moved session's data, handle and creation time, and the log-in's
+-- authentication context (session_reauthenticate records it and applies its deadlines). Its one
+-- event is the log-in, under the handle it keeps (not a "created" under a handle it loses at
+-- once).
 CREATE FUNCTION varel_session_shard.session_import(route integer, partitions integer,
         user_id bigint, max_age interval, ip inet, user_agent text, data jsonb, handle bigint,
-        created_at timestamptz) RETURNS text
+        created_at timestamptz, aal smallint, amr text[]) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -85,6 +87,7 @@ BEGIN
     PERFORM pg_catalog.set_config('varel_session.events', 'off', true);
     token := varel_session_shard.session_new_on(route, partitions, max_age, user_id, data, ip,
                                                 user_agent);
+    token := varel_session.session_reauthenticate(token, session_import.aal, session_import.amr);
     PERFORM pg_catalog.set_config('varel_session.events', events, true);
     UPDATE varel_session.sessions AS s
        SET handle = session_import.handle, created_at = session_import.created_at
@@ -94,7 +97,7 @@ BEGIN
     RETURN token;
 END
 $$;
-COMMENT ON FUNCTION varel_session_shard.session_import(integer, integer, bigint, interval, inet, text, jsonb, bigint, timestamptz) IS
+COMMENT ON FUNCTION varel_session_shard.session_import(integer, integer, bigint, interval, inet, text, jsonb, bigint, timestamptz, smallint, text[]) IS
     'the copy a moving log-in creates on the user''s home partition';
 
 -- The end of the source of a move: the session lives on as the copy, so no "destroyed" event.

@@ -41,7 +41,10 @@ CREATE TYPE varel_session.session_row AS (
     created_at timestamptz,
     updated_at timestamptz,
     expires_at timestamptz,
-    absolute_expires_at timestamptz
+    absolute_expires_at timestamptz,
+    authenticated_at timestamptz,
+    aal smallint,
+    amr text[]
 );
 
 -- Whether id has a token's shape (64 hex characters, either case), as the nodes check it.
@@ -176,8 +179,18 @@ CREATE FUNCTION varel_session.session_csrf_verify(id text, candidate text) RETUR
     LANGUAGE plproxy AS $$
     CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
 $$;
+CREATE FUNCTION varel_session.session_auth_recent(id text, within interval,
+        min_aal smallint DEFAULT 1) RETURNS boolean
+    LANGUAGE plproxy AS $$
+    CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
+$$;
 -- Rotations: the node mints the new token with the old one's route (varel_session.route_bits),
 -- so the session stays where it is.
+CREATE FUNCTION varel_session.session_reauthenticate(id text, aal smallint DEFAULT NULL,
+        amr text[] DEFAULT NULL) RETURNS text
+    LANGUAGE plproxy AS $$
+    CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
+$$;
 CREATE FUNCTION varel_session.session_regenerate(id text) RETURNS text
     LANGUAGE plproxy AS $$
     CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
@@ -199,7 +212,7 @@ CREATE FUNCTION varel_session_router.new_on(route integer, partitions integer,
     TARGET varel_session_shard.session_new_on;
 $$;
 CREATE FUNCTION varel_session_router.set_user_in_place(id text, user_id bigint,
-        max_age interval, ip inet, user_agent text) RETURNS text
+        max_age interval, ip inet, user_agent text, aal smallint, amr text[]) RETURNS text
     LANGUAGE plproxy AS $$
     CLUSTER 'varel_session'; RUN ON varel_session_router.route(id);
     TARGET varel_session.session_set_user;
@@ -213,7 +226,7 @@ CREATE FUNCTION varel_session_router.export(id text)
 $$;
 CREATE FUNCTION varel_session_router.import(route integer, partitions integer,
         user_id bigint, max_age interval, ip inet, user_agent text, data jsonb, handle bigint,
-        created_at timestamptz)
+        created_at timestamptz, aal smallint, amr text[])
     RETURNS text
     LANGUAGE plproxy AS $$
     CLUSTER 'varel_session'; RUN ON route;
@@ -269,7 +282,8 @@ $$;
 --      and the log-in still succeeds.
 -- Each remote step commits on its own: the router's transaction cannot undo one.
 CREATE FUNCTION varel_session.session_set_user(id text, user_id bigint,
-        max_age interval DEFAULT NULL, ip inet DEFAULT NULL, user_agent text DEFAULT NULL)
+        max_age interval DEFAULT NULL, ip inet DEFAULT NULL, user_agent text DEFAULT NULL,
+        aal smallint DEFAULT NULL, amr text[] DEFAULT NULL)
     RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -283,10 +297,12 @@ DECLARE
 BEGIN
     IF NOT varel_session_router.is_token(id) OR user_id IS NULL THEN
         -- The node's answer for such arguments (NULL, or its error for a NULL user).
-        RETURN varel_session_router.set_user_in_place(id, user_id, max_age, ip, user_agent);
+        RETURN varel_session_router.set_user_in_place(id, user_id, max_age, ip, user_agent,
+                                                      aal, amr);
     END IF;
     IF (varel_session_router.route(id) & mask) = (home & mask) THEN
-        RETURN varel_session_router.set_user_in_place(id, user_id, max_age, ip, user_agent);
+        RETURN varel_session_router.set_user_in_place(id, user_id, max_age, ip, user_agent,
+                                                      aal, amr);
     END IF;
     moving := varel_session.session_regenerate(id);
     IF moving IS NULL THEN
@@ -303,7 +319,7 @@ BEGIN
     END IF;
     token := varel_session_router.import(home, mask + 1, user_id,
         coalesce(max_age, copied.max_age), ip, user_agent, copied.data, copied.handle,
-        copied.created_at);
+        copied.created_at, aal, amr);
     BEGIN
         IF NOT varel_session_router.discard(moving) THEN
             PERFORM varel_session_router.discard(token);

@@ -138,6 +138,7 @@ COMMENT ON PROCEDURE varel_session.session_revoke_all_run(integer, interval, big
 CREATE FUNCTION varel_session.session_list(
     only_user bigint DEFAULT NULL,
     created_before timestamptz DEFAULT NULL,
+    only_aal smallint DEFAULT NULL,
     after_handle text DEFAULT NULL,
     max_rows integer DEFAULT 100
 )
@@ -150,7 +151,10 @@ CREATE FUNCTION varel_session.session_list(
         absolute_expires_at timestamptz,
         ip inet,
         user_agent text,
-        last_seen_at timestamptz
+        last_seen_at timestamptz,
+        authenticated_at timestamptz,
+        aal smallint,
+        amr text[]
     )
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
@@ -160,6 +164,10 @@ BEGIN
         RAISE EXCEPTION 'max_rows must be between 1 and 10000'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF only_aal IS NOT NULL AND only_aal NOT BETWEEN 1 AND 3 THEN
+        RAISE EXCEPTION 'only_aal must be 1, 2 or 3'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF after_handle IS NOT NULL AND after_handle !~ '^[0-9a-f]{16}$' THEN
         RAISE EXCEPTION 'after_handle must be a handle (16 lowercase hex characters)'
             USING ERRCODE = 'invalid_parameter_value';
@@ -167,20 +175,22 @@ BEGIN
     -- Handles as 16 hex characters sort in the order of their 64 bits; "C" makes it bytewise.
     RETURN QUERY
     SELECT l.handle, l.user_id, l.created_at, l.updated_at, l.expires_at,
-           l.absolute_expires_at, l.ip, l.user_agent, l.last_seen_at
+           l.absolute_expires_at, l.ip, l.user_agent, l.last_seen_at, l.authenticated_at,
+           l.aal, l.amr
     FROM (
         SELECT pg_catalog.lpad(pg_catalog.to_hex(s.handle), 16, '0') COLLATE "C" AS handle,
                s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at,
-               s.ip, s.user_agent, s.last_seen_at
+               s.ip, s.user_agent, s.last_seen_at, s.authenticated_at, s.aal, s.amr
         FROM varel_session.sessions AS s
         WHERE ($1 IS NULL OR s.user_id = $1)
           AND ($2 IS NULL OR s.created_at < $2)
+          AND ($3 IS NULL OR (s.user_id IS NOT NULL AND s.aal = $3))
           AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
     ) AS l
-    WHERE $3 IS NULL OR l.handle > ($3 COLLATE "C")
+    WHERE $4 IS NULL OR l.handle > ($4 COLLATE "C")
     ORDER BY l.handle
-    LIMIT $4;
+    LIMIT $5;
 END
 $$;
-COMMENT ON FUNCTION varel_session.session_list(bigint, timestamptz, text, integer) IS
-    'for operators (the extension''s owner): a page of live sessions (optionally one user''s, or created before a time), in handle order after after_handle, never showing tokens';
+COMMENT ON FUNCTION varel_session.session_list(bigint, timestamptz, smallint, text, integer) IS
+    'for operators (the extension''s owner): a page of live sessions (optionally one user''s, created before a time, or logged in at one assurance level), in handle order after after_handle, never showing tokens';

@@ -109,12 +109,36 @@ CREATE FUNCTION varel_session.session_set_user(
     user_id bigint,
     max_age interval DEFAULT NULL,
     ip inet DEFAULT NULL,
-    user_agent text DEFAULT NULL
+    user_agent text DEFAULT NULL,
+    aal smallint DEFAULT NULL,
+    amr text[] DEFAULT NULL
 ) RETURNS text
     LANGUAGE c VOLATILE PARALLEL UNSAFE
     AS 'MODULE_PATHNAME', 'varel_session_set_user';
-COMMENT ON FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text) IS
-    'log in: sets the user, rotates the token (returned), restarts the absolute deadline; optionally a new idle lifetime ("remember me") and the client''s ip and user agent';
+COMMENT ON FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text, smallint, text[]) IS
+    'log in: sets the user, rotates the token (returned), records the log-in''s time, assurance level (1 unless given) and methods, restarts the absolute deadline; optionally a new idle lifetime ("remember me") and the client''s ip and user agent';
+
+-- Re-authentication (step-up, or before a sensitive operation), and the check a sensitive
+-- operation makes: the authentication context a log-in records (src/auth_context.rs).
+CREATE FUNCTION varel_session.session_reauthenticate(
+    id text,
+    aal smallint DEFAULT NULL,
+    amr text[] DEFAULT NULL
+) RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_reauthenticate';
+COMMENT ON FUNCTION varel_session.session_reauthenticate(text, smallint, text[]) IS
+    'the user authenticated again: rotates the token (returned), records the time and the level and methods when given, restarts both deadlines; NULL when not live';
+
+CREATE FUNCTION varel_session.session_auth_recent(
+    id text,
+    within interval,
+    min_aal smallint DEFAULT 1
+) RETURNS boolean
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'varel_session_auth_recent';
+COMMENT ON FUNCTION varel_session.session_auth_recent(text, interval, smallint) IS
+    'whether the live session''s user authenticated within the interval at min_aal or above: may this request do a sensitive operation';
 
 CREATE FUNCTION varel_session.session_clear_user(id text) RETURNS text
     LANGUAGE c VOLATILE PARALLEL UNSAFE

@@ -26,7 +26,9 @@ REVOKE ALL ON FUNCTION varel_session.session_clear(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_touch(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_destroy(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_regenerate(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text, smallint, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_reauthenticate(text, smallint, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_auth_recent(text, interval, smallint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_incr(text, text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_take(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_push(text, text, jsonb, integer) FROM PUBLIC;
@@ -67,6 +69,6 @@ REVOKE ALL ON FUNCTION varel_session_internal.revoke_all_rest(timestamptz, bigin
 REVOKE ALL ON FUNCTION varel_session_internal.revoke_all_blocks(bigint, integer, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_revoke_all() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE varel_session.session_revoke_all_run(integer, interval, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.session_list(bigint, timestamptz, text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_list(bigint, timestamptz, smallint, text, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_set_idp(text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_revoke_idp(text, text, text) FROM PUBLIC;

@@ -26,6 +26,9 @@ CREATE TABLE varel_session.sessions (
     ip                  inet,
     user_agent          text,
     last_seen_at        timestamptz,
+    authenticated_at    timestamptz,
+    aal                 smallint,
+    amr                 text[],
     CONSTRAINT sessions_pkey PRIMARY KEY (token_hash)
 )
 -- Per-request writes change data, updated_at and expires_at, none of them indexed, so they can
@@ -66,6 +69,12 @@ COMMENT ON COLUMN varel_session.sessions.user_agent IS
     'client user agent at creation or at the last log-in';
 COMMENT ON COLUMN varel_session.sessions.last_seen_at IS
     'when the session was last used: set by writes and by slides of the idle deadline, so at the slide''s granularity';
+COMMENT ON COLUMN varel_session.sessions.authenticated_at IS
+    'when the user last logged in or re-authenticated; NULL without a user';
+COMMENT ON COLUMN varel_session.sessions.aal IS
+    'the assurance level (NIST SP 800-63B-4, 1 to 3) of that authentication';
+COMMENT ON COLUMN varel_session.sessions.amr IS
+    'the authentication methods of that authentication (RFC 8176 names, such as pwd, otp, hwk)';
 
 -- Sessions imported from another store (sql/import.sql), waiting for their first request. Each
 -- is keyed by a hash of the old store's name and the old id, never the id itself, and that
@@ -180,7 +189,10 @@ CREATE TYPE varel_session.session_row AS (
     created_at timestamptz,
     updated_at timestamptz,
     expires_at timestamptz,
-    absolute_expires_at timestamptz
+    absolute_expires_at timestamptz,
+    authenticated_at timestamptz,
+    aal smallint,
+    amr text[]
 );
 COMMENT ON TYPE varel_session.session_row IS
     'a session as session_get and session_load return it';

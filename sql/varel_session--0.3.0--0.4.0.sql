@@ -60,6 +60,63 @@ SELECT pg_catalog.pg_extension_config_dump('varel_session.idp_logins', '');
 COMMENT ON TABLE varel_session.idp_logins IS
     'the identity provider''s iss, sid and sub of sessions logged in through OpenID Connect, for back-channel logout; reachable only through the varel_session functions';
 
+-- The authentication context of a log-in (src/auth_context.rs): when, at what assurance level,
+-- by which methods. Added at the end of the table and of session_row, where a fresh install
+-- has them too.
+ALTER TABLE varel_session.sessions
+    ADD COLUMN authenticated_at timestamptz,
+    ADD COLUMN aal smallint,
+    ADD COLUMN amr text[];
+COMMENT ON COLUMN varel_session.sessions.authenticated_at IS
+    'when the user last logged in or re-authenticated; NULL without a user';
+COMMENT ON COLUMN varel_session.sessions.aal IS
+    'the assurance level (NIST SP 800-63B-4, 1 to 3) of that authentication';
+COMMENT ON COLUMN varel_session.sessions.amr IS
+    'the authentication methods of that authentication (RFC 8176 names, such as pwd, otp, hwk)';
+ALTER TYPE varel_session.session_row
+    ADD ATTRIBUTE authenticated_at timestamptz,
+    ADD ATTRIBUTE aal smallint,
+    ADD ATTRIBUTE amr text[];
+
+-- session_set_user gains aal and amr (calls without them still work); the grants of the old
+-- signature go with it (docs/upgrading.md: re-run the EXECUTE grant after the update).
+DROP FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text);
+CREATE FUNCTION varel_session.session_set_user(
+    id text,
+    user_id bigint,
+    max_age interval DEFAULT NULL,
+    ip inet DEFAULT NULL,
+    user_agent text DEFAULT NULL,
+    aal smallint DEFAULT NULL,
+    amr text[] DEFAULT NULL
+) RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_set_user';
+COMMENT ON FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text, smallint, text[]) IS
+    'log in: sets the user, rotates the token (returned), records the log-in''s time, assurance level (1 unless given) and methods, restarts the absolute deadline; optionally a new idle lifetime ("remember me") and the client''s ip and user agent';
+
+-- Re-authentication (step-up, or before a sensitive operation), and the check a sensitive
+-- operation makes: the authentication context a log-in records (src/auth_context.rs).
+CREATE FUNCTION varel_session.session_reauthenticate(
+    id text,
+    aal smallint DEFAULT NULL,
+    amr text[] DEFAULT NULL
+) RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'varel_session_reauthenticate';
+COMMENT ON FUNCTION varel_session.session_reauthenticate(text, smallint, text[]) IS
+    'the user authenticated again: rotates the token (returned), records the time and the level and methods when given, restarts both deadlines; NULL when not live';
+
+CREATE FUNCTION varel_session.session_auth_recent(
+    id text,
+    within interval,
+    min_aal smallint DEFAULT 1
+) RETURNS boolean
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'varel_session_auth_recent';
+COMMENT ON FUNCTION varel_session.session_auth_recent(text, interval, smallint) IS
+    'whether the live session''s user authenticated within the interval at min_aal or above: may this request do a sensitive operation';
+
 -- Moving from another store without logging anyone out, and leaving again (docs/moving.md).
 --
 -- An import copies the live sessions of the old store (django_session, connect-pg-simple's
@@ -672,6 +729,7 @@ COMMENT ON PROCEDURE varel_session.session_revoke_all_run(integer, interval, big
 CREATE FUNCTION varel_session.session_list(
     only_user bigint DEFAULT NULL,
     created_before timestamptz DEFAULT NULL,
+    only_aal smallint DEFAULT NULL,
     after_handle text DEFAULT NULL,
     max_rows integer DEFAULT 100
 )
@@ -684,7 +742,10 @@ CREATE FUNCTION varel_session.session_list(
         absolute_expires_at timestamptz,
         ip inet,
         user_agent text,
-        last_seen_at timestamptz
+        last_seen_at timestamptz,
+        authenticated_at timestamptz,
+        aal smallint,
+        amr text[]
     )
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
@@ -694,6 +755,10 @@ BEGIN
         RAISE EXCEPTION 'max_rows must be between 1 and 10000'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF only_aal IS NOT NULL AND only_aal NOT BETWEEN 1 AND 3 THEN
+        RAISE EXCEPTION 'only_aal must be 1, 2 or 3'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF after_handle IS NOT NULL AND after_handle !~ '^[0-9a-f]{16}$' THEN
         RAISE EXCEPTION 'after_handle must be a handle (16 lowercase hex characters)'
             USING ERRCODE = 'invalid_parameter_value';
@@ -701,23 +766,25 @@ BEGIN
     -- Handles as 16 hex characters sort in the order of their 64 bits; "C" makes it bytewise.
     RETURN QUERY
     SELECT l.handle, l.user_id, l.created_at, l.updated_at, l.expires_at,
-           l.absolute_expires_at, l.ip, l.user_agent, l.last_seen_at
+           l.absolute_expires_at, l.ip, l.user_agent, l.last_seen_at, l.authenticated_at,
+           l.aal, l.amr
     FROM (
         SELECT pg_catalog.lpad(pg_catalog.to_hex(s.handle), 16, '0') COLLATE "C" AS handle,
                s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at,
-               s.ip, s.user_agent, s.last_seen_at
+               s.ip, s.user_agent, s.last_seen_at, s.authenticated_at, s.aal, s.amr
         FROM varel_session.sessions AS s
         WHERE ($1 IS NULL OR s.user_id = $1)
           AND ($2 IS NULL OR s.created_at < $2)
+          AND ($3 IS NULL OR (s.user_id IS NOT NULL AND s.aal = $3))
           AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
     ) AS l
-    WHERE $3 IS NULL OR l.handle > ($3 COLLATE "C")
+    WHERE $4 IS NULL OR l.handle > ($4 COLLATE "C")
     ORDER BY l.handle
-    LIMIT $4;
+    LIMIT $5;
 END
 $$;
-COMMENT ON FUNCTION varel_session.session_list(bigint, timestamptz, text, integer) IS
-    'for operators (the extension''s owner): a page of live sessions (optionally one user''s, or created before a time), in handle order after after_handle, never showing tokens';
+COMMENT ON FUNCTION varel_session.session_list(bigint, timestamptz, smallint, text, integer) IS
+    'for operators (the extension''s owner): a page of live sessions (optionally one user''s, created before a time, or logged in at one assurance level), in handle order after after_handle, never showing tokens';
 
 REVOKE ALL ON TABLE varel_session.imported_sessions FROM PUBLIC;
 REVOKE ALL ON TABLE varel_session.idp_logins FROM PUBLIC;
@@ -736,6 +803,9 @@ REVOKE ALL ON FUNCTION varel_session_internal.revoke_all_rest(timestamptz, bigin
 REVOKE ALL ON FUNCTION varel_session_internal.revoke_all_blocks(bigint, integer, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_revoke_all() FROM PUBLIC;
 REVOKE ALL ON PROCEDURE varel_session.session_revoke_all_run(integer, interval, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION varel_session.session_list(bigint, timestamptz, text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_list(bigint, timestamptz, smallint, text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text, smallint, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_reauthenticate(text, smallint, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION varel_session.session_auth_recent(text, interval, smallint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_set_idp(text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION varel_session.session_revoke_idp(text, text, text) FROM PUBLIC;

@@ -281,3 +281,89 @@ END
 $$;
 COMMENT ON FUNCTION varel_session_internal.notify_event(text, bigint, bigint, bigint) IS
     'internal: sends a session event (NOTIFY) when varel_session.events is on';
+
+-- The authentication context (extension/src/auth_context.rs). With aal_timeouts on, a log-in's
+-- assurance level caps its deadlines as NIST SP 800-63B-4 asks: AAL1 30 days overall, AAL2 24
+-- hours overall and 1 hour idle, AAL3 12 hours overall and 15 minutes idle. The caps are
+-- written into the row (absolute_expires_at, max_age), so the per-request functions need no
+-- check of their own.
+
+-- max_age, or the idle limit of level aal when that is shorter and the limits are on: what a
+-- new idle lifetime of a session at that level may be.
+CREATE FUNCTION varel_session_internal.within_idle_limit(max_age interval, aal smallint,
+                                                         limits_on boolean)
+    RETURNS interval
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    idle interval := CASE WHEN limits_on THEN
+                         CASE aal WHEN 3 THEN interval '15 minutes' WHEN 2 THEN interval '1 hour' END
+                     END;
+BEGIN
+    IF idle IS NOT NULL AND now() + max_age > now() + idle THEN
+        RETURN idle;
+    END IF;
+    RETURN max_age;
+END
+$$;
+COMMENT ON FUNCTION varel_session_internal.within_idle_limit(interval, smallint, boolean) IS
+    'internal: max_age, or the idle limit of the assurance level when shorter and varel_session.aal_timeouts is on';
+
+-- Both deadlines of a session whose user (re-)authenticated now at level aal, with idle
+-- lifetime lifetime (capped as within_idle_limit says), under the policy's absolute_timeout and aal_timeouts.
+CREATE FUNCTION varel_session_internal.log_in_deadlines(aal smallint, lifetime interval,
+                                                        absolute_timeout interval,
+                                                        limits_on boolean,
+                                                        OUT max_age interval,
+                                                        OUT absolute_expires_at timestamptz,
+                                                        OUT expires_at timestamptz)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    overall interval := CASE WHEN limits_on THEN
+                            CASE $1 WHEN 3 THEN interval '12 hours' WHEN 2 THEN interval '24 hours'
+                                    WHEN 1 THEN interval '720 hours' END
+                        END;
+BEGIN
+    IF absolute_timeout > '0'::interval THEN
+        absolute_expires_at := now() + absolute_timeout;
+    END IF;
+    IF overall IS NOT NULL THEN
+        absolute_expires_at := least(absolute_expires_at, now() + overall);
+    END IF;
+    max_age := varel_session_internal.within_idle_limit($2, $1, limits_on);
+    expires_at := least(now() + max_age, absolute_expires_at);
+END
+$$;
+COMMENT ON FUNCTION varel_session_internal.log_in_deadlines(smallint, interval, interval, boolean) IS
+    'internal: the idle lifetime and both deadlines of a session (re-)authenticated now at an assurance level';
+
+-- aal must be 1 to 3 and amr a one-dimensional array without NULLs of at most 1 kB, as the C
+-- edition checks them (extension/src/auth_context.rs).
+CREATE FUNCTION varel_session_internal.check_auth_context(aal smallint, amr text[]) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF aal NOT BETWEEN 1 AND 3 THEN
+        RAISE EXCEPTION 'aal must be 1, 2 or 3' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Two steps: array_position refuses a multidimensional array, and OR may evaluate either side.
+    IF array_ndims(amr) > 1 THEN
+        RAISE EXCEPTION 'amr must be a one-dimensional array without nulls'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF array_position(amr, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'amr must be a one-dimensional array without nulls'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pg_column_size(amr) > 1024 THEN
+        RAISE EXCEPTION 'amr must be at most 1024 bytes, not %', pg_column_size(amr)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION varel_session_internal.check_auth_context(smallint, text[]) IS
+    'internal: raises 22023 for an assurance level or methods a log-in cannot record';

@@ -157,7 +157,8 @@ CREATE FUNCTION varel_session.session_get(id text) RETURNS SETOF varel_session.s
 AS $$
 BEGIN
     RETURN QUERY
-        SELECT s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at
+        SELECT s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at,
+               s.authenticated_at, s.aal, s.amr
         FROM varel_session.sessions AS s
         WHERE s.token_hash = varel_session_internal.token_hash(id)
           AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at);
@@ -178,6 +179,9 @@ DECLARE
     updated_at timestamptz;
     expires_at timestamptz;
     absolute_expires_at timestamptz;
+    authenticated_at timestamptz;
+    aal smallint;
+    amr text[];
     due timestamptz;
     slid record;
     session varel_session.session_row;
@@ -186,8 +190,10 @@ BEGIN
         RETURN;
     END IF;
     SELECT s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at,
+           s.authenticated_at, s.aal, s.amr,
            varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age)
-    INTO data, user_id, created_at, updated_at, expires_at, absolute_expires_at, due
+    INTO data, user_id, created_at, updated_at, expires_at, absolute_expires_at,
+         authenticated_at, aal, amr, due
     FROM varel_session.sessions AS s
     WHERE s.token_hash = hash
       AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at);
@@ -211,12 +217,13 @@ BEGIN
               AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
               AND varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age) IS NOT NULL
             RETURNING s.data, s.user_id, s.created_at, s.updated_at, s.expires_at,
-                      s.absolute_expires_at
+                      s.absolute_expires_at, s.authenticated_at, s.aal, s.amr
             INTO slid;
             IF FOUND THEN
                 -- The newest version, as the slide wrote it.
                 session := ROW(slid.data, slid.user_id, slid.created_at, slid.updated_at,
-                               slid.expires_at, slid.absolute_expires_at);
+                               slid.expires_at, slid.absolute_expires_at,
+                               slid.authenticated_at, slid.aal, slid.amr);
                 RETURN NEXT session;
                 RETURN;
             END IF;
@@ -224,7 +231,8 @@ BEGIN
             NULL;
         END;
     END IF;
-    session := ROW(data, user_id, created_at, updated_at, expires_at, absolute_expires_at);
+    session := ROW(data, user_id, created_at, updated_at, expires_at, absolute_expires_at,
+                   authenticated_at, aal, amr);
     RETURN NEXT session;
 END
 $$;
@@ -452,6 +460,7 @@ AS $$
 DECLARE
     hash bytea;
     deadline timestamptz;
+    p record;
 BEGIN
     IF max_age IS NULL THEN
         RAISE EXCEPTION 'max_age must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -466,9 +475,13 @@ BEGIN
     IF current_setting('transaction_read_only') = 'on' THEN
         PERFORM varel_session_internal.raise_read_only('session_set_max_age');
     END IF;
+    SELECT * INTO p FROM varel_session_internal.policy();
+    -- Never longer than the session's assurance level allows (aal_timeouts).
     UPDATE varel_session.sessions AS s
-    SET max_age = $2,
-        expires_at = varel_session_internal.idle_deadline($2, s.absolute_expires_at),
+    SET max_age = varel_session_internal.within_idle_limit($2, s.aal, p.aal_timeouts),
+        expires_at = varel_session_internal.idle_deadline(
+            varel_session_internal.within_idle_limit($2, s.aal, p.aal_timeouts),
+            s.absolute_expires_at),
         last_seen_at = now()
     WHERE s.token_hash = hash
       AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
@@ -550,7 +563,9 @@ CREATE FUNCTION varel_session.session_set_user(
     user_id bigint,
     max_age interval DEFAULT NULL,
     ip inet DEFAULT NULL,
-    user_agent text DEFAULT NULL
+    user_agent text DEFAULT NULL,
+    aal smallint DEFAULT NULL,
+    amr text[] DEFAULT NULL
 ) RETURNS text
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -559,7 +574,6 @@ DECLARE
     hash bytea;
     p record;
     raw bytea;
-    absolute timestamptz;
     rotated record;
 BEGIN
     IF $2 IS NULL THEN
@@ -568,6 +582,7 @@ BEGIN
     IF NOT now() + $3 > now() THEN
         RAISE EXCEPTION 'max_age must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM varel_session_internal.check_auth_context($6, $7);
     hash := varel_session_internal.token_hash(id);
     IF hash IS NULL THEN
         RETURN NULL;
@@ -577,20 +592,25 @@ BEGIN
     END IF;
     SELECT * INTO p FROM varel_session_internal.policy();
     PERFORM varel_session_internal.lock_user_for_login($2);
-    IF p.absolute_timeout > '0'::interval THEN
-        absolute := now() + p.absolute_timeout;
-    END IF;
     raw := varel_session_internal.random_token();
     UPDATE varel_session.sessions AS s
     SET token_hash = sha256(raw),
         user_id = $2,
         updated_at = CASE WHEN s.user_id IS DISTINCT FROM $2 THEN now() ELSE s.updated_at END,
-        max_age = coalesce($3, s.max_age),
         ip = CASE WHEN $4 IS NULL AND $5 IS NULL THEN s.ip ELSE $4 END,
         user_agent = CASE WHEN $4 IS NULL AND $5 IS NULL THEN s.user_agent ELSE $5 END,
-        absolute_expires_at = absolute,
-        expires_at = least(now() + coalesce($3, s.max_age), absolute),
-        last_seen_at = now()
+        last_seen_at = now(),
+        authenticated_at = now(),
+        aal = coalesce($6, 1),
+        amr = $7,
+        -- A sub-SELECT of the row's own columns, so that an update that follows a concurrent
+        -- one computes from the newest version.
+        (max_age, absolute_expires_at, expires_at) =
+            (SELECT d.max_age, d.absolute_expires_at, d.expires_at
+             FROM varel_session_internal.log_in_deadlines(coalesce($6, 1::smallint),
+                                                          coalesce($3, s.max_age),
+                                                          p.absolute_timeout,
+                                                          p.aal_timeouts) AS d)
     WHERE s.token_hash = hash
       AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
     RETURNING s.handle INTO rotated;
@@ -606,8 +626,95 @@ BEGIN
     RETURN encode(raw, 'hex');
 END
 $$;
-COMMENT ON FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text) IS
-    'log in: sets the user, rotates the token (returned), restarts the absolute deadline; optionally a new idle lifetime ("remember me") and the client''s ip and user agent';
+COMMENT ON FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text, smallint, text[]) IS
+    'log in: sets the user, rotates the token (returned), records the log-in''s time, assurance level (1 unless given) and methods, restarts the absolute deadline; optionally a new idle lifetime ("remember me") and the client''s ip and user agent';
+
+-- Re-authentication and the check a sensitive operation makes (src/auth_context.rs).
+CREATE FUNCTION varel_session.session_reauthenticate(
+    id text,
+    aal smallint DEFAULT NULL,
+    amr text[] DEFAULT NULL
+) RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    hash bytea;
+    p record;
+    raw bytea;
+    rotated record;
+BEGIN
+    PERFORM varel_session_internal.check_auth_context($2, $3);
+    hash := varel_session_internal.token_hash(id);
+    IF hash IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF current_setting('transaction_read_only') = 'on' THEN
+        PERFORM varel_session_internal.raise_read_only('session_reauthenticate');
+    END IF;
+    SELECT * INTO p FROM varel_session_internal.policy();
+    raw := varel_session_internal.random_token();
+    UPDATE varel_session.sessions AS s
+    SET token_hash = sha256(raw),
+        last_seen_at = now(),
+        authenticated_at = now(),
+        aal = coalesce($2, s.aal, 1),
+        amr = coalesce($3, s.amr),
+        (max_age, absolute_expires_at, expires_at) =
+            (SELECT d.max_age, d.absolute_expires_at, d.expires_at
+             FROM varel_session_internal.log_in_deadlines(coalesce($2, s.aal, 1::smallint),
+                                                          s.max_age, p.absolute_timeout,
+                                                          p.aal_timeouts) AS d)
+    WHERE s.token_hash = hash
+      AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
+    RETURNING s.handle, s.user_id INTO rotated;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    -- After the update, on the version it wrote: raising rolls the rotation back.
+    IF rotated.user_id IS NULL THEN
+        RAISE EXCEPTION 'session_reauthenticate needs a session with a user'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'log the session in with session_set_user';
+    END IF;
+    IF p.events THEN
+        PERFORM varel_session_internal.notify_event('rotated', rotated.handle, rotated.user_id);
+    END IF;
+    RETURN encode(raw, 'hex');
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_reauthenticate(text, smallint, text[]) IS
+    'the user authenticated again: rotates the token (returned), records the time and the level and methods when given, restarts both deadlines; NULL when not live';
+
+CREATE FUNCTION varel_session.session_auth_recent(
+    id text,
+    within interval,
+    min_aal smallint DEFAULT 1
+) RETURNS boolean
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF within IS NULL THEN
+        RAISE EXCEPTION 'within must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT now() + within > now() THEN
+        RAISE EXCEPTION 'within must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF min_aal IS NULL THEN
+        RAISE EXCEPTION 'min_aal must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM varel_session_internal.check_auth_context(min_aal, NULL);
+    RETURN coalesce((
+        SELECT s.user_id IS NOT NULL AND s.authenticated_at + within >= now()
+               AND s.aal >= min_aal
+        FROM varel_session.sessions AS s
+        WHERE s.token_hash = varel_session_internal.token_hash(id)
+          AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)), false);
+END
+$$;
+COMMENT ON FUNCTION varel_session.session_auth_recent(text, interval, smallint) IS
+    'whether the live session''s user authenticated within the interval at min_aal or above: may this request do a sensitive operation';
 
 CREATE FUNCTION varel_session.session_clear_user(id text) RETURNS text
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
@@ -629,7 +736,10 @@ BEGIN
     SET token_hash = sha256(raw),
         user_id = NULL,
         updated_at = CASE WHEN s.user_id IS NOT NULL THEN now() ELSE s.updated_at END,
-        last_seen_at = now()
+        last_seen_at = now(),
+        authenticated_at = NULL,
+        aal = NULL,
+        amr = NULL
     WHERE s.token_hash = hash
       AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
     RETURNING s.handle INTO rotated;

@@ -24,7 +24,8 @@ CREATE TABLE varel_session.settings (
     max_sessions_per_user integer  NOT NULL DEFAULT 0
         CHECK (max_sessions_per_user OPERATOR(pg_catalog.>=) 0),
     events                boolean  NOT NULL DEFAULT false,
-    events_channel        text     NOT NULL DEFAULT 'varel_session_events'
+    events_channel        text     NOT NULL DEFAULT 'varel_session_events',
+    aal_timeouts          boolean  NOT NULL DEFAULT false
 );
 INSERT INTO varel_session.settings DEFAULT VALUES;
 SELECT pg_catalog.pg_extension_config_dump('varel_session.settings', '');
@@ -32,6 +33,8 @@ COMMENT ON TABLE varel_session.settings IS
     'the SQL edition''s policy (the C edition''s varel_session.* settings); one row, changed only by the owner';
 COMMENT ON COLUMN varel_session.settings.absolute_timeout IS
     'hard cap on a session''s life from creation or the last log-in; 0 = none';
+COMMENT ON COLUMN varel_session.settings.aal_timeouts IS
+    'caps the deadlines of a log-in by its assurance level, as NIST SP 800-63B-4 asks';
 
 -- The value of varel_session.<name> if it counts: set, and the session's role a superuser.
 -- is_superuser follows SET ROLE and SET SESSION AUTHORIZATION but not SECURITY DEFINER, so
@@ -60,14 +63,15 @@ AS $$
 $$;
 
 -- The policy in force for this call: the table, with a superuser's overrides.
--- pgspot-allow: proc-without-search-path varel_session_internal.policy(OUT max_age interval,OUT absolute_timeout interval,OUT max_data_bytes integer,OUT max_sessions_per_user integer,OUT events boolean,OUT events_channel text)
+-- pgspot-allow: proc-without-search-path varel_session_internal.policy(OUT max_age interval,OUT absolute_timeout interval,OUT max_data_bytes integer,OUT max_sessions_per_user integer,OUT events boolean,OUT events_channel text,OUT aal_timeouts boolean)
 CREATE FUNCTION varel_session_internal.policy(
     OUT max_age interval,
     OUT absolute_timeout interval,
     OUT max_data_bytes integer,
     OUT max_sessions_per_user integer,
     OUT events boolean,
-    OUT events_channel text)
+    OUT events_channel text,
+    OUT aal_timeouts boolean)
     RETURNS SETOF record
     LANGUAGE sql STABLE PARALLEL SAFE ROWS 1
 AS $$
@@ -84,7 +88,9 @@ AS $$
                s.max_sessions_per_user),
            coalesce(varel_session_internal.superuser_setting('events')::boolean, s.events),
            coalesce(varel_session_internal.superuser_setting('events_channel'),
-               s.events_channel)
+               s.events_channel),
+           coalesce(varel_session_internal.superuser_setting('aal_timeouts')::boolean,
+               s.aal_timeouts)
     FROM varel_session.settings AS s
 $$;
 COMMENT ON FUNCTION varel_session_internal.policy() IS

@@ -120,6 +120,36 @@ impl Call<'_> {
         self.datum(n, &[pg_sys::INT4OID]).map(|d| d.value() as i32)
     }
 
+    /// A `smallint` argument.
+    pub fn int2(&self, n: usize) -> Option<i16> {
+        // A smallint datum holds the value in its low 16 bits (DatumGetInt16).
+        self.datum(n, &[pg_sys::INT2OID]).map(|d| d.value() as i16)
+    }
+
+    /// A one-dimensional array argument stored into column `col` (of the array's type), in its
+    /// flat form (an expanded or compressed array is flattened first), with its shape for the
+    /// caller's checks.
+    pub fn stored_array(&self, n: usize, col: Col) -> Option<(Stored<'static>, ArrayShape)> {
+        let datum = self.datum(n, &[col.type_oid()])?;
+        // SAFETY: an array argument (`new`'s contract); pg_detoast_datum returns it, or a flat
+        // copy in the call's memory, as a plain varlena whose header is an ArrayType.
+        unsafe {
+            let flat = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
+            let shape = ArrayShape {
+                dimensions: (*flat).ndim,
+                // ARR_HASNULL: a null bitmap is there exactly when dataoffset is set.
+                has_nulls: (*flat).dataoffset != 0,
+                bytes: varlena::varsize_any(flat.cast()),
+            };
+            let stored = Stored {
+                datum: Datum::from(flat),
+                col,
+                _call: PhantomData,
+            };
+            Some((stored, shape))
+        }
+    }
+
     /// The bytes of a `text` or `bytea` argument.
     pub fn bytes(&self, n: usize) -> Option<&'static [u8]> {
         let types = [pg_sys::TEXTOID, pg_sys::BYTEAOID];
@@ -173,11 +203,14 @@ impl Call<'_> {
     /// comes from the row type's current definition, which an administrator may have altered
     /// (`ALTER TYPE ... ADD ATTRIBUTE`), so it is checked on every call: attributes dropped
     /// since creation are returned as NULL, anything else that differs is an ERROR 55000
-    /// rather than a row built from the wrong number of values.
+    /// rather than a row built from the wrong number of values. Only the first `required`
+    /// attributes must be there: the extension's older SQL declares the row type without the
+    /// attributes added later, and they are then left out.
     pub fn rows<const N: usize>(
         &self,
         row_type: &str,
         columns: &[ResultColumn; N],
+        required: usize,
         row: Option<&Row<'_>>,
     ) -> Datum {
         let values = row.map(|row| result_values(columns, row));
@@ -185,7 +218,7 @@ impl Call<'_> {
         // holds, in `columns`' order and of their types; the tuplestore copies them.
         unsafe {
             let rsinfo = materialize_target(self.fcinfo);
-            let positions = row_positions((*rsinfo).expectedDesc, row_type, columns);
+            let positions = row_positions((*rsinfo).expectedDesc, row_type, columns, required);
             store_row(
                 rsinfo,
                 positions.as_deref(),
@@ -227,6 +260,16 @@ impl Stored<'_> {
     pub fn col(&self) -> Col {
         self.col
     }
+}
+
+/// What [`Call::stored_array`] found out about an array argument.
+#[derive(Clone, Copy, Debug)]
+pub struct ArrayShape {
+    /// 0 for an empty array.
+    pub dimensions: i32,
+    pub has_nulls: bool,
+    /// Its size in its flat form, header included.
+    pub bytes: usize,
 }
 
 /// One attribute of a returned row type: its name, its type, and the column it comes from.
@@ -330,6 +373,7 @@ unsafe fn row_positions(
     desc: pg_sys::TupleDesc,
     row_type: &str,
     columns: &[ResultColumn],
+    required: usize,
 ) -> Option<Vec<Option<usize>>> {
     // SAFETY: a valid descriptor (the executor's expectedDesc).
     unsafe {
@@ -339,7 +383,7 @@ unsafe fn row_positions(
                 let attr = tuple_desc_attr(desc, i);
                 !attr.attisdropped && attr.atttypid == *type_oid && attr.atttypmod == -1
             });
-        (!identity).then(|| map_row_type(desc, row_type, columns))
+        (!identity).then(|| map_row_type(desc, row_type, columns, required))
     }
 }
 
@@ -399,9 +443,10 @@ unsafe fn store_row(
     }
 }
 
-/// Maps a row type altered since creation onto the library's columns: its live attributes must
-/// be `columns`, in order, by name and type (with the default type modifier); dropped ones
-/// become NULL. Raises 55000 otherwise.
+/// Maps a row type altered since creation (or declared by older SQL) onto the library's
+/// columns: its live attributes must be `columns`, in order, by name and type (with the default
+/// type modifier), at least the first `required` of them; dropped ones become NULL. Raises
+/// 55000 otherwise.
 ///
 /// # Safety
 /// `desc` must be a valid tuple descriptor.
@@ -409,6 +454,7 @@ unsafe fn map_row_type(
     desc: pg_sys::TupleDesc,
     row_type: &str,
     columns: &[ResultColumn],
+    required: usize,
 ) -> Vec<Option<usize>> {
     let mut positions = Vec::new();
     let mut next = 0;
@@ -441,7 +487,7 @@ unsafe fn map_row_type(
         positions.push(Some(next));
         next += 1;
     }
-    if next != columns.len() {
+    if next < required {
         crate::errors::raise_with_hint(
             pgrx::PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!("{row_type} is missing attributes this library expects"),

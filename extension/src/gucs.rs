@@ -28,6 +28,10 @@ pub const MAX_DATA_BYTES_LIMIT: i32 = pg_sys::JENTRY_OFFLENMASK as i32;
 /// Most live sessions one user may have; logging in beyond it ends the oldest. 0 = unlimited.
 pub static MAX_SESSIONS_PER_USER: GucSetting<i32> = GucSetting::<i32>::new(0);
 
+/// Whether a log-in's assurance level caps its session's deadlines as NIST SP 800-63B-4 asks
+/// (`auth_context::Limits`). Off by default.
+pub static AAL_TIMEOUTS: GucSetting<bool> = GucSetting::<bool>::new(false);
+
 /// Whether session events are sent (`NOTIFY`, see `events`). Off by default.
 pub static EVENTS: GucSetting<bool> = GucSetting::<bool>::new(false);
 
@@ -102,6 +106,14 @@ pub fn register() {
         &ROUTE,
         -1,
         (1 << crate::routing::MAX_ROUTE_BITS) - 1,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"varel_session.aal_timeouts",
+        c"Caps the deadlines of a log-in by its assurance level, as NIST SP 800-63B-4 asks.",
+        c"AAL1: 30 days overall; AAL2: 24 hours overall, 1 hour idle; AAL3: 12 hours overall, 15 minutes idle. Stricter lifetimes of the session's own are kept.",
+        &AAL_TIMEOUTS,
         GucContext::Suset,
         GucFlags::default(),
     );

@@ -15,6 +15,7 @@
 //! - [`snapshot`]: the snapshots reads and writes use.
 //! - [`storage`]: direct reads and writes of single rows through the table access method.
 //! - [`jsonb`]: the operations on session data: get, set, remove, merge, numbers, bounded lists.
+//! - [`auth_context`]: a log-in's time, assurance level and methods, and the deadlines per level.
 //! - [`users`]: per-user serialisation and the sessions-per-user cap.
 //! - [`events`]: the opt-in NOTIFY of session events.
 //! - [`api`]: the SQL-facing functions.
@@ -26,6 +27,7 @@
 use pgrx::prelude::*;
 
 mod api;
+mod auth_context;
 mod catalog;
 mod deadlines;
 mod errors;

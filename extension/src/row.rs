@@ -26,9 +26,12 @@ pub enum Col {
     Ip,
     UserAgent,
     LastSeenAt,
+    AuthenticatedAt,
+    Aal,
+    Amr,
 }
 
-pub const NATTS: usize = 12;
+pub const NATTS: usize = 15;
 
 /// A column as the library expects it.
 #[derive(Clone, Copy, Debug)]
@@ -51,6 +54,15 @@ const fn column(col: Col, type_oid: Oid, not_null: bool) -> Column {
     }
 }
 
+/// A nullable column added after 0.1.0 (`last_seen_at` in 0.2.0, the authentication context in
+/// 0.4.0).
+const fn optional(col: Col, type_oid: Oid) -> Column {
+    Column {
+        optional: true,
+        ..column(col, type_oid, false)
+    }
+}
+
 /// Every column, in the table's order (for a fresh install).
 pub const COLUMNS: [Column; NATTS] = [
     column(Col::Handle, pg_sys::INT8OID, true),
@@ -64,10 +76,10 @@ pub const COLUMNS: [Column; NATTS] = [
     column(Col::Data, pg_sys::JSONBOID, true),
     column(Col::Ip, pg_sys::INETOID, false),
     column(Col::UserAgent, pg_sys::TEXTOID, false),
-    Column {
-        optional: true,
-        ..column(Col::LastSeenAt, pg_sys::TIMESTAMPTZOID, false)
-    },
+    optional(Col::LastSeenAt, pg_sys::TIMESTAMPTZOID),
+    optional(Col::AuthenticatedAt, pg_sys::TIMESTAMPTZOID),
+    optional(Col::Aal, pg_sys::INT2OID),
+    optional(Col::Amr, pg_sys::TEXTARRAYOID),
 ];
 
 impl Col {
@@ -85,6 +97,9 @@ impl Col {
             Col::Ip => c"ip",
             Col::UserAgent => c"user_agent",
             Col::LastSeenAt => c"last_seen_at",
+            Col::AuthenticatedAt => c"authenticated_at",
+            Col::Aal => c"aal",
+            Col::Amr => c"amr",
         }
     }
 
@@ -98,17 +113,21 @@ impl Col {
         COLUMNS[self.index()].type_oid
     }
 
-    /// Whether the column's values are passed by value (bigint, timestamptz).
-    fn by_value(self) -> bool {
+    /// Whether the column is a bigint or a timestamptz (passed by value, 8 bytes).
+    fn is_int8(self) -> bool {
         matches!(self.type_oid(), pg_sys::INT8OID | pg_sys::TIMESTAMPTZOID)
     }
 
-    /// Whether the column's values are varlenas (jsonb, bytea, text, inet), which may be
-    /// stored out of line; an interval is by reference but of fixed size.
+    /// Whether the column's values are varlenas (jsonb, bytea, text, inet, text[]), which may
+    /// be stored out of line; an interval is by reference but of fixed size.
     fn is_varlena(self) -> bool {
         matches!(
             self.type_oid(),
-            pg_sys::JSONBOID | pg_sys::BYTEAOID | pg_sys::TEXTOID | pg_sys::INETOID
+            pg_sys::JSONBOID
+                | pg_sys::BYTEAOID
+                | pg_sys::TEXTOID
+                | pg_sys::INETOID
+                | pg_sys::TEXTARRAYOID
         )
     }
 }
@@ -179,7 +198,7 @@ impl<'a> Row<'a> {
     /// A bigint or timestamptz column.
     #[inline]
     pub fn int8(&self, col: Col) -> Option<i64> {
-        debug_assert!(col.by_value());
+        debug_assert!(col.is_int8());
         self.get(col).map(|d| d.value() as i64)
     }
 
@@ -187,10 +206,20 @@ impl<'a> Row<'a> {
     #[inline]
     pub fn set_int8(&mut self, col: Col, value: Option<i64>) {
         assert!(
-            col.by_value(),
+            col.is_int8(),
             "{col:?} is not a bigint or timestamptz column"
         );
         self.set(col, value.map(Datum::from));
+    }
+
+    /// The assurance level of the session's last log-in (`aal`, a smallint), when recorded.
+    pub fn aal(&self) -> Option<i16> {
+        // A smallint datum holds the value in its low 16 bits (DatumGetInt16).
+        self.get(Col::Aal).map(|d| d.value() as i16)
+    }
+
+    pub fn set_aal(&mut self, aal: Option<i16>) {
+        self.set(Col::Aal, aal.map(Datum::from));
     }
 
     pub fn expires_at(&self) -> TimestampTz {

@@ -1,10 +1,12 @@
 //! Reading sessions: what an app does on every request. `session_get` writes nothing;
 //! `session_load` also slides the idle deadline when it is due, an optional write that is
-//! skipped rather than waited for.
+//! skipped rather than waited for. `session_auth_recent` reads the authentication context.
 
 use super::arguments::required;
 use super::session_write::SessionWrite;
+use crate::auth_context;
 use crate::deadlines;
+use crate::errors;
 use crate::fmgr::{sql_function, Call, ResultColumn};
 use crate::jsonb;
 use crate::row::{Col, Row};
@@ -108,6 +110,30 @@ sql_function!(
     }
 );
 
+sql_function!(
+    /// `session_auth_recent(id text, within interval, min_aal smallint) RETURNS boolean`: whether
+    /// the live session's user authenticated (logged in or re-authenticated) within `within`,
+    /// at level `min_aal` or above: "may this request do a sensitive operation". Writes nothing.
+    varel_session_auth_recent,
+    pg_finfo_varel_session_auth_recent,
+    |call| {
+        let now = deadlines::now();
+        let within = required(call.interval(1), "within");
+        if !within.is_positive_at(now) {
+            errors::invalid_argument("within must be a positive interval");
+        }
+        let min_aal = required(auth_context::aal_argument(call, 2), "min_aal");
+        let Some(hash) = call.token(0) else {
+            return Datum::from(false);
+        };
+        let table = Table::open(Access::Read);
+        let slot = table.slot();
+        let recent = live_session(&table, &hash, &slot)
+            .is_some_and(|session| auth_context::is_recent(&session, within, now, min_aal));
+        Datum::from(recent)
+    }
+);
+
 /// The write half of `session_load`: re-reads the row with a write snapshot and slides the
 /// deadline if it is still due. Optional: when the table or the row is locked, or the row
 /// changed since it was read, nothing is written and `None` says "use what you read"; a read
@@ -132,7 +158,7 @@ fn slide(hash: &TokenHash, now: i64) -> Option<Written> {
 }
 
 /// The attributes of `varel_session.session_row`, their types, and the columns they come from.
-const SESSION_ROW: [ResultColumn; 6] = [
+const SESSION_ROW: [ResultColumn; 9] = [
     (c"data", pg_sys::JSONBOID, Col::Data),
     (c"user_id", pg_sys::INT8OID, Col::UserId),
     (c"created_at", pg_sys::TIMESTAMPTZOID, Col::CreatedAt),
@@ -143,9 +169,25 @@ const SESSION_ROW: [ResultColumn; 6] = [
         pg_sys::TIMESTAMPTZOID,
         Col::AbsoluteExpiresAt,
     ),
+    // Added in 0.4.0: the authentication context of the last log-in.
+    (
+        c"authenticated_at",
+        pg_sys::TIMESTAMPTZOID,
+        Col::AuthenticatedAt,
+    ),
+    (c"aal", pg_sys::INT2OID, Col::Aal),
+    (c"amr", pg_sys::TEXTARRAYOID, Col::Amr),
 ];
+
+/// The attributes `session_row` had before 0.4.0, which a database still on older SQL has.
+const SESSION_ROW_BEFORE_0_4: usize = 6;
 
 /// Returns a `varel_session.session_row`, or no row when `session` is `None`.
 fn return_session(call: &Call, session: Option<&Row<'_>>) -> Datum {
-    call.rows("varel_session.session_row", &SESSION_ROW, session)
+    call.rows(
+        "varel_session.session_row",
+        &SESSION_ROW,
+        SESSION_ROW_BEFORE_0_4,
+        session,
+    )
 }

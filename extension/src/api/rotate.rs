@@ -1,4 +1,4 @@
-//! Rotating tokens: regenerate, log in, log out. Each gives the same session a new token in the
+//! Rotating tokens: regenerate, log in, re-authenticate, log out. Each gives the same session a new token in the
 //! same row update that makes the old one stop working, so of several concurrent rotations of
 //! one token exactly one succeeds: the others follow the update, find a different token on the
 //! newest version, and report "no session".
@@ -7,7 +7,9 @@ use super::arguments::required;
 use super::create::positive;
 use super::identity::{assign_token, fresh_identity_for};
 use super::session_write::SessionWrite;
+use crate::auth_context;
 use crate::deadlines;
+use crate::errors;
 use crate::events::{self, Event};
 use crate::fmgr::{sql_function, Call};
 use crate::routing;
@@ -16,6 +18,7 @@ use crate::storage::Decision;
 use crate::token::TokenHash;
 use crate::users;
 use pgrx::pg_sys::Datum;
+use pgrx::PgSqlErrorCode;
 use std::ffi::CStr;
 
 sql_function!(
@@ -31,10 +34,12 @@ sql_function!(
 );
 
 sql_function!(
-    /// `session_set_user(id text, user_id bigint, max_age interval, ip inet, user_agent text)
-    /// RETURNS text`: log in. Sets the user, rotates the token (against session fixation), and
-    /// restarts the absolute deadline; with `max_age` also gives the session a new idle
-    /// lifetime ("remember me"), with `ip` and `user_agent` records the client of this log-in.
+    /// `session_set_user(id text, user_id bigint, max_age interval, ip inet, user_agent text,
+    /// aal smallint, amr text[]) RETURNS text`: log in. Sets the user, rotates the token
+    /// (against session fixation), records the log-in's time, assurance level (1 when not
+    /// stated) and methods, and restarts the absolute deadline; with `max_age` also gives the
+    /// session a new idle lifetime ("remember me"), with `ip` and `user_agent` records the
+    /// client of this log-in.
     varel_session_set_user,
     pg_finfo_varel_session_set_user,
     |call| {
@@ -42,6 +47,8 @@ sql_function!(
         let new_max_age = call.interval(2).map(|max_age| positive(max_age, deadlines::now()));
         let ip = call.stored_as(3, Col::Ip);
         let user_agent = call.stored_as(4, Col::UserAgent);
+        let aal = auth_context::aal_argument(call, 5);
+        let amr = auth_context::amr_argument(call, 6);
         let Some(hash) = call.token(0) else {
             return call.null();
         };
@@ -57,10 +64,35 @@ sql_function!(
                 next.store(Col::Ip, ip);
                 next.store(Col::UserAgent, user_agent);
             }
-            let absolute = deadlines::absolute_deadline(now);
-            let max_age = next.max_age().unwrap();
-            next.set_int8(Col::AbsoluteExpiresAt, absolute);
-            next.set_int8(Col::ExpiresAt, Some(deadlines::idle_deadline(now, max_age, absolute)));
+            auth_context::record_log_in(next, now, aal, amr);
+            auth_context::restart_deadlines(next, now);
+        })
+    }
+);
+
+sql_function!(
+    /// `session_reauthenticate(id text, aal smallint, amr text[]) RETURNS text`: the user
+    /// proved who they are again (step-up, or before a sensitive operation). Rotates the token,
+    /// records the time, and the level and methods when given (the session's own otherwise),
+    /// and restarts both deadlines. ERROR 55000 for a session without a user.
+    varel_session_reauthenticate,
+    pg_finfo_varel_session_reauthenticate,
+    |call| {
+        let aal = auth_context::aal_argument(call, 1);
+        let amr = auth_context::amr_argument(call, 2);
+        let Some(hash) = call.token(0) else {
+            return call.null();
+        };
+        rotate(call, c"session_reauthenticate", &hash, None, Event::Rotated, |next, now| {
+            if next.int8(Col::UserId).is_none() {
+                errors::raise_with_hint(
+                    PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "session_reauthenticate needs a session with a user",
+                    "log the session in with session_set_user",
+                );
+            }
+            auth_context::record_reauthentication(next, now, aal, amr);
+            auth_context::restart_deadlines(next, now);
         })
     }
 );
@@ -78,6 +110,7 @@ sql_function!(
                 next.set_int8(Col::UserId, None);
                 next.set_int8(Col::UpdatedAt, Some(now));
             }
+            auth_context::forget(next);
         })
     }
 );

@@ -7,6 +7,7 @@
 use super::arguments::required;
 use super::create::positive;
 use super::session_write::SessionWrite;
+use crate::auth_context;
 use crate::deadlines;
 use crate::errors;
 use crate::events::{self, Event};
@@ -112,6 +113,8 @@ sql_function!(
                 return Decision::NoSession;
             }
             let mut next = *current;
+            // Never longer than the session's assurance level allows (aal_timeouts).
+            let max_age = auth_context::within_idle_limit(current, max_age, now);
             next.set_max_age(max_age);
             let deadline = deadlines::idle_deadline(now, max_age, current.absolute_expires_at());
             next.set_int8(Col::ExpiresAt, Some(deadline));

@@ -30,7 +30,7 @@ SELECT count(*) AS tokens_shown
 FROM varel_session.session_list() l, t
 WHERE to_jsonb(l)::text LIKE '%' || t.token || '%'
    OR to_jsonb(l)::text LIKE '%' || encode(varel_session_internal.token_hash(t.token), 'hex') || '%';
-SELECT pg_get_function_result('varel_session.session_list(bigint, timestamptz, text, integer)'::regprocedure) AS result;
+SELECT pg_get_function_result('varel_session.session_list(bigint, timestamptz, smallint, text, integer)'::regprocedure) AS result;
 
 -- Filters: one user, created before a time.
 SELECT count(*) AS of_91 FROM varel_session.session_list(only_user => 91);

@@ -187,8 +187,16 @@ ALTER TYPE varel_session.session_row DROP ATTRIBUTE note;
 SELECT data, user_id FROM varel_session.session_get(:'t');
 ALTER TYPE varel_session.session_row DROP ATTRIBUTE absolute_expires_at;
 SELECT count(*) FROM varel_session.session_get(:'t');
-ALTER TYPE varel_session.session_row ADD ATTRIBUTE absolute_expires_at timestamptz;
-SELECT data, absolute_expires_at IS NOT NULL AS has_cap FROM varel_session.session_get(:'t');
+-- The attributes back in the library's order: usable again.
+ALTER TYPE varel_session.session_row
+    DROP ATTRIBUTE authenticated_at, DROP ATTRIBUTE aal, DROP ATTRIBUTE amr,
+    ADD ATTRIBUTE absolute_expires_at timestamptz, ADD ATTRIBUTE authenticated_at timestamptz,
+    ADD ATTRIBUTE aal smallint, ADD ATTRIBUTE amr text[];
+SELECT data, absolute_expires_at IS NOT NULL AS has_cap, aal FROM varel_session.session_get(:'t');
+-- Without the attributes added in 0.4.0 (as older SQL declares it), the rest is returned.
+ALTER TYPE varel_session.session_row DROP ATTRIBUTE amr;
+SELECT data, aal FROM varel_session.session_get(:'t');
+ALTER TYPE varel_session.session_row ADD ATTRIBUTE amr text[];
 
 -- TRUNCATE: every session is gone, the functions carry on.
 TRUNCATE varel_session.sessions;
