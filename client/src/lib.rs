@@ -6,6 +6,8 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 // The modules, one concern each:
+// - auth: `AuthContext`, how a user authenticated (assurance level, methods), for log-ins and
+//   re-authentications.
 // - config: the session and cookie settings (`Config`, `Transport`) and the checks that keep
 //   them safe.
 // - connection: the `Connection` trait, what the store runs its statements on (a pooled
@@ -29,6 +31,7 @@
 //   - layer: `SessionLayer`, which saves what changed when the response goes out;
 //   - transport: where the token is read from and written to (cookie, bearer, header).
 
+mod auth;
 mod config;
 mod connection;
 pub mod cookies;
@@ -44,6 +47,7 @@ mod store;
 #[cfg(feature = "axum")]
 pub mod axum;
 
+pub use auth::AuthContext;
 pub use config::{Config, ConfigError, SameSite, Transport, MAX_COOKIE_AGE, TOKEN_HEADER};
 pub use connection::Connection;
 pub use error::Error;

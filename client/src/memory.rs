@@ -1,5 +1,6 @@
 //! [`MemoryStore`]: the [`SessionStore`] contract kept in the process, for tests.
 
+use crate::auth::{self, AuthContext};
 use crate::config::Config;
 use crate::cookies::is_token;
 use crate::csrf;
@@ -55,6 +56,10 @@ struct Stored {
     ip: Option<std::net::IpAddr>,
     user_agent: Option<String>,
     last_seen_at: OffsetDateTime,
+    /// The last log-in's or re-authentication's time, level and methods.
+    authenticated_at: Option<OffsetDateTime>,
+    aal: Option<u8>,
+    amr: Option<Vec<String>>,
     /// The identity provider's log-in, with the user it was recorded for (a later log-out or
     /// log-in as someone else makes it name no session, as in the extension).
     idp: Option<(i64, IdpLogin)>,
@@ -111,14 +116,31 @@ impl MemoryStore {
 
     /// Moves the live session named by `id` to a new token and applies `change`; the new token.
     fn rotate(&self, id: &str, change: impl FnOnce(&mut Stored)) -> Result<String, Error> {
+        self.rotate_if(id, |stored| {
+            change(stored);
+            Ok(())
+        })
+    }
+
+    /// [`rotate`](Self::rotate) with a change that may refuse: then nothing changes.
+    fn rotate_if(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Stored) -> Result<(), Error>,
+    ) -> Result<String, Error> {
         let now = OffsetDateTime::now_utc();
         let mut sessions = self.sessions();
         let key = key_of(id).ok_or(Error::NoSession)?;
-        let mut stored = match sessions.remove(&key) {
-            Some(stored) if stored.is_live(now) => stored,
-            Some(_) | None => return Err(Error::NoSession),
+        let mut stored = match sessions.get(&key) {
+            Some(stored) if stored.is_live(now) => stored.clone(),
+            Some(_) => {
+                sessions.remove(&key);
+                return Err(Error::NoSession);
+            }
+            None => return Err(Error::NoSession),
         };
-        change(&mut stored);
+        change(&mut stored)?;
+        sessions.remove(&key);
         stored.last_seen_at = now;
         let token = random_hex(32);
         sessions.insert(token.clone(), stored);
@@ -135,6 +157,12 @@ impl MemoryStore {
             expires_at: Some(stored.expires_at),
             refreshed: slid,
             ttl: Duration::try_from(stored.expires_at - now).ok(),
+            authenticated_at: stored.authenticated_at,
+            aal: stored.aal,
+            amr: stored.amr.clone(),
+            authenticated_ago: stored
+                .authenticated_at
+                .and_then(|at| Duration::try_from(now - at).ok()),
             ..Session::default()
         }
     }
@@ -153,6 +181,9 @@ impl MemoryStore {
             ip: session.client_ip,
             user_agent: session.client_agent.clone(),
             last_seen_at: now,
+            authenticated_at: None,
+            aal: None,
+            amr: None,
             idp: None,
         };
         let token = random_hex(32);
@@ -225,19 +256,22 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    async fn set_user(
+    async fn set_user_with_context(
         &self,
         session: &mut Session,
         user_id: i64,
         max_age: Option<Duration>,
+        auth: &AuthContext,
     ) -> Result<(), Error> {
+        auth.check()?;
         if max_age.is_some() {
             session.max_age = max_age;
         }
-        let Some(id) = session.id.clone() else {
-            session.user_id = Some(user_id);
-            return self.create(session);
-        };
+        if session.id.is_none() {
+            // As the PostgreSQL store: created, then logged in.
+            self.create(session)?;
+        }
+        let id = session.id.clone().ok_or(Error::NoSession)?;
         let now = OffsetDateTime::now_utc();
         let mut lifetime = self.config.max_age;
         let token = self.rotate(&id, |stored| {
@@ -247,13 +281,57 @@ impl SessionStore for MemoryStore {
             lifetime = stored.max_age;
             stored.user_id = Some(user_id);
             stored.updated_at = now;
+            stored.authenticated_at = Some(now);
+            stored.aal = Some(auth.log_in_level());
+            stored.amr = auth.amr.clone();
             stored.slide(now);
         })?;
         session.id = Some(token);
         session.user_id = Some(user_id);
         session.expires_at = Some(now + lifetime);
         session.ttl = Some(lifetime);
+        session.record_authentication(Some(auth.log_in_level()), auth.amr.clone());
         Ok(())
+    }
+
+    async fn reauthenticate(&self, session: &mut Session, auth: &AuthContext) -> Result<(), Error> {
+        auth.check()?;
+        let id = session.id.clone().ok_or(Error::NoSession)?;
+        let now = OffsetDateTime::now_utc();
+        let mut recorded = None;
+        let mut lifetime = self.config.max_age;
+        let token = self.rotate_if(&id, |stored| {
+            if stored.user_id.is_none() {
+                return Err(auth::no_user_to_reauthenticate());
+            }
+            stored.authenticated_at = Some(now);
+            stored.aal = auth.aal.or(stored.aal).or(Some(1));
+            if auth.amr.is_some() {
+                stored.amr = auth.amr.clone();
+            }
+            lifetime = stored.max_age;
+            stored.slide(now);
+            recorded = Some((stored.aal, stored.amr.clone()));
+            Ok(())
+        })?;
+        session.id = Some(token);
+        session.expires_at = Some(now + lifetime);
+        session.ttl = Some(lifetime);
+        if let Some((aal, amr)) = recorded {
+            session.record_authentication(aal, amr);
+        }
+        Ok(())
+    }
+
+    async fn auth_recent(&self, id: &str, within: Duration, min_aal: u8) -> Result<bool, Error> {
+        let now = OffsetDateTime::now_utc();
+        Ok(self
+            .with_live(id, |stored| {
+                stored.user_id.is_some()
+                    && stored.authenticated_at.is_some_and(|at| now - at <= within)
+                    && stored.aal.is_some_and(|aal| aal >= min_aal)
+            })
+            .unwrap_or(false))
     }
 
     async fn clear_user(&self, session: &mut Session) -> Result<(), Error> {
@@ -262,8 +340,12 @@ impl SessionStore for MemoryStore {
         session.id = Some(self.rotate(&id, |stored| {
             stored.user_id = None;
             stored.updated_at = now;
+            stored.authenticated_at = None;
+            stored.aal = None;
+            stored.amr = None;
         })?);
         session.user_id = None;
+        session.forget_authentication();
         Ok(())
     }
 

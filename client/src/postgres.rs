@@ -1,6 +1,7 @@
 //! [`PostgresStore`]: the [`SessionStore`] over the varel_session extension's SQL functions, and
 //! [`OnConnection`], the same operations on one connection the application holds.
 
+use crate::auth::AuthContext;
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::Error;
@@ -112,14 +113,27 @@ impl SessionStore for PostgresStore {
         self.on(&self.client().await?).regenerate_id(session).await
     }
 
-    async fn set_user(
+    async fn set_user_with_context(
         &self,
         session: &mut Session,
         user_id: i64,
         max_age: Option<Duration>,
+        auth: &AuthContext,
     ) -> Result<(), Error> {
         self.on(&self.client().await?)
-            .set_user(session, user_id, max_age)
+            .set_user_with_context(session, user_id, max_age, auth)
+            .await
+    }
+
+    async fn reauthenticate(&self, session: &mut Session, auth: &AuthContext) -> Result<(), Error> {
+        self.on(&self.client().await?)
+            .reauthenticate(session, auth)
+            .await
+    }
+
+    async fn auth_recent(&self, id: &str, within: Duration, min_aal: u8) -> Result<bool, Error> {
+        self.on(&self.client().await?)
+            .auth_recent(id, within, min_aal)
             .await
     }
 
@@ -279,6 +293,40 @@ impl<C: Connection> OnConnection<'_, C> {
         Ok(())
     }
 
+    /// Creates `session` in the store logged in as `user_id`, as [`create`](Self::create) and
+    /// a log-in with `auth` would, in one statement.
+    async fn create_logged_in(
+        &self,
+        session: &mut Session,
+        user_id: i64,
+        auth: &AuthContext,
+    ) -> Result<(), Error> {
+        let lifetime = whole_seconds(session.max_age.unwrap_or(self.store.config.max_age));
+        let seconds = lifetime.as_secs_f64();
+        let data = Value::Object(session.data.clone());
+        let aal = auth.aal.map(i16::from);
+        let params: [&(dyn ToSql + Sync); 7] = [
+            &seconds,
+            &data,
+            &session.client_ip,
+            &session.client_agent,
+            &user_id,
+            &aal,
+            &auth.amr,
+        ];
+        let token = self.rotate(&sql::NEW_LOGGED_IN, &params).await?;
+        let now = OffsetDateTime::now_utc();
+        session.id = Some(token);
+        session.user_id = Some(user_id);
+        session.created_at = Some(now);
+        session.updated_at = Some(now);
+        session.expires_at = Some(now + lifetime);
+        session.ttl = Some(lifetime);
+        session.record_authentication(Some(auth.log_in_level()), auth.amr.clone());
+        session.mark_saved();
+        Ok(())
+    }
+
     fn session_from_row(&self, id: &str, row: &Row) -> Session {
         let data = match row.get::<_, Value>(0) {
             Value::Object(map) => map,
@@ -286,6 +334,8 @@ impl<C: Connection> OnConnection<'_, C> {
         };
         let expires_at: OffsetDateTime = row.get(4);
         let db_now: OffsetDateTime = row.get(5);
+        let authenticated_at: Option<OffsetDateTime> = row.get(6);
+        let aal: Option<i16> = row.get(7);
         Session {
             id: Some(id.to_owned()),
             data,
@@ -295,6 +345,10 @@ impl<C: Connection> OnConnection<'_, C> {
             expires_at: Some(expires_at),
             refreshed: slid_just_now(expires_at, db_now, self.store.config.max_age),
             ttl: duration_between(db_now, expires_at),
+            authenticated_at,
+            aal: aal.and_then(|aal| u8::try_from(aal).ok()),
+            amr: row.get(8),
+            authenticated_ago: authenticated_at.and_then(|at| duration_between(at, db_now)),
             ..Session::default()
         }
     }
@@ -340,22 +394,25 @@ impl<C: Connection> SessionStore for OnConnection<'_, C> {
         Ok(())
     }
 
-    async fn set_user(
+    async fn set_user_with_context(
         &self,
         session: &mut Session,
         user_id: i64,
         max_age: Option<Duration>,
+        auth: &AuthContext,
     ) -> Result<(), Error> {
+        auth.check()?;
         if max_age.is_some() {
             session.max_age = max_age;
         }
         let Some(id) = session.id.clone() else {
-            return self.create(session, Some(user_id)).await;
+            return self.create_logged_in(session, user_id, auth).await;
         };
         let max_age = max_age.map(whole_seconds);
         let seconds = max_age.map(|age| age.as_secs_f64());
+        let aal = auth.aal.map(i16::from);
         let token = self
-            .rotate(&sql::SET_USER, &[&id, &user_id, &seconds])
+            .rotate(&sql::SET_USER, &[&id, &user_id, &seconds, &aal, &auth.amr])
             .await?;
         // A log-in slides the idle deadline to now + the session's lifetime.
         // Without a new lifetime the server keeps the session's own, which this process knows
@@ -371,7 +428,31 @@ impl<C: Connection> SessionStore for OnConnection<'_, C> {
         session.user_id = Some(user_id);
         session.expires_at = Some(OffsetDateTime::now_utc() + lifetime);
         session.ttl = Some(lifetime);
+        session.record_authentication(Some(auth.log_in_level()), auth.amr.clone());
         Ok(())
+    }
+
+    async fn reauthenticate(&self, session: &mut Session, auth: &AuthContext) -> Result<(), Error> {
+        auth.check()?;
+        let id = session.id.clone().ok_or(Error::NoSession)?;
+        let aal = auth.aal.map(i16::from);
+        let token = self
+            .rotate(&sql::REAUTHENTICATE, &[&id, &aal, &auth.amr])
+            .await?;
+        session.id = Some(token);
+        let aal = auth.aal.or(session.aal).or(Some(1));
+        let amr = auth.amr.clone().or_else(|| session.amr.clone());
+        session.record_authentication(aal, amr);
+        Ok(())
+    }
+
+    async fn auth_recent(&self, id: &str, within: Duration, min_aal: u8) -> Result<bool, Error> {
+        let seconds = within.as_secs_f64();
+        let min_aal = i16::from(min_aal);
+        Ok(self
+            .row(&sql::AUTH_RECENT, &[&id, &seconds, &min_aal])
+            .await?
+            .get(0))
     }
 
     async fn clear_user(&self, session: &mut Session) -> Result<(), Error> {
@@ -379,6 +460,7 @@ impl<C: Connection> SessionStore for OnConnection<'_, C> {
         let token = self.rotate(&sql::CLEAR_USER, &[&id]).await?;
         session.id = Some(token);
         session.user_id = None;
+        session.forget_authentication();
         Ok(())
     }
 

@@ -45,6 +45,13 @@ pub struct Session {
     /// Recorded at creation, for "your devices" lists.
     pub(crate) client_ip: Option<IpAddr>,
     pub(crate) client_agent: Option<String>,
+    /// The last log-in's or re-authentication's authentication context, as of the last load
+    /// or rotation in this process.
+    pub(crate) authenticated_at: Option<OffsetDateTime>,
+    pub(crate) aal: Option<u8>,
+    pub(crate) amr: Option<Vec<String>>,
+    /// How long before the last load the user authenticated, by the server's clock.
+    pub(crate) authenticated_ago: Option<Duration>,
 }
 
 /// Everything but the token, which must not reach logs.
@@ -54,6 +61,7 @@ impl std::fmt::Debug for Session {
             .field("id", &self.id.as_ref().map(|_| "<token>"))
             .field("data", &self.data)
             .field("user_id", &self.user_id)
+            .field("aal", &self.aal)
             .field("expires_at", &self.expires_at)
             .field("changes", &self.changes)
             .field("cleared", &self.cleared)
@@ -182,6 +190,47 @@ impl Session {
     /// Whether a user is logged in.
     pub fn is_authenticated(&self) -> bool {
         self.user_id.is_some()
+    }
+
+    /// When the user last logged in or re-authenticated (recorded by the extension from 0.4.0
+    /// on); `None` without a user, or for a session logged in before.
+    pub fn authenticated_at(&self) -> Option<OffsetDateTime> {
+        self.authenticated_at
+    }
+
+    /// The assurance level (1 to 3, NIST SP 800-63B-4) of that authentication.
+    pub fn aal(&self) -> Option<u8> {
+        self.aal
+    }
+
+    /// The authentication methods of that authentication (RFC 8176 names), when stated.
+    pub fn amr(&self) -> Option<&[String]> {
+        self.amr.as_deref()
+    }
+
+    /// Whether the user authenticated within `within` before the last load (by the server's
+    /// clock), at level `min_aal` or above: "may this request do a sensitive operation".
+    /// [`SessionStore::auth_recent`](crate::SessionStore::auth_recent) asks the store instead.
+    pub fn authenticated_within(&self, within: Duration, min_aal: u8) -> bool {
+        self.user_id.is_some()
+            && self.authenticated_ago.is_some_and(|ago| ago <= within)
+            && self.aal.is_some_and(|aal| aal >= min_aal)
+    }
+
+    /// Records a log-in or re-authentication made just now in this process.
+    pub(crate) fn record_authentication(&mut self, aal: Option<u8>, amr: Option<Vec<String>>) {
+        self.authenticated_at = Some(OffsetDateTime::now_utc());
+        self.authenticated_ago = Some(Duration::ZERO);
+        self.aal = aal;
+        self.amr = amr;
+    }
+
+    /// Forgets the authentication context (a log-out).
+    pub(crate) fn forget_authentication(&mut self) {
+        self.authenticated_at = None;
+        self.authenticated_ago = None;
+        self.aal = None;
+        self.amr = None;
     }
 
     /// Whether the session is in the store with no unsaved changes.

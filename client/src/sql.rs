@@ -12,8 +12,8 @@ pub struct Sql {
 pub const LOAD: Sql = Sql {
     // now() is the transaction's time, which session_load also used: a deadline equal to
     // now() + max_age means this load slid it (see postgres::slid_just_now).
-    text: "SELECT data, user_id, created_at, updated_at, expires_at, now() \
-           FROM varel_session.session_load($1)",
+    text: "SELECT data, user_id, created_at, updated_at, expires_at, now(), \
+           authenticated_at, aal, amr FROM varel_session.session_load($1)",
     types: &[Type::TEXT],
 };
 pub const NEW: Sql = Sql {
@@ -52,8 +52,39 @@ pub const REVOKE_IDP: Sql = Sql {
 };
 pub const SET_USER: Sql = Sql {
     // A NULL max_age keeps the session's lifetime; a number of seconds is "remember me".
-    text: "SELECT varel_session.session_set_user($1, $2, $3 * interval '1 second')",
-    types: &[Type::TEXT, Type::INT8, Type::FLOAT8],
+    text: "SELECT varel_session.session_set_user($1, $2, $3 * interval '1 second', \
+           aal => $4, amr => $5)",
+    types: &[
+        Type::TEXT,
+        Type::INT8,
+        Type::FLOAT8,
+        Type::INT2,
+        Type::TEXT_ARRAY,
+    ],
+};
+/// A new session logged in at once, in one round trip: the token `session_new` gives never
+/// leaves the server (the log-in rotates it), and the log-in records its context.
+pub const NEW_LOGGED_IN: Sql = Sql {
+    text: "SELECT varel_session.session_set_user(\
+           varel_session.session_new(max_age => $1 * interval '1 second', data => $2, \
+           ip => $3, user_agent => $4), $5, aal => $6, amr => $7)",
+    types: &[
+        Type::FLOAT8,
+        Type::JSONB,
+        Type::INET,
+        Type::TEXT,
+        Type::INT8,
+        Type::INT2,
+        Type::TEXT_ARRAY,
+    ],
+};
+pub const REAUTHENTICATE: Sql = Sql {
+    text: "SELECT varel_session.session_reauthenticate($1, $2, $3)",
+    types: &[Type::TEXT, Type::INT2, Type::TEXT_ARRAY],
+};
+pub const AUTH_RECENT: Sql = Sql {
+    text: "SELECT varel_session.session_auth_recent($1, $2 * interval '1 second', $3)",
+    types: &[Type::TEXT, Type::FLOAT8, Type::INT2],
 };
 pub const CLEANUP: Sql = Sql {
     text: "SELECT varel_session.session_cleanup()",

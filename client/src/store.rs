@@ -2,6 +2,7 @@
 //! one connection, [`OnConnection`](crate::OnConnection)) and [`MemoryStore`](crate::MemoryStore)
 //! implement and the axum layer (`axum::SessionLayer`) is generic over.
 
+use crate::auth::{self, AuthContext};
 use crate::config::Config;
 use crate::error::Error;
 use crate::session::Session;
@@ -127,13 +128,49 @@ pub trait SessionStore: Clone + Send + Sync {
 
     /// Logs `user_id` in: sets the user and rotates the token (against session fixation). With
     /// `max_age` ("remember me") the session gets that idle lifetime instead of the configured
-    /// one. A session not yet in the store is created for the user.
+    /// one. A session not yet in the store is created for the user. The log-in is recorded at
+    /// AAL1 with no methods: [`set_user_with_context`](Self::set_user_with_context) states them.
     fn set_user(
         &self,
         session: &mut Session,
         user_id: i64,
         max_age: Option<Duration>,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        self.set_user_with_context(session, user_id, max_age, &auth::UNSTATED)
+    }
+
+    /// [`set_user`](Self::set_user), recording how the user authenticated: the assurance level
+    /// (AAL1 when not stated) and the methods, with the time of the log-in. With the
+    /// extension's `varel_session.aal_timeouts` on, the level caps both of the session's
+    /// deadlines (AAL2: 1 hour idle, 24 hours overall; AAL3: 15 minutes, 12 hours). A session
+    /// not yet in the store is created for the user and then logged in, so it records them too.
+    fn set_user_with_context(
+        &self,
+        session: &mut Session,
+        user_id: i64,
+        max_age: Option<Duration>,
+        auth: &AuthContext,
     ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// The user proved who they are again (a step-up, or before a sensitive operation): rotates
+    /// the token, records the time, and the level and methods when `auth` states them (the
+    /// session's own otherwise), and restarts both deadlines. An error with SQLSTATE 55000 for
+    /// a session without a user; [`Error::NoSession`] when it is not live.
+    fn reauthenticate(
+        &self,
+        session: &mut Session,
+        auth: &AuthContext,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Whether the user of the live session named by `id` authenticated (logged in or
+    /// re-authenticated) within `within`, at level `min_aal` or above, by the store's clock;
+    /// false when the session is not live or has no user.
+    fn auth_recent(
+        &self,
+        id: &str,
+        within: Duration,
+        min_aal: u8,
+    ) -> impl Future<Output = Result<bool, Error>> + Send;
 
     /// Logs the user out but keeps the session and its data; rotates the token.
     fn clear_user(&self, session: &mut Session) -> impl Future<Output = Result<(), Error>> + Send;

@@ -8,7 +8,7 @@ use common::unique_user_id;
 use serde_json::json;
 use std::time::Duration;
 use varel_session_client::{
-    Config, Error, IdpLogin, MemoryStore, PostgresStore, Session, SessionStore,
+    AuthContext, Config, Error, IdpLogin, MemoryStore, PostgresStore, Session, SessionStore,
 };
 
 /// Whether a test is the only one that cleans up the store's expired sessions. The PostgreSQL
@@ -431,6 +431,124 @@ async fn touch_slides_the_idle_deadline<S: SessionStore>(store: S) {
     assert!(store.load(&token).await.unwrap().is_some());
 }
 
+async fn log_ins_record_how_the_user_authenticated<S: SessionStore>(store: S) {
+    const MINUTE: Duration = Duration::from_secs(60);
+    let user = unique_user_id();
+    // A log-in that states nothing is AAL1 with no methods.
+    let (mut plain, _) = stored(&store, json!({"k": 1})).await;
+    store.set_user(&mut plain, user, None).await.unwrap();
+    let loaded = store.load(plain.id().unwrap()).await.unwrap().unwrap();
+    assert_eq!((loaded.aal(), loaded.amr()), (Some(1), None));
+    assert!(loaded.authenticated_at().is_some());
+    assert!(loaded.authenticated_within(MINUTE, 1));
+    assert!(!loaded.authenticated_within(MINUTE, 2));
+
+    // A stated one, on a stored session and on a new one.
+    let (mut strong, _) = stored(&store, json!({"k": 2})).await;
+    let second_factor = AuthContext::new(2, ["pwd", "otp"]);
+    store
+        .set_user_with_context(&mut strong, user, None, &second_factor)
+        .await
+        .unwrap();
+    let mut fresh = Session::new();
+    fresh.set("cart", 3);
+    store
+        .set_user_with_context(&mut fresh, user, None, &second_factor)
+        .await
+        .unwrap();
+    for session in [&strong, &fresh] {
+        assert_eq!(
+            (session.aal(), session.amr()),
+            (Some(2), Some(&["pwd".to_owned(), "otp".to_owned()][..]))
+        );
+        let loaded = store.load(session.id().unwrap()).await.unwrap().unwrap();
+        assert_eq!(loaded.user_id(), Some(user));
+        assert_eq!(loaded.aal(), Some(2));
+        assert_eq!(
+            loaded.amr(),
+            Some(&["pwd".to_owned(), "otp".to_owned()][..])
+        );
+        assert!(loaded.authenticated_within(MINUTE, 2));
+        assert!(!loaded.authenticated_within(MINUTE, 3));
+        let id = session.id().unwrap();
+        assert!(store.auth_recent(id, MINUTE, 2).await.unwrap());
+        assert!(!store.auth_recent(id, MINUTE, 3).await.unwrap());
+    }
+    assert_eq!(
+        store
+            .load(fresh.id().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .get_as::<i64>("cart"),
+        Some(3)
+    );
+
+    // A step-up: a new token, the level raised, the methods kept when not stated.
+    let before = strong.id().unwrap().to_owned();
+    let step_up = AuthContext {
+        aal: Some(3),
+        amr: None,
+    };
+    store.reauthenticate(&mut strong, &step_up).await.unwrap();
+    assert_ne!(strong.id().unwrap(), before);
+    assert!(
+        store.load(&before).await.unwrap().is_none(),
+        "the old token is dead"
+    );
+    let loaded = store.load(strong.id().unwrap()).await.unwrap().unwrap();
+    assert_eq!(loaded.aal(), Some(3));
+    assert_eq!(
+        loaded.amr(),
+        Some(&["pwd".to_owned(), "otp".to_owned()][..])
+    );
+    assert!(store
+        .auth_recent(strong.id().unwrap(), MINUTE, 3)
+        .await
+        .unwrap());
+    // A stale token is no session; an anonymous session is the programmer's mistake.
+    let mut stale = Session::new();
+    store.save(&mut stale).await.unwrap();
+    let mut gone = stale.clone();
+    store.delete(gone.id().unwrap()).await.unwrap();
+    assert!(matches!(
+        store.reauthenticate(&mut gone, &step_up).await,
+        Err(Error::NoSession)
+    ));
+    let (mut anonymous, token) = stored(&store, json!({"k": 3})).await;
+    let refused = store
+        .reauthenticate(&mut anonymous, &step_up)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.sqlstate(), Some("55000"));
+    assert!(store.load(&token).await.unwrap().is_some(), "not rotated");
+    let bad_level = store
+        .set_user_with_context(&mut anonymous, user, None, &AuthContext::new(4, ["pwd"]))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_level.sqlstate(), Some("22023"));
+    for bad in ["", "not a token", &"0".repeat(64)] {
+        assert!(!store.auth_recent(bad, MINUTE, 1).await.unwrap(), "{bad:?}");
+    }
+    assert!(
+        !store.auth_recent(&token, MINUTE, 1).await.unwrap(),
+        "no user"
+    );
+
+    // A log-out forgets it.
+    store.clear_user(&mut strong).await.unwrap();
+    assert_eq!(strong.aal(), None);
+    let loaded = store.load(strong.id().unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        (loaded.aal(), loaded.amr(), loaded.authenticated_at()),
+        (None, None, None)
+    );
+    assert!(!store
+        .auth_recent(strong.id().unwrap(), MINUTE, 1)
+        .await
+        .unwrap());
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod postgres {
@@ -464,4 +582,5 @@ contract!(
     identity_provider_logouts_end_the_sessions_they_name,
     sessions_expire_and_cleanup_removes_them,
     touch_slides_the_idle_deadline,
+    log_ins_record_how_the_user_authenticated,
 );

@@ -9,7 +9,7 @@ use axum::Router;
 use common::{move_deadline, store, store_with, unique_user_id};
 use tower::ServiceExt;
 use varel_session_client::axum::{CurrentSession, SessionLayer};
-use varel_session_client::{Config, PostgresStore, SameSite, SessionStore};
+use varel_session_client::{AuthContext, Config, PostgresStore, SameSite, SessionStore};
 
 fn app(store: PostgresStore) -> Router {
     Router::new()
@@ -42,6 +42,30 @@ fn app(store: PostgresStore) -> Router {
         .route("/submit/{csrf}", post(
             |s: CurrentSession, axum::extract::Path(csrf): axum::extract::Path<String>| async move {
                 if s.verify_csrf(&csrf) { StatusCode::OK } else { StatusCode::FORBIDDEN }
+            },
+        ))
+        .route("/login-aal/{user}/{aal}", post(
+            |s: CurrentSession, axum::extract::Path((user, aal)): axum::extract::Path<(i64, u8)>| async move {
+                match s.log_in_with(user, None, AuthContext::new(aal, ["pwd", "otp"])) {
+                    Ok(()) => s.aal().map_or("none".into(), |aal| aal.to_string()),
+                    Err(error) => error.sqlstate().unwrap_or_default().to_owned(),
+                }
+            },
+        ))
+        .route("/sensitive/{aal}", post(
+            |s: CurrentSession, axum::extract::Path(aal): axum::extract::Path<u8>| async move {
+                if s.authenticated_within(std::time::Duration::from_secs(300), aal) {
+                    StatusCode::OK
+                } else {
+                    StatusCode::UNAUTHORIZED
+                }
+            },
+        ))
+        .route("/step-up/{aal}", post(
+            |s: CurrentSession, axum::extract::Path(aal): axum::extract::Path<u8>| async move {
+                s.reauthenticate(AuthContext { aal: Some(aal), amr: None }).unwrap();
+                // Counted at once for the rest of this request.
+                s.authenticated_within(std::time::Duration::from_secs(1), aal).to_string()
             },
         ))
         .layer(SessionLayer::new(store))
@@ -338,6 +362,107 @@ async fn csrf_tokens_are_the_extensions_and_change_at_log_in() {
         .body;
     assert_ne!(fresh, csrf);
     assert_eq!(submit(fresh, logged_in).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_log_in_records_its_level_and_a_step_up_raises_it() {
+    let store = store();
+    let app = app(store.clone());
+    let user = unique_user_id();
+    let anonymous = send(&app, "POST", "/set/k/v", None).await.token().unwrap();
+    assert_eq!(
+        send(&app, "POST", "/sensitive/1", Some(&cookie(&anonymous)))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "no user"
+    );
+    // A level the extension would refuse: no log-in, and the session is as it was.
+    let refused = send(
+        &app,
+        "POST",
+        &format!("/login-aal/{user}/4"),
+        Some(&cookie(&anonymous)),
+    )
+    .await;
+    assert_eq!((refused.body.as_str(), refused.token()), ("22023", None));
+
+    let reply = send(
+        &app,
+        "POST",
+        &format!("/login-aal/{user}/2"),
+        Some(&cookie(&anonymous)),
+    )
+    .await;
+    assert_eq!(reply.body, "2", "counted in the request that logs in");
+    let token = reply.token().unwrap();
+    let loaded = store.load(&token).await.unwrap().unwrap();
+    assert_eq!(loaded.aal(), Some(2));
+    assert_eq!(
+        loaded.amr(),
+        Some(&["pwd".to_owned(), "otp".to_owned()][..])
+    );
+    assert_eq!(
+        send(&app, "POST", "/sensitive/2", Some(&cookie(&token)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, "POST", "/sensitive/3", Some(&cookie(&token)))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Long ago by the server's clock: not recent any more.
+    store
+        .pool()
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE varel_session.sessions SET authenticated_at = now() - interval '1 hour' \
+             WHERE token_hash = sha256(decode($1, 'hex'))",
+            &[&token],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        send(&app, "POST", "/sensitive/2", Some(&cookie(&token)))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The step-up rotates the token and records AAL3, keeping the methods.
+    let stepped = send(&app, "POST", "/step-up/3", Some(&cookie(&token))).await;
+    assert_eq!(stepped.body, "true");
+    let stepped_up = stepped.token().unwrap();
+    assert_ne!(stepped_up, token);
+    assert!(
+        store.load(&token).await.unwrap().is_none(),
+        "the old token is dead"
+    );
+    let loaded = store.load(&stepped_up).await.unwrap().unwrap();
+    assert_eq!(loaded.aal(), Some(3));
+    assert_eq!(
+        loaded.amr(),
+        Some(&["pwd".to_owned(), "otp".to_owned()][..])
+    );
+    assert_eq!(
+        send(&app, "POST", "/sensitive/3", Some(&cookie(&stepped_up)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A step-up of a session without a user is the programmer's mistake: a 500, no rotation.
+    let other = send(&app, "POST", "/set/k/v", None).await.token().unwrap();
+    let failed = send(&app, "POST", "/step-up/2", Some(&cookie(&other))).await;
+    assert_eq!(
+        (failed.status, failed.token()),
+        (StatusCode::INTERNAL_SERVER_ERROR, None)
+    );
+    assert!(store.load(&other).await.unwrap().is_some());
 }
 
 #[tokio::test]

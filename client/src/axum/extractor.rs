@@ -3,6 +3,7 @@
 
 use super::action::PendingAction;
 use super::erased::ErasedStore;
+use crate::auth::AuthContext;
 use crate::csrf;
 use crate::error::Error;
 use crate::same_key;
@@ -153,8 +154,56 @@ impl CurrentSession {
         match state.action {
             PendingAction::LogIn { user_id, .. } => Some(user_id),
             PendingAction::LogOut | PendingAction::Destroy => None,
-            PendingAction::Keep | PendingAction::Regenerate => state.session.user_id(),
+            PendingAction::Keep | PendingAction::Regenerate | PendingAction::Reauthenticate(_) => {
+                state.session.user_id()
+            }
         }
+    }
+
+    /// The assurance level (1 to 3) of the user's last log-in or re-authentication, counting
+    /// one made earlier in this request; `None` without a user.
+    pub fn aal(&self) -> Option<u8> {
+        let state = self.state();
+        match &state.action {
+            PendingAction::LogIn { auth, .. } => Some(auth.log_in_level()),
+            PendingAction::Reauthenticate(auth) => auth.aal.or(state.session.aal()).or(Some(1)),
+            PendingAction::LogOut | PendingAction::Destroy => None,
+            PendingAction::Keep | PendingAction::Regenerate => state.session.aal(),
+        }
+    }
+
+    /// Whether the user authenticated within `within`, at level `min_aal` or above: "may this
+    /// request do a sensitive operation" (ASVS 5.0 7.5.3). Answered from the session this
+    /// request loaded, by the server's clock at that load, without a database call; a log-in
+    /// or re-authentication earlier in this request counts as just now.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use axum::http::StatusCode;
+    /// use varel_session_client::axum::CurrentSession;
+    ///
+    /// async fn change_email(session: CurrentSession) -> StatusCode {
+    ///     if !session.authenticated_within(Duration::from_secs(300), 2) {
+    ///         // Ask for the password and a second factor again, then call
+    ///         // session.reauthenticate(AuthContext::new(2, ["pwd", "otp"])).
+    ///         return StatusCode::UNAUTHORIZED;
+    ///     }
+    ///     StatusCode::OK
+    /// }
+    /// ```
+    pub fn authenticated_within(&self, within: Duration, min_aal: u8) -> bool {
+        let just_now = matches!(
+            self.state().action,
+            PendingAction::LogIn { .. } | PendingAction::Reauthenticate(_)
+        );
+        if just_now {
+            return self.aal().is_some_and(|aal| aal >= min_aal);
+        }
+        let state = self.state();
+        matches!(
+            state.action,
+            PendingAction::Keep | PendingAction::Regenerate
+        ) && state.session.authenticated_within(within, min_aal)
     }
 
     /// Whether a user is logged in (counting this request's log-in or log-out).
@@ -226,11 +275,12 @@ impl CurrentSession {
 
     fn ask(&self, action: PendingAction) {
         let mut state = self.state();
-        state.action = state.action.then(action);
+        let keeps_idp = action == PendingAction::Regenerate;
+        state.action = std::mem::take(&mut state.action).then(action);
         // The provider's record belongs to the log-in that made it (log_in_via_idp sets it
         // after asking): any later log-in, log-out or destroy drops it; a regenerate changes
         // nothing of a pending log-in, and keeps it.
-        if action != PendingAction::Regenerate {
+        if !keeps_idp {
             state.idp = None;
         }
     }
@@ -242,7 +292,52 @@ impl CurrentSession {
         self.ask(PendingAction::LogIn {
             user_id,
             max_age: None,
+            auth: AuthContext::UNSTATED,
         });
+    }
+
+    /// Logs `user_id` in as [`log_in`](Self::log_in) (with `max_age`, as
+    /// [`log_in_remembered`](Self::log_in_remembered)), recording how the user authenticated:
+    /// the assurance level and methods, for [`authenticated_within`](Self::authenticated_within)
+    /// and the extension's per-level timeouts (`varel_session.aal_timeouts`).
+    /// [`Error::Invalid`] (22023, and no log-in) for a level other than 1, 2 or 3.
+    ///
+    /// ```no_run
+    /// use varel_session_client::axum::CurrentSession;
+    /// use varel_session_client::AuthContext;
+    ///
+    /// async fn second_factor_ok(session: CurrentSession) -> &'static str {
+    ///     match session.log_in_with(42, None, AuthContext::new(2, ["pwd", "otp"])) {
+    ///         Ok(()) => "welcome",
+    ///         Err(_) => "unreachable for levels 1 to 3",
+    ///     }
+    /// }
+    /// ```
+    pub fn log_in_with(
+        &self,
+        user_id: i64,
+        max_age: Option<Duration>,
+        auth: AuthContext,
+    ) -> Result<(), Error> {
+        auth.check()?;
+        let max_age = max_age.map(|age| age.clamp(Duration::from_secs(1), crate::MAX_COOKIE_AGE));
+        self.ask(PendingAction::LogIn {
+            user_id,
+            max_age,
+            auth,
+        });
+        Ok(())
+    }
+
+    /// The logged-in user proved who they are again (a step-up to a higher level, or before a
+    /// sensitive operation): when the response goes out the token rotates, and the session
+    /// records the time, the level and methods `auth` states (its own otherwise) and restarts
+    /// both deadlines. [`Error::Invalid`] (22023) for a level other than 1, 2 or 3. On a session
+    /// without a user the response fails with SQLSTATE 55000: a programmer's mistake.
+    pub fn reauthenticate(&self, auth: AuthContext) -> Result<(), Error> {
+        auth.check()?;
+        self.ask(PendingAction::Reauthenticate(auth));
+        Ok(())
     }
 
     /// Logs `user_id` in with "remember me": as [`log_in`](Self::log_in), and the session's
@@ -264,6 +359,7 @@ impl CurrentSession {
         self.ask(PendingAction::LogIn {
             user_id,
             max_age: Some(max_age),
+            auth: AuthContext::UNSTATED,
         });
     }
 

@@ -120,7 +120,7 @@ async fn finish<S: SessionStore>(
         (
             state.session.clone(),
             state.loaded,
-            state.action,
+            state.action.clone(),
             state.flashes.clone(),
             state.idp.clone(),
         )
@@ -132,8 +132,12 @@ async fn finish<S: SessionStore>(
         return Ok(loaded.then_some(TokenUpdate::Remove));
     }
     if !loaded {
-        let log_in = match action {
-            PendingAction::LogIn { user_id, max_age } => Some((user_id, max_age)),
+        let log_in = match &action {
+            PendingAction::LogIn {
+                user_id,
+                max_age,
+                auth,
+            } => Some((*user_id, *max_age, auth)),
             _ => None,
         };
         if log_in.is_none() && !session.is_modified() && flashes.is_empty() {
@@ -147,8 +151,10 @@ async fn finish<S: SessionStore>(
             session.set(FLASH_KEY, items);
         }
         match log_in {
-            Some((user_id, max_age)) => {
-                store.set_user(&mut session, user_id, max_age).await?;
+            Some((user_id, max_age, auth)) => {
+                store
+                    .set_user_with_context(&mut session, user_id, max_age, auth)
+                    .await?;
                 record_idp(store, &session, idp.as_ref()).await;
             }
             None => store.save(&mut session).await?,
@@ -171,9 +177,19 @@ async fn finish<S: SessionStore>(
             }
         }
         let rotated = match action {
-            PendingAction::LogIn { user_id, max_age } => {
-                store.set_user(&mut session, user_id, max_age).await?;
+            PendingAction::LogIn {
+                user_id,
+                max_age,
+                auth,
+            } => {
+                store
+                    .set_user_with_context(&mut session, user_id, max_age, &auth)
+                    .await?;
                 record_idp(store, &session, idp.as_ref()).await;
+                true
+            }
+            PendingAction::Reauthenticate(auth) => {
+                store.reauthenticate(&mut session, &auth).await?;
                 true
             }
             PendingAction::LogOut => {

@@ -523,7 +523,7 @@ async fn the_application_role_lives_a_session_through_the_router_with_its_grants
     // The router's internals stay closed to it.
     let error = app
         .query(
-            "SELECT varel_session_router.import(0, 4, 1, NULL, NULL, NULL, '{}', 1, now())",
+            "SELECT varel_session_router.import(0, 4, 1, NULL, NULL, NULL, '{}', 1, now(), NULL, NULL)",
             &[],
         )
         .await
@@ -592,14 +592,20 @@ const SCRIPT: &[&str] = &[
     "ROTATE SELECT varel_session.session_regenerate('{t}')",
     "SELECT count(*) FROM varel_session.session_get('{p}')",
     "SELECT data FROM varel_session.session_get('{t}')",
-    "ROTATE SELECT varel_session.session_set_user('{t}', 777001)",
-    "SELECT data, user_id FROM varel_session.session_get('{t}')",
+    "ROTATE SELECT varel_session.session_set_user('{t}', 777001, aal => 2::smallint, amr => '{pwd,otp}')",
+    "SELECT data, user_id, aal, amr, authenticated_at IS NOT NULL FROM varel_session.session_get('{t}')",
+    "SELECT varel_session.session_auth_recent('{t}', '5 minutes', 2::smallint), varel_session.session_auth_recent('{t}', '5 minutes', 3::smallint)",
+    "ROTATE SELECT varel_session.session_reauthenticate('{t}', 3::smallint)",
+    "SELECT aal, amr FROM varel_session.session_load('{t}')",
+    "SELECT count(*) FROM varel_session.session_get('{p}')",
+    "SELECT varel_session.session_reauthenticate('{t}', 4::smallint)",
     "SELECT count(*) FROM varel_session.session_get('{p}')",
     "SELECT count(*) FROM varel_session.session_user_sessions(777001)",
     "SELECT varel_session.session_revoke(777001, '0000000000000000')",
     "SELECT varel_session.session_set_user('{t}', NULL)",
     "ROTATE SELECT varel_session.session_clear_user('{t}')",
-    "SELECT user_id FROM varel_session.session_get('{t}')",
+    "SELECT user_id, aal FROM varel_session.session_get('{t}')",
+    "SELECT varel_session.session_reauthenticate('{t}')",
     "SELECT varel_session.session_user_revoke(777001)",
     "SELECT varel_session.session_destroy('{t}'), varel_session.session_destroy('{t}')",
     "SELECT count(*) FROM varel_session.session_load('{t}')",
