@@ -78,8 +78,9 @@ ALTER TYPE varel_session.session_row
     ADD ATTRIBUTE aal smallint,
     ADD ATTRIBUTE amr text[];
 
--- session_set_user gains aal and amr (calls without them still work); the grants of the old
--- signature go with it (docs/upgrading.md: re-run the EXECUTE grant after the update).
+-- session_set_user gains aal and amr (calls without them still work). The new signature is a
+-- new function, without the old one's grants: docs/upgrading.md has the update and the grant
+-- run in one transaction, so that an application's log-ins keep working through it.
 DROP FUNCTION varel_session.session_set_user(text, bigint, interval, inet, text);
 CREATE FUNCTION varel_session.session_set_user(
     id text,

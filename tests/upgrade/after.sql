@@ -37,3 +37,15 @@ SELECT varel_session.session_import('django', 'upgradedoldsessionid', '{"importe
 SELECT id IS NOT NULL AS claim_works, data, user_id
 FROM varel_session.session_claim('django', 'upgradedoldsessionid');
 SELECT count(*) AS claimed_twice FROM varel_session.session_claim('django', 'upgradedoldsessionid');
+-- 0.4.0: the authentication context on an upgraded session, and a step-up.
+UPDATE upgrade_check SET token = varel_session.session_set_user(token, 505, aal => 2::smallint,
+                                                                amr => '{pwd,otp}') WHERE name = 'anonymous';
+SELECT s.aal, s.amr, varel_session.session_auth_recent(u.token, '1 minute', 2::smallint) AS recent
+FROM upgrade_check u, varel_session.session_load(u.token) s WHERE u.name = 'anonymous';
+UPDATE upgrade_check SET token = varel_session.session_reauthenticate(token, 3::smallint) WHERE name = 'anonymous';
+DO $$
+BEGIN
+    ASSERT (SELECT s.aal FROM upgrade_check u, varel_session.session_get(u.token) s
+            WHERE u.name = 'anonymous') = 3, 'session_reauthenticate works after the upgrade';
+END
+$$;
