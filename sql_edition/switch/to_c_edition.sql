@@ -7,7 +7,7 @@
 BEGIN;
 CREATE TEMPORARY TABLE varel_session_moving ON COMMIT DROP AS
     SELECT handle, user_id, created_at, updated_at, expires_at, absolute_expires_at, max_age,
-           token_hash, data, ip, user_agent, last_seen_at
+           token_hash, data, ip, user_agent, last_seen_at, authenticated_at, aal, amr
     FROM varel_session.sessions;
 CREATE TEMPORARY TABLE varel_session_moving_cleanup ON COMMIT DROP AS
     SELECT finished_at, removed FROM varel_session.cleanup_log;
@@ -29,11 +29,13 @@ FROM varel_session.settings AS s,
          ('max_data_bytes', s.max_data_bytes::text),
          ('max_sessions_per_user', s.max_sessions_per_user::text),
          ('events', s.events::text),
-         ('events_channel', s.events_channel)) AS p(name, value);
+         ('events_channel', s.events_channel),
+         ('aal_timeouts', s.aal_timeouts::text)) AS p(name, value);
 DROP EXTENSION varel_session_sql;
 CREATE EXTENSION varel_session;
 INSERT INTO varel_session.sessions (handle, user_id, created_at, updated_at, expires_at,
-    absolute_expires_at, max_age, token_hash, data, ip, user_agent, last_seen_at)
+    absolute_expires_at, max_age, token_hash, data, ip, user_agent, last_seen_at,
+    authenticated_at, aal, amr)
 SELECT * FROM varel_session_moving;
 INSERT INTO varel_session.imported_sessions (id_hash, user_id, created_at, expires_at,
     accept_until, imported_at, ended_at, max_age, store, data)

@@ -11,7 +11,7 @@
 BEGIN;
 CREATE TEMPORARY TABLE varel_session_moving ON COMMIT DROP AS
     SELECT handle, user_id, created_at, updated_at, expires_at, absolute_expires_at, max_age,
-           token_hash, data, ip, user_agent, last_seen_at
+           token_hash, data, ip, user_agent, last_seen_at, authenticated_at, aal, amr
     FROM varel_session.sessions;
 CREATE TEMPORARY TABLE varel_session_moving_cleanup ON COMMIT DROP AS
     SELECT finished_at, removed FROM varel_session.cleanup_log;
@@ -30,11 +30,13 @@ CREATE TEMPORARY TABLE varel_session_moving_policy ON COMMIT DROP AS
            current_setting('varel_session.max_data_bytes', true) AS max_data_bytes,
            current_setting('varel_session.max_sessions_per_user', true) AS max_sessions_per_user,
            current_setting('varel_session.events', true) AS events,
-           current_setting('varel_session.events_channel', true) AS events_channel;
+           current_setting('varel_session.events_channel', true) AS events_channel,
+           current_setting('varel_session.aal_timeouts', true) AS aal_timeouts;
 DROP EXTENSION varel_session;
 CREATE EXTENSION varel_session_sql;
 INSERT INTO varel_session.sessions (handle, user_id, created_at, updated_at, expires_at,
-    absolute_expires_at, max_age, token_hash, data, ip, user_agent, last_seen_at)
+    absolute_expires_at, max_age, token_hash, data, ip, user_agent, last_seen_at,
+    authenticated_at, aal, amr)
 SELECT * FROM varel_session_moving;
 INSERT INTO varel_session.imported_sessions (id_hash, user_id, created_at, expires_at,
     accept_until, imported_at, ended_at, max_age, store, data)
@@ -50,6 +52,7 @@ SET max_age = coalesce(nullif(p.max_age, '')::interval, s.max_age),
     max_sessions_per_user = coalesce(nullif(p.max_sessions_per_user, '')::integer,
                                      s.max_sessions_per_user),
     events = coalesce(nullif(p.events, '')::boolean, s.events),
-    events_channel = coalesce(nullif(p.events_channel, ''), s.events_channel)
+    events_channel = coalesce(nullif(p.events_channel, ''), s.events_channel),
+    aal_timeouts = coalesce(nullif(p.aal_timeouts, '')::boolean, s.aal_timeouts)
 FROM varel_session_moving_policy AS p;
 COMMIT;

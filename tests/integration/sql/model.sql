@@ -37,7 +37,8 @@ CREATE FUNCTION model.new(tok text, handle bigint, max_age interval, user_id big
 $$;
 
 CREATE FUNCTION model.get(tok text) RETURNS SETOF varel_session.session_row LANGUAGE sql STABLE AS $$
-    SELECT data, user_id, created_at, updated_at, expires_at, absolute_expires_at
+    SELECT data, user_id, created_at, updated_at, expires_at, absolute_expires_at,
+           authenticated_at, aal, amr
     FROM model.sessions
     WHERE token_hash = model.h(tok) AND expires_at > now()
       AND (absolute_expires_at IS NULL OR absolute_expires_at > now())
@@ -63,7 +64,8 @@ BEGIN
             WHERE s.ctid = (SELECT ctid FROM model.sessions
                             WHERE token_hash = model.h(tok) FOR UPDATE NOWAIT)
               AND s.expires_at > now()
-            RETURNING s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at
+            RETURNING s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at,
+                      s.authenticated_at, s.aal, s.amr
             INTO slid;
             IF FOUND THEN r := slid; END IF;
         EXCEPTION WHEN lock_not_available OR serialization_failure THEN
@@ -159,6 +161,11 @@ CREATE FUNCTION model.rotate_row(tok text, new_tok text, how text, uid bigint) R
                           THEN now() ELSE s.updated_at END,
         absolute_expires_at = CASE how WHEN 'set_user' THEN model.absolute_deadline()
                                        ELSE s.absolute_expires_at END,
+        -- A log-in that states no level is AAL1; a log-out forgets it.
+        authenticated_at = CASE how WHEN 'set_user' THEN now() WHEN 'clear_user' THEN NULL
+                                    ELSE s.authenticated_at END,
+        aal = CASE how WHEN 'set_user' THEN 1 WHEN 'clear_user' THEN NULL ELSE s.aal END,
+        amr = CASE how WHEN 'set_user' THEN NULL WHEN 'clear_user' THEN NULL ELSE s.amr END,
         expires_at = CASE how WHEN 'set_user'
                               THEN least(now() + s.max_age, coalesce(model.absolute_deadline(), 'infinity'))
                               ELSE s.expires_at END

@@ -67,7 +67,8 @@ async fn observe(observer: &Client, token: &str) -> String {
 }
 
 const ROW: &str = "data::text, user_id::text, created_at::text, updated_at::text, \
-                   expires_at::text, absolute_expires_at::text";
+                   expires_at::text, absolute_expires_at::text, authenticated_at::text, \
+                   aal::text, amr::text";
 
 fn random_patch() -> String {
     let mut rng = rand::rng();
