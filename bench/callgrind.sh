@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # Instruction counts of the hot path, this checkout against another commit (HEAD~1 unless
-# given), under valgrind's callgrind: repeatable to the instruction where wall-clock figures on
-# these 2-core machines are not, so every change of the hot path can be priced before the
-# benchmark (BENCHMARKS.md) measures it.
+# given), under valgrind's callgrind: repeatable to a few hundred instructions where
+# wall-clock figures on these 2-core machines are not, so every change of the hot path can be
+# priced before the benchmark (BENCHMARKS.md) measures it.
 #
 #   bench/callgrind.sh [BASE_COMMIT]
 #
 # Each build is installed (release, PostgreSQL 17) into a copy of the PostgreSQL installation
-# under target/callgrind/, so neither touches the installation the tests use. For each build,
-# function and session kind, a single-user backend runs a PL/pgSQL loop of N calls under
-# callgrind, and once with no call; the difference divided by N is the cost of one call as an
-# application's statement pays it (the executor's set-function call included). The logged-in
-# session is logged in with session_set_user, so it has what a log-in records. Needs the
-# machine set up (`make test` or `make run` once) and valgrind (installed here if missing).
+# under target/callgrind/, so neither touches the installation the tests use. For each build
+# (and this checkout once more with varel_session.seal_data on), function and session kind, a
+# single-user backend runs CALLS calls under callgrind, and once with none; the difference
+# divided by CALLS is the cost of one call as an application's statement pays it. Reads run in
+# a PL/pgSQL loop (the executor's set-function call included); writes run one prepared
+# statement per transaction (commit and WAL included), against a baseline of a prepared
+# statement that calls nothing. The logged-in session is logged in with session_set_user, so
+# it has what a log-in records. Each figure is the median of ROUNDS rounds with new sessions
+# (tokens and handles are random, and with them a few hundred instructions of each call).
+# Needs the machine set up (`make test` or `make run` once) and valgrind (installed if
+# missing). VAREL_CALLGRIND_REUSE=1 measures the builds of the previous run again.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/common.sh"
 use_major 17
 
 BASE=${1:-HEAD~1}
 CALLS=20000
+WRITES=2000
 ROUNDS=${VAREL_CALLGRIND_ROUNDS:-3}
 WORK=$REPO_ROOT/target/callgrind
 base_commit=$(git -C "$REPO_ROOT" rev-parse --verify "$BASE^{commit}")
@@ -39,75 +45,103 @@ build() {
         --no-default-features --features pg17 >"$WORK/$label/build.log" 2>&1)
 }
 
-# single LABEL SQL: runs SQL in a single-user backend of LABEL's cluster (extra args: a
-# wrapper such as valgrind).
+# single BUILD DATA SQL [WRAPPER...]: runs SQL (one statement per line) in a single-user backend
+# of BUILD's PostgreSQL on the cluster in DATA, with the settings in SETTINGS.
 single() {
-    local label=$1 sql=$2
-    shift 2
-    echo "$sql" | as_postgres "$@" "$WORK/$label/pg/bin/postgres" --single \
-        -D "$WORK/$label/data" postgres >/dev/null 2>&1
+    local build=$1 data=$2 sql=$3
+    shift 3
+    echo "$sql" | as_postgres "$@" "$WORK/$build/pg/bin/postgres" --single -D "$data" \
+        "${SETTINGS[@]}" postgres >/dev/null 2>&1
 }
 
-# measure LABEL: instructions per call of each function on each kind of session, the median of
-# ROUNDS rounds, each with new sessions (tokens and handles are random, and with them a few
-# hundred instructions of each call).
+# instructions BUILD DATA SQL: the instructions SQL takes in a single-user backend.
+instructions() {
+    local out=$WORK/callgrind-out/$$
+    single "$1" "$2" "$3" valgrind --tool=callgrind --callgrind-out-file="$out"
+    sed -n 's/^summary: \([0-9]*\).*/\1/p; s/^totals: \([0-9]*\).*/\1/p' "$out" | head -1
+    rm -f "$out"
+}
+
+# per_call BUILD DATA SQL BASELINE N: (instructions of SQL - of BASELINE) / N.
+per_call() {
+    local with without
+    with=$(instructions "$1" "$2" "$3")
+    without=$(instructions "$1" "$2" "$4")
+    echo $(((with - without) / $5))
+}
+
+# measure LABEL BUILD [SETTING...]: the figures of BUILD's extension, with SETTINGS (postgres
+# -c options), recorded under LABEL.
 measure() {
-    local label=$1 dir=$WORK/$1
-    rm -rf "$dir/data" "$dir/out"
-    mkdir -p "$dir/out"
-    chown postgres "$dir" "$dir/out"
-    as_postgres "$dir/pg/bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 >/dev/null
-    single "$label" "CREATE EXTENSION varel_session;"
-    local data='{"cart": [1, 2, 3], "theme": "dark"}'
-    local round fn kind n counts per_call
+    local label=$1 build=$2
+    SETTINGS=("${@:3}")
+    local data=$WORK/$label/data
+    mkdir -p "$WORK/$label"
+    rm -rf "$data"
+    chown postgres "$WORK/$label"
+    as_postgres "$WORK/$build/pg/bin/initdb" -D "$data" -U postgres -A trust -E UTF8 >/dev/null
+    single "$build" "$data" "CREATE EXTENSION varel_session;"
+    local doc='{"cart": [1, 2, 3], "theme": "dark"}'
+    local round fn kind token
     for round in $(seq "$ROUNDS"); do
-        single "$label" "DROP TABLE IF EXISTS tokens; CREATE TABLE tokens AS SELECT 'anonymous' AS kind, varel_session.session_new(data => '$data') AS token;"
-        single "$label" "INSERT INTO tokens SELECT 'logged_in', varel_session.session_set_user(varel_session.session_new(data => '$data'), 42);"
-        for fn in session_get session_load; do
-            for kind in anonymous logged_in; do
-                counts=()
-                for n in 0 "$CALLS"; do
-                    local out=$dir/out/$fn.$kind.$n
-                    single "$label" "DO \$\$ DECLARE t text := (SELECT token FROM tokens WHERE kind = '$kind'); BEGIN FOR i IN 1..$n LOOP PERFORM * FROM varel_session.$fn(t); END LOOP; END \$\$;" \
-                        valgrind --tool=callgrind --callgrind-out-file="$out"
-                    counts+=("$(sed -n 's/^summary: \([0-9]*\).*/\1/p; s/^totals: \([0-9]*\).*/\1/p' "$out" | head -1)")
-                done
-                per_call=$(((counts[1] - counts[0]) / CALLS))
-                echo "$label $fn $kind $per_call" >>"$WORK/rounds"
-            done
-        done
-    done
-    for fn in session_get session_load; do
+        single "$build" "$data" "DROP TABLE IF EXISTS tokens; CREATE TABLE tokens AS SELECT 'anonymous' AS kind, varel_session.session_new(data => '$doc') AS token;"
+        single "$build" "$data" "INSERT INTO tokens SELECT 'logged_in', varel_session.session_set_user(varel_session.session_new(data => '$doc'), 42);"
         for kind in anonymous logged_in; do
-            awk -v l="$label" -v f=$fn -v k=$kind '$1 == l && $2 == f && $3 == k {print $4}' \
-                "$WORK/rounds" | sort -n | awk -v l="$label" -v f=$fn -v k=$kind \
-                '{v[NR] = $1} END {print l, f, k, v[int((NR + 1) / 2)]}' >>"$WORK/results"
+            for fn in session_get session_load; do
+                local loop="DO \$\$ DECLARE t text := (SELECT token FROM tokens WHERE kind = '$kind'); BEGIN FOR i IN 1..%s LOOP PERFORM * FROM varel_session.$fn(t); END LOOP; END \$\$;"
+                # shellcheck disable=SC2059 # the loop's count is its one format argument
+                echo "$label $fn $kind $(per_call "$build" "$data" "$(printf "$loop" "$CALLS")" "$(printf "$loop" 0)" "$CALLS")" >>"$WORK/rounds"
+            done
+            token=$(as_postgres "$WORK/$build/pg/bin/postgres" --single -D "$data" "${SETTINGS[@]}" postgres \
+                <<<"SELECT token FROM tokens WHERE kind = '$kind';" 2>/dev/null \
+                | sed -n 's/.*token = "\([0-9a-f]*\)".*/\1/p' | head -1)
+            local writes="PREPARE w(text, text) AS SELECT varel_session.session_set(\$1, 'k', \$2);"
+            local baseline="PREPARE w(text, text) AS SELECT \$1 || \$2;"
+            local i
+            for i in $(seq "$WRITES"); do
+                writes+=$'\n'"EXECUTE w('$token', 'v$i');"
+                baseline+=$'\n'"EXECUTE w('$token', 'v$i');"
+            done
+            echo "$label session_set $kind $(per_call "$build" "$data" "$writes" "$baseline" "$WRITES")" >>"$WORK/rounds"
         done
     done
+}
+
+# median LABEL FUNCTION KIND: the median of the rounds' figures.
+median() {
+    awk -v l="$1" -v f="$2" -v k="$3" '$1 == l && $2 == f && $3 == k {print $4}' "$WORK/rounds" \
+        | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
 }
 
 base_tree=$WORK/base-tree
-rm -rf "$WORK/results" "$WORK/rounds"
-if [[ ! -d $base_tree ]]; then
-    git -C "$REPO_ROOT" worktree add --detach "$base_tree" "$base_commit" >/dev/null
-else
-    git -C "$base_tree" checkout -q --detach "$base_commit"
-fi
-# VAREL_CALLGRIND_REUSE=1: measure the builds of the previous run again.
+rm -f "$WORK/rounds"
 if [[ ${VAREL_CALLGRIND_REUSE:-0} != 1 ]]; then
+    if [[ ! -d $base_tree ]]; then
+        git -C "$REPO_ROOT" worktree add --detach "$base_tree" "$base_commit" >/dev/null
+    else
+        git -C "$base_tree" checkout -q --detach "$base_commit"
+    fi
     build base "$base_tree"
     build head "$REPO_ROOT"
 fi
-measure base
-measure head
+# valgrind runs as the postgres user, which writes its output here.
+mkdir -p "$WORK/callgrind-out"
+chown postgres "$WORK/callgrind-out"
+say "measuring (about ten minutes)"
+measure base base
+measure head head
+measure sealed head -c varel_session.seal_data=on
 
-printf '\n%-14s %-10s %12s %12s %8s\n' function session "base" "head" "head/base"
-for fn in session_get session_load; do
+printf '\n%-14s %-10s %10s %10s %10s %10s %10s\n' function session base head head/base sealed sealed/head
+for fn in session_get session_load session_set; do
     for kind in anonymous logged_in; do
-        b=$(awk -v f=$fn -v k=$kind '$1 == "base" && $2 == f && $3 == k {print $4}' "$WORK/results")
-        h=$(awk -v f=$fn -v k=$kind '$1 == "head" && $2 == f && $3 == k {print $4}' "$WORK/results")
-        printf '%-14s %-10s %12s %12s %8s\n' "$fn" "$kind" "$b" "$h" \
-            "$(awk -v b="$b" -v h="$h" 'BEGIN {printf "%.4f", h / b}')"
+        b=$(median base $fn $kind)
+        h=$(median head $fn $kind)
+        s=$(median sealed $fn $kind)
+        printf '%-14s %-10s %10s %10s %10s %10s %10s\n' "$fn" "$kind" "$b" "$h" \
+            "$(awk -v b="$b" -v h="$h" 'BEGIN {printf "%.4f", h / b}')" "$s" \
+            "$(awk -v h="$h" -v s="$s" 'BEGIN {printf "%.4f", s / h}')"
     done
 done
-echo "(instructions per call, median of $ROUNDS rounds of $CALLS calls; base $(git -C "$REPO_ROOT" rev-parse --short "$base_commit"))"
+echo "(instructions per call: reads $CALLS, writes $WRITES per round, median of $ROUNDS rounds;" \
+    "base $(git -C "$REPO_ROOT" rev-parse --short "$base_commit"), head $(git -C "$REPO_ROOT" rev-parse --short HEAD) and its working tree)"

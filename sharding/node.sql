@@ -53,15 +53,16 @@ COMMENT ON FUNCTION varel_session_shard.session_new_on(integer, integer, interva
     'session_new, minting a token that routes to partition route of partitions';
 
 -- What a log-in that moves a session to its user's home partition copies: the live session
--- named by id (none when it is not live).
+-- named by id (none when it is not live), its data as session_get returns it (opened, when
+-- it is sealed: the copy seals it again under its own token).
 CREATE FUNCTION varel_session_shard.session_export(id text)
     RETURNS TABLE (data jsonb, handle bigint, created_at timestamptz, max_age interval,
                    ip inet, user_agent text)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT s.data, s.handle, s.created_at, s.max_age, s.ip, s.user_agent
-    FROM varel_session.sessions AS s
+    SELECT g.data, s.handle, s.created_at, s.max_age, s.ip, s.user_agent
+    FROM varel_session.sessions AS s, varel_session.session_get(id) AS g
     WHERE s.token_hash OPERATOR(pg_catalog.=) varel_session_internal.token_hash(id)
       AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
 $$;

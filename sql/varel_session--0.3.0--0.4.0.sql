@@ -342,13 +342,18 @@ CREATE FUNCTION varel_session.session_export()
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.lpad(pg_catalog.to_hex(s.handle), 16, '0'), s.user_id, s.data,
+    -- Sealed data (varel_session.seal_data, always a JSON string where open data is an
+    -- object) opens only with its session's token, which no export has: such a session is
+    -- exported with its user and deadlines and empty data.
+    SELECT pg_catalog.lpad(pg_catalog.to_hex(s.handle), 16, '0'), s.user_id,
+           CASE WHEN pg_catalog.jsonb_typeof(s.data) OPERATOR(pg_catalog.=) 'object' THEN s.data
+                ELSE '{}'::pg_catalog.jsonb END,
            s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at, s.max_age
     FROM varel_session.sessions AS s
     WHERE varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
 $$;
 COMMENT ON FUNCTION varel_session.session_export() IS
-    'for export commands (the extension''s owner): every live session''s data, user and deadlines, named by handle (never by token)';
+    'for export commands (the extension''s owner): every live session''s data (empty when sealed), user and deadlines, named by handle (never by token)';
 
 CREATE FUNCTION varel_session.session_import_status()
     RETURNS TABLE (store text, waiting bigint, ended bigint, accept_until timestamptz)

@@ -13,6 +13,7 @@ use crate::deadlines::Interval;
 use crate::jsonb::Document;
 use crate::pg_compat::tuple_desc_attr;
 use crate::row::{Col, Row};
+use crate::seal::SealKey;
 use crate::token::{self, TokenHash};
 use pgrx::pg_sys::{self, Datum, FunctionCallInfo, Oid};
 use pgrx::varlena;
@@ -185,6 +186,12 @@ impl Call<'_> {
     /// untrusted token is "no session", never an error.
     pub fn token(&self, n: usize) -> Option<TokenHash> {
         self.bytes(n).and_then(token::hash_text)
+    }
+
+    /// The key that seals the data of the session the id in argument `n` names (`seal`);
+    /// `None` when it is NULL or not a token.
+    pub fn seal_key(&self, n: usize) -> Option<SealKey> {
+        self.bytes(n).and_then(SealKey::for_id)
     }
 
     /// Returns SQL NULL.

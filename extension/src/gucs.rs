@@ -32,6 +32,10 @@ pub static MAX_SESSIONS_PER_USER: GucSetting<i32> = GucSetting::<i32>::new(0);
 /// (`auth_context::Limits`). Off by default.
 pub static AAL_TIMEOUTS: GucSetting<bool> = GucSetting::<bool>::new(false);
 
+/// Whether writes seal session data under a key derived from its token (`seal`). Off by
+/// default.
+pub static SEAL_DATA: GucSetting<bool> = GucSetting::<bool>::new(false);
+
 /// Whether session events are sent (`NOTIFY`, see `events`). Off by default.
 pub static EVENTS: GucSetting<bool> = GucSetting::<bool>::new(false);
 
@@ -114,6 +118,14 @@ pub fn register() {
         c"Caps the deadlines of a log-in by its assurance level, as NIST SP 800-63B-4 asks.",
         c"AAL1: 30 days overall; AAL2: 24 hours overall, 1 hour idle; AAL3: 12 hours overall, 15 minutes idle. Stricter lifetimes of the session's own are kept.",
         &AAL_TIMEOUTS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"varel_session.seal_data",
+        c"Seals session data under a key derived from its token, which only its holder presents.",
+        c"Dumps, backups, replicas and queries of the table then show neither tokens nor data. Rows are sealed at their next write; reads open sealed data whatever this setting.",
+        &SEAL_DATA,
         GucContext::Suset,
         GucFlags::default(),
     );

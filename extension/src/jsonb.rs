@@ -112,6 +112,67 @@ impl Value<'_> {
     }
 }
 
+/// A document that is one JSON string (a scalar): how sealed data is stored (`seal`).
+pub fn string_document(bytes: &[u8]) -> Document<'static> {
+    string_value(bytes).as_document()
+}
+
+/// The string of a document that is one JSON string; `None` for anything else (an object, as
+/// session data always is unless it is sealed).
+pub fn string_of(document: Document<'_>) -> Option<&[u8]> {
+    if document.is_object() {
+        return None;
+    }
+    let value = document.as_value();
+    if value.0.type_ != pg_sys::jbvType::jbvString {
+        return None;
+    }
+    // SAFETY: a string value, whose bytes live in `document` (the value borrows it).
+    unsafe {
+        let string = value.0.val.string;
+        Some(std::slice::from_raw_parts(
+            string.val as *const u8,
+            string.len as usize,
+        ))
+    }
+}
+
+/// The document's JSON text, as `jsonb_out` prints it.
+pub fn to_text(document: Document<'_>) -> Vec<u8> {
+    // SAFETY: a valid jsonb (the type's invariant); jsonb_out returns a palloc'd C string.
+    unsafe {
+        let out = pgrx::fcinfo::direct_function_call_as_datum(
+            pg_sys::jsonb_out,
+            &[Some(document.datum())],
+        )
+        .expect("jsonb_out returned NULL");
+        std::ffi::CStr::from_ptr(out.cast_mut_ptr::<std::ffi::c_char>())
+            .to_bytes()
+            .to_vec()
+    }
+}
+
+/// A document parsed from JSON text by `jsonb_in`, which checks it (an ERROR for text that is
+/// not JSON, or that holds a NUL).
+pub fn from_text(text: &[u8]) -> Document<'static> {
+    let Ok(text) = std::ffi::CString::new(text) else {
+        crate::errors::raise(
+            pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            "sealed session data holds a NUL byte",
+        );
+    };
+    // SAFETY: jsonb_in takes a C string (valid for the call) and returns a new jsonb or raises.
+    let jb = unsafe {
+        pgrx::fcinfo::direct_function_call_as_datum(
+            pg_sys::jsonb_in,
+            &[Some(Datum::from(text.as_ptr()))],
+        )
+        .expect("jsonb_in returned NULL")
+        .cast_mut_ptr::<Jsonb>()
+    };
+    built(jb)
+}
+
 /// `{}`.
 pub fn empty_object() -> Document<'static> {
     Builder::object().finish()

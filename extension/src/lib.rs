@@ -13,6 +13,7 @@
 //! - [`row`]: one sessions-table row as datums, with typed accessors.
 //! - [`deadlines`]: the server's clock, interval arithmetic, idle and absolute deadlines.
 //! - [`snapshot`]: the snapshots reads and writes use.
+//! - [`seal`]: sealed data, encrypted under a key derived from the session's token.
 //! - [`storage`]: direct reads and writes of single rows through the table access method.
 //! - [`jsonb`]: the operations on session data: get, set, remove, merge, numbers, bounded lists.
 //! - [`auth_context`]: a log-in's time, assurance level and methods, and the deadlines per level.
@@ -38,6 +39,7 @@ mod jsonb;
 mod pg_compat;
 mod routing;
 mod row;
+mod seal;
 mod snapshot;
 mod storage;
 mod token;

@@ -286,6 +286,27 @@ impl<'a> Row<'a> {
         }
     }
 
+    /// Whether the data may be sealed (`seal`), told without detoasting it: data stored inline
+    /// and uncompressed (as small data is) is sealed only when it is a JSON scalar, which the
+    /// first word of its jsonb says; compressed or out-of-line data is looked at in full by
+    /// the caller.
+    pub fn data_may_be_sealed(&self) -> bool {
+        let Some(value) = self.get(Col::Data) else {
+            return false;
+        };
+        // SAFETY: a jsonb value valid for 'a (the type's invariant). An inline uncompressed
+        // varlena holds its jsonb right after the header, whose root container starts with a
+        // 4-byte header word (read unaligned: a short varlena header leaves it unaligned).
+        unsafe {
+            let ptr = value.cast_mut_ptr::<pg_sys::varlena>();
+            if pgrx::varlena::varatt_is_1b_e(ptr) || pgrx::varlena::varatt_is_4b_c(ptr) {
+                return true;
+            }
+            let root = pgrx::varlena::vardata_any(ptr) as *const u32;
+            root.read_unaligned() & pg_sys::JB_FSCALAR != 0
+        }
+    }
+
     /// Live means both deadlines are still ahead of `now`: an expired session is invisible
     /// whether or not cleanup has removed it yet. A row missing a value the functions need
     /// (possible only if an administrator wrote one around the NOT NULL constraints) is not a

@@ -9,6 +9,17 @@
 -- settings this connection sees (postgresql.conf, ALTER DATABASE/ROLE); those not set keep
 -- the defaults.
 BEGIN;
+-- Sealed data (varel_session.seal_data) opens only in the C edition: refuse rather than move
+-- rows the SQL edition would hand out sealed.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM varel_session.sessions WHERE jsonb_typeof(data) <> 'object') THEN
+        RAISE EXCEPTION 'some sessions have sealed data, which the SQL edition cannot open'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'turn varel_session.seal_data off: each session is stored open at its next write; or end them (session_revoke_all)';
+    END IF;
+END
+$$;
 CREATE TEMPORARY TABLE varel_session_moving ON COMMIT DROP AS
     SELECT handle, user_id, created_at, updated_at, expires_at, absolute_expires_at, max_age,
            token_hash, data, ip, user_agent, last_seen_at, authenticated_at, aal, amr

@@ -12,6 +12,7 @@ use crate::gucs;
 use crate::jsonb::Document;
 use crate::routing;
 use crate::row::{Col, Row};
+use crate::seal::{self, SealKey};
 use crate::snapshot::WriteSnapshot;
 use crate::storage::{Access, Table};
 use crate::token;
@@ -43,7 +44,8 @@ sql_function!(
         let (raw, handle) = fresh_identity_for(routing::for_new_session());
         let mut new = Row::empty();
         let token = assign_token(&mut new, &raw);
-        create(call, 0, c"session_new", new, handle, |_, _| true);
+        let key = || SealKey::for_token(&raw);
+        create(call, 0, c"session_new", new, handle, key, |_, _| true);
         token
     }
 );
@@ -71,7 +73,8 @@ sql_function!(
         let (_, handle) = fresh_identity();
         let mut new = Row::empty();
         new.set_token_hash(&hash);
-        let created = create(call, 1, c"session_adopt", new, handle, |table, snapshot| {
+        let key = || call.seal_key(0).expect("an id that hashes has a key");
+        let created = create(call, 1, c"session_adopt", new, handle, key, |table, snapshot| {
             !table.fetch(&hash, snapshot, &table.slot())
         });
         pgrx::pg_sys::Datum::from(created)
@@ -81,12 +84,15 @@ sql_function!(
 /// Creates the session `new` (its token hash set by the caller) from the arguments `max_age`,
 /// `user_id`, `data`, `ip`, `user_agent` at `first` and after, once `may_insert` (given the
 /// open table and the write snapshot, after the per-user lock and cap) agrees. Whether it did.
+/// The data is sealed with the key `key` gives when `varel_session.seal_data` is on.
+#[allow(clippy::too_many_arguments)]
 fn create(
     call: &fmgr::Call,
     first: usize,
     function: &std::ffi::CStr,
     mut new: Row<'_>,
     handle: i64,
+    key: impl FnOnce() -> SealKey,
     may_insert: impl FnOnce(&Table, pgrx::pg_sys::Snapshot) -> bool,
 ) -> bool {
     let now = deadlines::now();
@@ -121,6 +127,7 @@ fn create(
     new.set_int8(Col::AbsoluteExpiresAt, absolute);
     new.set_max_age(max_age);
     new.set_data(data);
+    seal::seal_if_on(&mut new, || Some(key()));
     new.store(Col::Ip, call.stored_as(first + 3, Col::Ip));
     new.store(Col::UserAgent, call.stored_as(first + 4, Col::UserAgent));
     new.set_int8(Col::LastSeenAt, Some(now));

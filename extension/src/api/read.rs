@@ -10,6 +10,7 @@ use crate::errors;
 use crate::fmgr::{sql_function, Call, ResultColumn};
 use crate::jsonb;
 use crate::row::{Col, Row};
+use crate::seal;
 use crate::snapshot;
 use crate::storage::{Access, Decision, Slot, Table, Written};
 use crate::token::TokenHash;
@@ -68,6 +69,7 @@ sql_function!(
         let table = Table::open(Access::Read);
         let slot = table.slot();
         let value = live_session(&table, &hash, &slot)
+            .map(|session| seal::opened_with(session, || call.seal_key(0)))
             .and_then(|session| jsonb::get_text(session.data().unwrap(), key));
         value.unwrap_or_else(|| call.null())
     }
@@ -182,12 +184,14 @@ const SESSION_ROW: [ResultColumn; 9] = [
 /// The attributes `session_row` had before 0.4.0, which a database still on older SQL has.
 const SESSION_ROW_BEFORE_0_4: usize = 6;
 
-/// Returns a `varel_session.session_row`, or no row when `session` is `None`.
+/// Returns a `varel_session.session_row`, or no row when `session` is `None`; sealed data
+/// opened with the key of the caller's token (argument 0).
 fn return_session(call: &Call, session: Option<&Row<'_>>) -> Datum {
+    let opened = session.map(|row| seal::opened_with(*row, || call.seal_key(0)));
     call.rows(
         "varel_session.session_row",
         &SESSION_ROW,
         SESSION_ROW_BEFORE_0_4,
-        session,
+        opened.as_ref(),
     )
 }

@@ -128,12 +128,14 @@ fn rotate(
     also: impl for<'r> Fn(&mut Row<'r>, i64),
 ) -> Datum {
     let now = deadlines::now();
-    let mut write = match joining_user {
+    let write = match joining_user {
         Some(user_id) => SessionWrite::begin_user_lock_first(function, hash, user_id),
         None => SessionWrite::begin(function, hash),
     };
     // On a shard node the new token routes where the old one did (see `routing`).
     let (raw, _) = fresh_identity_for(routing::keeping(hash));
+    // Sealed data is sealed again under the new token.
+    let mut write = write.opening(call.bytes(0)).rekeyed(raw);
     let mut token = None;
     let written = write.update(|current| {
         if !current.is_live(now) {

@@ -3,9 +3,10 @@
 //! concurrent update only while the token still names the row (`same_token`).
 
 use crate::row::Row;
+use crate::seal::{self, SealKey};
 use crate::snapshot::WriteSnapshot;
 use crate::storage::{Access, Decision, OnConflict, Slot, Table, Written};
-use crate::token::TokenHash;
+use crate::token::{RawToken, TokenHash};
 use crate::users;
 use pgrx::pg_sys::Snapshot;
 use std::ffi::CStr;
@@ -15,6 +16,12 @@ pub struct SessionWrite {
     table: Table,
     hash: TokenHash,
     found: Option<Slot>,
+    /// For writes that read or rotate the data: the caller's id, whose key opens sealed data
+    /// for the decision and seals what it writes (`seal`), or the key of `next_token`, a
+    /// rotation's new token, when there is one. Keys are derived only when a row is sealed or
+    /// sealing is on. Writes without an id (slides, deletes) leave the data as it is stored.
+    id: Option<&'static [u8]>,
+    next_token: Option<RawToken>,
 }
 
 impl SessionWrite {
@@ -52,7 +59,22 @@ impl SessionWrite {
             table,
             hash: *hash,
             found,
+            id: None,
+            next_token: None,
         }
+    }
+
+    /// This write reads or replaces the data: `id`, the caller's token or framework id, opens
+    /// sealed data and seals what is written.
+    pub fn opening(mut self, id: Option<&'static [u8]>) -> SessionWrite {
+        self.id = id;
+        self
+    }
+
+    /// This write gives the row the token `next`: what it writes is sealed under its key.
+    pub fn rekeyed(mut self, next: RawToken) -> SessionWrite {
+        self.next_token = Some(next);
+        self
     }
 
     pub fn table(&self) -> &Table {
@@ -89,6 +111,7 @@ impl SessionWrite {
     ) -> Option<Written> {
         let found = self.found.take()?;
         let same = same_token(&self.hash);
+        let decide = with_seal(self.id, self.next_token, decide);
         self.table
             .update(found, self.snapshot.get(), on_conflict, same, decide)
     }
@@ -101,6 +124,30 @@ impl SessionWrite {
         let same = same_token(&self.hash);
         self.table
             .delete(found, self.snapshot.get(), |row| same(row) && wanted(row))
+    }
+}
+
+/// `decide` on the row's data opened with the key of `id`, and what it writes sealed again
+/// (under the key of `next_token` when given); `decide` itself when there is no id.
+fn with_seal<'d>(
+    id: Option<&'static [u8]>,
+    next_token: Option<RawToken>,
+    mut decide: impl for<'r> FnMut(&Row<'r>) -> Decision<'r> + 'd,
+) -> impl for<'r> FnMut(&Row<'r>) -> Decision<'r> + 'd {
+    move |current| {
+        let Some(id) = id else {
+            return decide(current);
+        };
+        match decide(&seal::opened_with(*current, || SealKey::for_id(id))) {
+            Decision::Write(mut next) => {
+                seal::seal_if_on(&mut next, || match &next_token {
+                    Some(raw) => Some(SealKey::for_token(raw)),
+                    None => SealKey::for_id(id),
+                });
+                Decision::Write(next)
+            }
+            other => other,
+        }
     }
 }
 

@@ -182,11 +182,13 @@ pub(super) fn change_data<T>(
     let now = deadlines::now();
     let limit = gucs::MAX_DATA_BYTES.get();
     let mut result = None;
-    let written = SessionWrite::begin(function, &hash).update(|current| {
+    let mut write = SessionWrite::begin(function, &hash).opening(call.bytes(0));
+    let written = write.update(|current| {
         if !current.is_live(now) {
             return Decision::NoSession;
         }
-        // Never NULL in a live session (is_live), and only objects are ever written.
+        // Never NULL in a live session (is_live), and only objects are ever written (sealed
+        // data is opened before this sees it).
         let old = current.data().unwrap();
         let new = match change(old) {
             DataChange::Keep(out) => {

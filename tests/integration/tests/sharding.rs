@@ -311,6 +311,50 @@ async fn on_both_nodes(setting: &str, value: Option<&str>) {
 }
 
 #[tokio::test]
+async fn a_log_in_moves_sealed_data_sealed_under_the_new_token() {
+    // Sealing on both nodes (other tests running meanwhile see only that it is transparent).
+    on_both_nodes("seal_data", Some("on")).await;
+    let router = router().await;
+    let user = unique_user_id();
+    let home = home_of(&router, user).await;
+    let partition = (home + 1) % PARTITIONS;
+    let token = session_on_partition(&router, partition, r#"{"secret": "hunter2"}"#).await;
+    let stored_as = |node: Client, token: String| async move {
+        one::<String>(
+            &node,
+            "SELECT jsonb_typeof(data) FROM varel_session.sessions \
+             WHERE token_hash = sha256(decode($1, 'hex'))",
+            &[&token],
+        )
+        .await
+    };
+    assert_eq!(stored_as(node(node_of(partition)).await, token.clone()).await, "string");
+    let moved: String = one(
+        &router,
+        "SELECT varel_session.session_set_user($1, $2)",
+        &[&token, &user],
+    )
+    .await;
+    assert_eq!(partition_of(&moved), home);
+    // The copy is sealed on the home node under its own token, and opens through the router.
+    assert_eq!(stored_as(node(node_of(home)).await, moved.clone()).await, "string");
+    let data: serde_json::Value = one(
+        &router,
+        "SELECT data FROM varel_session.session_get($1)",
+        &[&moved],
+    )
+    .await;
+    assert_eq!(data, serde_json::json!({"secret": "hunter2"}));
+    on_both_nodes("seal_data", None).await;
+    one::<i64>(
+        &router,
+        "SELECT varel_session.session_user_revoke($1)",
+        &[&user],
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn the_cap_holds_across_log_ins_from_every_partition() {
     on_both_nodes("max_data_bytes", None).await;
     for which in 0..2 {
