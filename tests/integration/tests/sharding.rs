@@ -328,7 +328,10 @@ async fn a_log_in_moves_sealed_data_sealed_under_the_new_token() {
         )
         .await
     };
-    assert_eq!(stored_as(node(node_of(partition)).await, token.clone()).await, "string");
+    assert_eq!(
+        stored_as(node(node_of(partition)).await, token.clone()).await,
+        "string"
+    );
     let moved: String = one(
         &router,
         "SELECT varel_session.session_set_user($1, $2)",
@@ -337,7 +340,10 @@ async fn a_log_in_moves_sealed_data_sealed_under_the_new_token() {
     .await;
     assert_eq!(partition_of(&moved), home);
     // The copy is sealed on the home node under its own token, and opens through the router.
-    assert_eq!(stored_as(node(node_of(home)).await, moved.clone()).await, "string");
+    assert_eq!(
+        stored_as(node(node_of(home)).await, moved.clone()).await,
+        "string"
+    );
     let data: serde_json::Value = one(
         &router,
         "SELECT data FROM varel_session.session_get($1)",
