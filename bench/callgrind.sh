@@ -13,7 +13,9 @@
 # divided by CALLS is the cost of one call as an application's statement pays it. Reads run in
 # a PL/pgSQL loop (the executor's set-function call included); writes run one prepared
 # statement per transaction (commit and WAL included), against a baseline of a prepared
-# statement that calls nothing. The logged-in session is logged in with session_set_user, so
+# statement that calls nothing. connect-pg-simple's get and save on a table of its own schema
+# holding the same sessions are measured beside them (sql_get, sql_save): what the same server
+# spends on plain SQL, and a control that no build changes. The logged-in session is logged in with session_set_user, so
 # it has what a log-in records. Each figure is the median of ROUNDS rounds with new sessions
 # (tokens and handles are random, and with them a few hundred instructions of each call).
 # Needs the machine set up (`make test` or `make run` once) and valgrind (installed if
@@ -104,6 +106,23 @@ measure() {
             done
             echo "$label session_set $kind $(per_call "$build" "$data" "$writes" "$baseline" "$WRITES")" >>"$WORK/rounds"
         done
+        # The hand-written table the benchmark compares with (connect-pg-simple's schema, get
+        # and save), holding the same data: what the same server spends on plain SQL. It does
+        # not depend on the build, so it also shows how far the rounds drift.
+        single "$build" "$data" "DROP TABLE IF EXISTS cps; CREATE TABLE cps (sid varchar PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL); CREATE INDEX ON cps (expire); INSERT INTO cps SELECT token, '$doc', now() + interval '1 day' FROM tokens;"
+        local read="DO \$\$ DECLARE t text := (SELECT token FROM tokens WHERE kind = 'anonymous'); BEGIN FOR i IN 1..%s LOOP PERFORM sess FROM cps WHERE sid = t AND expire >= to_timestamp(extract(epoch FROM now()))::timestamp; END LOOP; END \$\$;"
+        # shellcheck disable=SC2059 # the loop's count is its one format argument
+        echo "$label sql_get anonymous $(per_call "$build" "$data" "$(printf "$read" "$CALLS")" "$(printf "$read" 0)" "$CALLS")" >>"$WORK/rounds"
+        token=$(as_postgres "$WORK/$build/pg/bin/postgres" --single -D "$data" "${SETTINGS[@]}" postgres \
+            <<<"SELECT token FROM tokens WHERE kind = 'anonymous';" 2>/dev/null \
+            | sed -n 's/.*token = "\([0-9a-f]*\)".*/\1/p' | head -1)
+        local save="PREPARE w(text, text) AS INSERT INTO cps (sess, expire, sid) SELECT json_build_object('csrf', 'x', 'k', \$2), to_timestamp(extract(epoch FROM now()) + 86400), \$1 ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, expire = excluded.expire RETURNING sid;"
+        local baseline="PREPARE w(text, text) AS SELECT \$1 || \$2;"
+        for i in $(seq "$WRITES"); do
+            save+=$'\n'"EXECUTE w('$token', 'v$i');"
+            baseline+=$'\n'"EXECUTE w('$token', 'v$i');"
+        done
+        echo "$label sql_save anonymous $(per_call "$build" "$data" "$save" "$baseline" "$WRITES")" >>"$WORK/rounds"
     done
 }
 
@@ -133,8 +152,9 @@ measure head head
 measure sealed head -c varel_session.seal_data=on
 
 printf '\n%-14s %-10s %10s %10s %10s %10s %10s\n' function session base head head/base sealed sealed/head
-for fn in session_get session_load session_set; do
+for fn in session_get session_load session_set sql_get sql_save; do
     for kind in anonymous logged_in; do
+        [[ $fn == sql_* && $kind == logged_in ]] && continue
         b=$(median base $fn $kind)
         h=$(median head $fn $kind)
         s=$(median sealed $fn $kind)
@@ -143,5 +163,6 @@ for fn in session_get session_load session_set; do
             "$(awk -v h="$h" -v s="$s" 'BEGIN {printf "%.4f", s / h}')"
     done
 done
+echo "(sql_get and sql_save: connect-pg-simple's get and save on its own table with the same data)"
 echo "(instructions per call: reads $CALLS, writes $WRITES per round, median of $ROUNDS rounds;" \
     "base $(git -C "$REPO_ROOT" rev-parse --short "$base_commit"), head $(git -C "$REPO_ROOT" rev-parse --short HEAD) and its working tree)"

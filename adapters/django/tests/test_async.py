@@ -59,6 +59,17 @@ class AsyncMethods(unittest.IsolatedAsyncioTestCase):
         values = await asyncio.gather(*[bump() for _ in range(32)])
         self.assertEqual(sorted(values), list(range(2, 34)))
 
+    async def test_acsrf_token_and_averify_csrf(self):
+        session = SessionStore()
+        self.assertFalse(await session.averify_csrf("0" * 64))
+        token = await session.acsrf_token()
+        self.assertTrue(await SessionStore(session.session_key).averify_csrf(token))
+        self.assertFalse(await session.averify_csrf(token[:63] + "0"))
+        self.assertEqual(token, SessionStore(session.session_key).csrf_token())
+        await session.acycle_key()
+        self.assertNotEqual(await session.acsrf_token(), token)
+        self.assertFalse(await session.averify_csrf(token))
+
     async def test_acycle_key_keeps_the_session_and_kills_the_old_key(self):
         session = SessionStore()
         await session.aset("x", 1)

@@ -1,6 +1,7 @@
 """The session backend contract, as Django's own session tests check it
 (tests/sessions_tests/tests.py, SessionTestsMixin), against the extension."""
 
+import hashlib
 import json
 import unittest
 from datetime import timedelta
@@ -278,6 +279,33 @@ class BackendContract(unittest.TestCase):
         self.session["other"] = 1
         self.session.save()
         self.assertEqual(stored_data(self.session.session_key), {"visits": 6, "other": 1})
+
+    def test_csrf_tokens_are_the_extensions_and_change_with_the_key(self):
+        # No session yet: nothing verifies, and asking for a token creates one.
+        self.assertFalse(self.session.verify_csrf("0" * 64))
+        token = self.session.csrf_token()
+        key = self.session.session_key
+        self.assertIsNotNone(key)
+        self.assertRegex(token, r"^[0-9a-f]{64}$")
+        derived = hashlib.sha256(f"varel_session csrf token:{key}".encode()).hexdigest()
+        self.assertEqual(token, derived)
+        self.assertEqual(self.session.csrf_token(), token)
+        self.assertTrue(self.session.verify_csrf(token))
+        for wrong in (token[:63], token.upper(), "", None, "0" * 64):
+            self.assertFalse(self.session.verify_csrf(wrong), wrong)
+        # Another store loading the same key verifies the same token.
+        self.assertTrue(SessionStore(key).verify_csrf(token))
+        # A new key (here cycle_key, as at log-in) makes a new token; the old form is refused.
+        self.session.cycle_key()
+        self.assertNotEqual(self.session.csrf_token(), token)
+        self.assertFalse(self.session.verify_csrf(token))
+        # Ended elsewhere: no token, interrupted as a save would be; nothing verifies.
+        other = SessionStore()
+        other.csrf_token()
+        sql("SELECT varel_session.session_destroy(%s)", [other.session_key])
+        with self.assertRaises(SessionInterrupted):
+            other.csrf_token()
+        self.assertFalse(other.verify_csrf(token))
 
     def test_log_in_ties_the_session_to_the_user_and_rotates_the_key(self):
         self.session["cart"] = [1]

@@ -55,6 +55,8 @@ CREATE = ("SELECT varel_session.session_new("
 DESTROY = "SELECT varel_session.session_destroy(%s)"
 REGENERATE = "SELECT varel_session.session_regenerate(%s)"
 INCR = "SELECT varel_session.session_incr(%s, %s, %s)"
+CSRF_TOKEN = "SELECT varel_session.session_csrf_token(%s)"
+CSRF_VERIFY = "SELECT varel_session.session_csrf_verify(%s, %s)"
 CLEANUP = "SELECT varel_session.session_cleanup()"
 
 
@@ -335,6 +337,47 @@ class SessionStore(SessionBase):
         if self.session_key is None:
             await self.asave()
         return self._incremented(await _aquery(INCR, [self.session_key, key, by]), data, key)
+
+    # CSRF tokens bound to the session (the extension's session_csrf_token): derived from the
+    # key, so nothing is stored and the token changes whenever the key does (log-in, log-out,
+    # cycle_key). Django's CsrfViewMiddleware keeps working beside them; these are for views
+    # and APIs that want a token that dies with the session.
+
+    def _csrf(self, row):
+        if row[0] is None:
+            raise SessionInterrupted(
+                "The request's session was deleted before the request completed."
+            )
+        return row[0]
+
+    def csrf_token(self):
+        """The session's CSRF token for this page's forms: 64 hex characters the extension
+        derives from the session key. Creates the session first if there is none. Render it
+        after a log-in or ``cycle_key`` in the same request, which change it."""
+        self._get_session()
+        if self.session_key is None:
+            self.save()
+        return self._csrf(_query(CSRF_TOKEN, [self.session_key]))
+
+    async def acsrf_token(self):
+        """``csrf_token``, on an async connection."""
+        await self._aget_session()
+        if self.session_key is None:
+            await self.asave()
+        return self._csrf(await _aquery(CSRF_TOKEN, [self.session_key]))
+
+    def verify_csrf(self, candidate):
+        """Whether ``candidate`` (what the form or header sent) is the session's CSRF token,
+        compared in constant time by the extension; false without a stored session."""
+        if self.session_key is None or candidate is None:
+            return False
+        return bool(_query(CSRF_VERIFY, [self.session_key, candidate])[0])
+
+    async def averify_csrf(self, candidate):
+        """``verify_csrf``, on an async connection."""
+        if self.session_key is None or candidate is None:
+            return False
+        return bool((await _aquery(CSRF_VERIFY, [self.session_key, candidate]))[0])
 
     @classmethod
     def clear_expired(cls):

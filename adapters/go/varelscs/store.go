@@ -348,6 +348,27 @@ func (s *Store) Handle(ctx context.Context, sm *scs.SessionManager) (string, err
 	return "", nil
 }
 
+// CSRFToken is the CSRF token of the request's session for its forms (the extension's
+// session_csrf_token): derived from the token, stored nowhere, and changed by RenewToken (at
+// log-in). "" while the request has no stored session (scs stores a new one when the response
+// goes out), and after RenewToken in the same request: render forms on the next request.
+func (s *Store) CSRFToken(ctx context.Context, sm *scs.SessionManager) (string, error) {
+	if token := sm.Token(ctx); token != "" {
+		return core.CSRFToken(ctx, s.db, token)
+	}
+	return "", nil
+}
+
+// VerifyCSRF is whether candidate (what the form or header sent) is the CSRF token of the
+// request's session, compared in constant time by the extension; false without a stored
+// session (refuse the request then).
+func (s *Store) VerifyCSRF(ctx context.Context, sm *scs.SessionManager, candidate string) (bool, error) {
+	if token := sm.Token(ctx); token != "" {
+		return core.VerifyCSRF(ctx, s.db, token, candidate)
+	}
+	return false, nil
+}
+
 // RevokeUser ends every live session of the user ("log out everywhere"), or every one but the
 // request's own with keepCurrent ("log out other devices"); it returns how many ended.
 func (s *Store) RevokeUser(ctx context.Context, sm *scs.SessionManager, userID int64, keepCurrent bool) (int64, error) {

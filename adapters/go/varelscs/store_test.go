@@ -431,3 +431,49 @@ func TestARequestThatWritesNothingStoresNothing(t *testing.T) {
 		t.Fatal("a request with a forged cookie stored a row")
 	}
 }
+
+func TestCSRFTokensAreBoundToTheToken(t *testing.T) {
+	store := New(testdb.Pool(t))
+	sm := scs.New()
+	sm.Store = store
+	id := token(t)
+	if err := store.Commit(id, encode(t, map[string]any{"k": "v"}), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := sm.Load(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrf, err := store.CSRFToken(loaded, sm)
+	if err != nil || len(csrf) != 64 {
+		t.Fatalf("CSRFToken: %q %v", csrf, err)
+	}
+	for candidate, want := range map[string]bool{csrf: true, csrf[:63]: false, "": false, strings.ToUpper(csrf): false} {
+		if ok, err := store.VerifyCSRF(loaded, sm, candidate); err != nil || ok != want {
+			t.Fatalf("VerifyCSRF(%q) = %v %v, expected %v", candidate, ok, err, want)
+		}
+	}
+	// Another session's token is refused; a request without a session verifies nothing.
+	other := token(t)
+	if err := store.Commit(other, encode(t, map[string]any{}), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	otherCtx, _ := sm.Load(ctx, other)
+	if ok, _ := store.VerifyCSRF(otherCtx, sm, csrf); ok {
+		t.Fatal("another session's CSRF token was accepted")
+	}
+	empty, _ := sm.Load(ctx, "")
+	if ok, _ := store.VerifyCSRF(empty, sm, csrf); ok {
+		t.Fatal("a request without a session verified a CSRF token")
+	}
+	// Ended: no token, nothing verifies.
+	if err := store.Delete(id); err != nil {
+		t.Fatal(err)
+	}
+	if gone, _ := store.CSRFToken(loaded, sm); gone != "" {
+		t.Fatalf("an ended session's CSRF token: %q", gone)
+	}
+	if ok, _ := store.VerifyCSRF(loaded, sm, csrf); ok {
+		t.Fatal("an ended session's CSRF token was accepted")
+	}
+}

@@ -98,6 +98,37 @@ impl VarelStore {
         &self.pool
     }
 
+    /// The CSRF token of the session with id `id` (the extension's `session_csrf_token`): 64
+    /// hex characters derived from the id, so nothing is stored and the token changes with
+    /// every new id (`cycle_id()` at log-in); `None` when the session is not live. Pass
+    /// `session.id()` once the session is saved (a new session has no id before).
+    pub async fn csrf_token(&self, id: &Id) -> Result<Option<String>> {
+        let rows = self
+            .query(
+                "SELECT varel_session.session_csrf_token($1)",
+                &[&id.to_string()],
+            )
+            .await?;
+        Ok(rows.first().and_then(|row| row.get(0)))
+    }
+
+    /// Whether `candidate` (what the form or header sent) is the CSRF token of the live
+    /// session with id `id`, compared in constant time by the extension
+    /// (`session_csrf_verify`); false for an ended session, or without an id (refuse the
+    /// request then).
+    pub async fn verify_csrf(&self, id: Option<&Id>, candidate: &str) -> Result<bool> {
+        let Some(id) = id else {
+            return Ok(false);
+        };
+        let rows = self
+            .query(
+                "SELECT varel_session.session_csrf_verify($1, $2)",
+                &[&id.to_string(), &candidate],
+            )
+            .await?;
+        Ok(rows.first().is_some_and(|row| row.get(0)))
+    }
+
     async fn query(
         &self,
         sql: &str,

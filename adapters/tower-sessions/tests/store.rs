@@ -244,3 +244,33 @@ fn rand_suffix() -> u16 {
         .subsec_nanos()
         % 60_000) as u16
 }
+
+#[tokio::test]
+async fn csrf_tokens_are_bound_to_the_id_and_change_with_it() {
+    let store = store();
+    let session = request(&store, None);
+    assert!(!store
+        .verify_csrf(session.id().as_ref(), &"0".repeat(64))
+        .await
+        .unwrap());
+    session.insert("a", 1).await.unwrap();
+    session.save().await.unwrap();
+    let id = session.id().unwrap();
+    let token = store.csrf_token(&id).await.unwrap().unwrap();
+    assert_eq!(token.len(), 64);
+    assert!(store.verify_csrf(Some(&id), &token).await.unwrap());
+    assert!(!store.verify_csrf(Some(&id), &token[..63]).await.unwrap());
+    assert!(!store.verify_csrf(Some(&id), "").await.unwrap());
+    // A new id (log-in) gives a new token; the old form is refused.
+    session.cycle_id().await.unwrap();
+    session.save().await.unwrap();
+    let cycled = session.id().unwrap();
+    let fresh = store.csrf_token(&cycled).await.unwrap().unwrap();
+    assert_ne!(fresh, token);
+    assert!(!store.verify_csrf(Some(&cycled), &token).await.unwrap());
+    assert!(store.verify_csrf(Some(&cycled), &fresh).await.unwrap());
+    // The old id's session is gone: no token, nothing verifies.
+    assert_eq!(store.csrf_token(&id).await.unwrap(), None);
+    assert!(!store.verify_csrf(Some(&id), &token).await.unwrap());
+    session.delete().await.unwrap();
+}

@@ -84,3 +84,5 @@ SELECT varel_session.session_set(token, 'sealed', 'again') FROM t WHERE name = '
 SELECT stored_as, sealed FROM stored WHERE name = 'b';
 SELECT data FROM t, varel_session.session_get(token) WHERE name = 'b';
 RESET varel_session.seal_data;
+-- The sessions of this test end here (the cleanup test counts what earlier tests leave).
+SELECT count(*) FILTER (WHERE varel_session.session_destroy(token)) AS ended FROM t;

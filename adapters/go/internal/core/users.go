@@ -48,6 +48,25 @@ func Handle(ctx context.Context, q Querier, token string) (string, error) {
 	return *handle, nil
 }
 
+// CSRFToken is the CSRF token of the session the token names (the extension's
+// session_csrf_token: derived from the token, stored nowhere, changed with it), or "" without
+// a live session.
+func CSRFToken(ctx context.Context, q Querier, token string) (string, error) {
+	var csrf *string
+	if err := q.QueryRow(ctx, "SELECT varel_session.session_csrf_token($1)", token).Scan(&csrf); err != nil || csrf == nil {
+		return "", err
+	}
+	return *csrf, nil
+}
+
+// VerifyCSRF is whether candidate is the CSRF token of the live session the token names,
+// compared in constant time by the extension (session_csrf_verify).
+func VerifyCSRF(ctx context.Context, q Querier, token, candidate string) (bool, error) {
+	var ok bool
+	err := q.QueryRow(ctx, "SELECT varel_session.session_csrf_verify($1, $2)", token, candidate).Scan(&ok)
+	return ok, err
+}
+
 // RevokeUser ends every live session of the user except the one exceptToken names (none with
 // ""), and returns how many ended: "log out everywhere", "log out other devices".
 func RevokeUser(ctx context.Context, q Querier, userID int64, exceptToken string) (int64, error) {
