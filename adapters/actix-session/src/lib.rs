@@ -74,6 +74,33 @@ impl VarelSessionStore {
         &self.pool
     }
 
+    /// The CSRF token of the session with key `key` (read it from the session with
+    /// `session.get::<String>(KEY_ENTRY)`): the extension's `session_csrf_token`, derived from
+    /// the key, stored nowhere, changed by every new key (`renew()` at log-in); `None` when the
+    /// session is not live.
+    pub async fn csrf_token(&self, key: &str) -> anyhow::Result<Option<String>> {
+        let rows = self
+            .query("SELECT varel_session.session_csrf_token($1)", &[&key])
+            .await?;
+        Ok(rows.first().and_then(|row| row.get(0)))
+    }
+
+    /// Whether `candidate` (what the form or header sent) is the CSRF token of the live session
+    /// with key `key`, compared in constant time by the extension; false without a key (a
+    /// session created in this request) or for an ended session: refuse the request then.
+    pub async fn verify_csrf(&self, key: Option<&str>, candidate: &str) -> anyhow::Result<bool> {
+        let Some(key) = key else {
+            return Ok(false);
+        };
+        let rows = self
+            .query(
+                "SELECT varel_session.session_csrf_verify($1, $2)",
+                &[&key, &candidate],
+            )
+            .await?;
+        Ok(rows.first().is_some_and(|row| row.get(0)))
+    }
+
     async fn query(
         &self,
         sql: &str,

@@ -118,3 +118,28 @@ async fn an_unknown_or_malformed_key_names_no_session() {
         assert_eq!(store.load(&key).await.unwrap(), None);
     }
 }
+
+#[actix_web::test]
+async fn csrf_tokens_are_bound_to_the_key_and_end_with_the_session() {
+    let store = store();
+    assert!(!store.verify_csrf(None, &"0".repeat(64)).await.unwrap());
+    let key = store.save(state(&[("a", "1")]), &HOUR).await.unwrap();
+    let token = store.csrf_token(key.as_ref()).await.unwrap().unwrap();
+    assert_eq!(token.len(), 64);
+    assert!(store.verify_csrf(Some(key.as_ref()), &token).await.unwrap());
+    assert!(!store
+        .verify_csrf(Some(key.as_ref()), &token[..63])
+        .await
+        .unwrap());
+    // Another session's token is refused.
+    let other = store.save(state(&[("b", "2")]), &HOUR).await.unwrap();
+    assert!(!store
+        .verify_csrf(Some(other.as_ref()), &token)
+        .await
+        .unwrap());
+    // Ended: no token, nothing verifies.
+    store.delete(&key).await.unwrap();
+    assert_eq!(store.csrf_token(key.as_ref()).await.unwrap(), None);
+    assert!(!store.verify_csrf(Some(key.as_ref()), &token).await.unwrap());
+    store.delete(&other).await.unwrap();
+}
