@@ -22,7 +22,8 @@ pub static MAX_DATA_BYTES: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
 /// The largest `max_data_bytes` allowed: jsonb stores a string's length, and an object's total
 /// size, in 28 bits (`JENTRY_OFFLENMASK`), so a key or value of 256 MB or more cannot be stored
 /// and an object that large cannot be built. Below this limit every size check the functions
-/// make (a key plus its value, a patch, the resulting data) is reached before jsonb's own.
+/// make (a key plus its value, a patch, the resulting data) is reached before jsonb's own; sealed
+/// data, a string larger than the data it seals, is checked against the limit itself (`seal`).
 pub const MAX_DATA_BYTES_LIMIT: i32 = pg_sys::JENTRY_OFFLENMASK as i32;
 
 /// Most live sessions one user may have; logging in beyond it ends the oldest. 0 = unlimited.
@@ -124,7 +125,7 @@ pub fn register() {
     GucRegistry::define_bool_guc(
         c"varel_session.seal_data",
         c"Seals session data under a key derived from its token, which only its holder presents.",
-        c"Dumps, backups, replicas and queries of the table then show neither tokens nor data. Rows are sealed at their next write; reads open sealed data whatever this setting.",
+        c"Dumps, backups, replicas and queries of the table then show neither tokens nor data. A session is sealed at its next write of its data or rotation of its token; reads open sealed data whatever this setting.",
         &SEAL_DATA,
         GucContext::Suset,
         GucFlags::default(),

@@ -16,8 +16,9 @@
 //!
 //! Reads open sealed data whatever the setting. Writes of the data (and rotations, which
 //! re-seal under the new token) seal it while the setting is on and store it open while it is
-//! off, so existing rows are sealed at their next write and unsealed at their next write after
-//! the setting is turned off.
+//! off, so existing rows are sealed at their next such write and unsealed at their next such
+//! write after the setting is turned off. Writes of the deadlines alone (slides, `touch`,
+//! `set_max_age`) leave the data as it is stored.
 
 use crate::errors;
 use crate::gucs;
@@ -129,6 +130,12 @@ pub fn seal(data: Document<'_>, key: &SealKey) -> Document<'static> {
     let mut bytes = nonce.to_vec();
     bytes.extend_from_slice(&ciphertext);
     sealed.extend_from_slice(BASE64.encode(&bytes).as_bytes());
+    // jsonb stores a string's length in 28 bits and does not check it when a string is built
+    // rather than parsed; the JSON text of data within max_data_bytes can be several times
+    // its binary size (a control character prints as six bytes), and base64 adds a third.
+    if sealed.len() > gucs::MAX_DATA_BYTES_LIMIT as usize {
+        errors::data_too_large(sealed.len(), gucs::MAX_DATA_BYTES_LIMIT);
+    }
     jsonb::string_document(&sealed)
 }
 

@@ -16,7 +16,7 @@ BEGIN
     IF EXISTS (SELECT FROM varel_session.sessions WHERE jsonb_typeof(data) <> 'object') THEN
         RAISE EXCEPTION 'some sessions have sealed data, which the SQL edition cannot open'
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'turn varel_session.seal_data off: each session is stored open at its next write; or end them (session_revoke_all)';
+                  HINT = 'turn varel_session.seal_data off: each session is stored open at its next write of its data or rotation of its token; or end them (session_revoke_all)';
     END IF;
 END
 $$;
