@@ -284,9 +284,10 @@ COMMENT ON FUNCTION varel_session_internal.notify_event(text, bigint, bigint, bi
 
 -- The authentication context (extension/src/auth_context.rs). With aal_timeouts on, a log-in's
 -- assurance level caps its deadlines as NIST SP 800-63B-4 asks: AAL1 30 days overall, AAL2 24
--- hours overall and 1 hour idle, AAL3 12 hours overall and 15 minutes idle. The caps are
--- written into the row (absolute_expires_at, max_age), so the per-request functions need no
--- check of their own.
+-- hours overall and 1 hour idle, AAL3 12 hours overall and 15 minutes idle. The overall limit
+-- is written into absolute_expires_at at the log-in; the inactivity limit caps every idle
+-- deadline computed while the level stands (idle_lifetime, which the slides use too), and the
+-- session's own max_age stays as it was given.
 
 -- max_age, or the idle limit of level aal when that is shorter and the limits are on: what a
 -- new idle lifetime of a session at that level may be.
@@ -310,8 +311,38 @@ $$;
 COMMENT ON FUNCTION varel_session_internal.within_idle_limit(interval, smallint, boolean) IS
     'internal: max_age, or the idle limit of the assurance level when shorter and varel_session.aal_timeouts is on';
 
+-- within_idle_limit with the policy in force: only sessions at AAL2 or above come here.
+CREATE FUNCTION varel_session_internal.aal_idle_lifetime(max_age interval, aal smallint)
+    RETURNS interval
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN varel_session_internal.within_idle_limit(max_age, aal,
+        (SELECT p.aal_timeouts FROM varel_session_internal.policy() AS p));
+END
+$$;
+COMMENT ON FUNCTION varel_session_internal.aal_idle_lifetime(interval, smallint) IS
+    'internal: the idle lifetime of a session at an assurance level, under the policy in force';
+
+-- The idle lifetime a slide of a session uses now: its max_age, or with aal_timeouts the
+-- inactivity limit of its level when shorter. Plain SQL without a subquery, so the planner
+-- inlines it; sessions below AAL2 never read the policy.
+-- pgspot-allow: proc-without-search-path varel_session_internal.idle_lifetime(max_age interval,aal smallint)
+CREATE FUNCTION varel_session_internal.idle_lifetime(max_age interval, aal smallint)
+    RETURNS interval
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN $2 OPERATOR(pg_catalog.>) 1
+                THEN varel_session_internal.aal_idle_lifetime($1, $2)
+                ELSE $1 END
+$$;
+COMMENT ON FUNCTION varel_session_internal.idle_lifetime(interval, smallint) IS
+    'internal: the idle lifetime a slide uses: max_age, capped by the assurance level with varel_session.aal_timeouts';
+
 -- Both deadlines of a session whose user (re-)authenticated now at level aal, with idle
--- lifetime lifetime (capped as within_idle_limit says), under the policy's absolute_timeout and aal_timeouts.
+-- lifetime lifetime (kept as its max_age; the idle deadline capped as within_idle_limit says),
+-- under the policy's absolute_timeout and aal_timeouts.
 CREATE FUNCTION varel_session_internal.log_in_deadlines(aal smallint, lifetime interval,
                                                         absolute_timeout interval,
                                                         limits_on boolean,
@@ -333,8 +364,9 @@ BEGIN
     IF overall IS NOT NULL THEN
         absolute_expires_at := least(absolute_expires_at, now() + overall);
     END IF;
-    max_age := varel_session_internal.within_idle_limit($2, $1, limits_on);
-    expires_at := least(now() + max_age, absolute_expires_at);
+    max_age := $2;
+    expires_at := least(now() + varel_session_internal.within_idle_limit($2, $1, limits_on),
+                        absolute_expires_at);
 END
 $$;
 COMMENT ON FUNCTION varel_session_internal.log_in_deadlines(smallint, interval, interval, boolean) IS

@@ -191,7 +191,8 @@ BEGIN
     END IF;
     SELECT s.data, s.user_id, s.created_at, s.updated_at, s.expires_at, s.absolute_expires_at,
            s.authenticated_at, s.aal, s.amr,
-           varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age)
+           varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at,
+                                               varel_session_internal.idle_lifetime(s.max_age, s.aal))
     INTO data, user_id, created_at, updated_at, expires_at, absolute_expires_at,
          authenticated_at, aal, amr, due
     FROM varel_session.sessions AS s
@@ -208,14 +209,16 @@ BEGIN
        AND current_setting('transaction_isolation') <> 'serializable' THEN
         BEGIN
             UPDATE varel_session.sessions AS s
-            SET expires_at = varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age),
+            SET expires_at = varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at,
+                                               varel_session_internal.idle_lifetime(s.max_age, s.aal)),
                 last_seen_at = now()
             WHERE s.ctid = (SELECT t.ctid FROM varel_session.sessions AS t
                             WHERE t.token_hash = hash
                             FOR NO KEY UPDATE SKIP LOCKED)
               AND s.token_hash = hash
               AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
-              AND varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at, s.max_age) IS NOT NULL
+              AND varel_session_internal.refresh_due(s.expires_at, s.absolute_expires_at,
+                                               varel_session_internal.idle_lifetime(s.max_age, s.aal)) IS NOT NULL
             RETURNING s.data, s.user_id, s.created_at, s.updated_at, s.expires_at,
                       s.absolute_expires_at, s.authenticated_at, s.aal, s.amr
             INTO slid;
@@ -436,11 +439,13 @@ BEGIN
         PERFORM varel_session_internal.raise_read_only('session_touch');
     END IF;
     UPDATE varel_session.sessions AS s
-    SET expires_at = varel_session_internal.idle_deadline(s.max_age, s.absolute_expires_at),
+    SET expires_at = varel_session_internal.idle_deadline(
+        varel_session_internal.idle_lifetime(s.max_age, s.aal), s.absolute_expires_at),
         last_seen_at = now()
     WHERE s.token_hash = hash
       AND varel_session_internal.is_live(s.expires_at, s.absolute_expires_at)
-      AND varel_session_internal.idle_deadline(s.max_age, s.absolute_expires_at) <> s.expires_at
+      AND varel_session_internal.idle_deadline(
+        varel_session_internal.idle_lifetime(s.max_age, s.aal), s.absolute_expires_at) <> s.expires_at
     RETURNING s.expires_at INTO deadline;
     IF FOUND THEN
         RETURN deadline;
@@ -478,7 +483,7 @@ BEGIN
     SELECT * INTO p FROM varel_session_internal.policy();
     -- Never longer than the session's assurance level allows (aal_timeouts).
     UPDATE varel_session.sessions AS s
-    SET max_age = varel_session_internal.within_idle_limit($2, s.aal, p.aal_timeouts),
+    SET max_age = $2,
         expires_at = varel_session_internal.idle_deadline(
             varel_session_internal.within_idle_limit($2, s.aal, p.aal_timeouts),
             s.absolute_expires_at),

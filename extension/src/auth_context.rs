@@ -5,9 +5,11 @@
 //! `session_auth_recent` asks it whether a sensitive operation may go ahead.
 //!
 //! With `varel_session.aal_timeouts` on, the level also caps the session's deadlines as
-//! 800-63B-4 asks ([`limits`]). The cap is written into the row when the context is recorded
-//! (the absolute deadline and `max_age`), so the per-request functions, which slide by the
-//! row's own `max_age` and never past its absolute deadline, need no check of their own.
+//! 800-63B-4 asks ([`limits`]): the overall limit is written into the absolute deadline when
+//! the context is recorded, and the inactivity limit caps every idle deadline computed while
+//! the level stands ([`idle_cap`], which the slides call too). The session's own `max_age`
+//! stays as it was given, so a log-out, a log-in at a lower level or turning the setting off
+//! gives the session its lifetime back.
 
 use crate::deadlines::{self, Interval};
 use crate::errors;
@@ -90,28 +92,30 @@ pub fn restart_deadlines(row: &mut Row<'_>, now: TimestampTz) {
         let cap = now.saturating_add(overall * 1_000_000);
         absolute = Some(deadlines::cap(cap, absolute));
     }
-    let max_age = within_idle_limit(row, row.max_age().unwrap(), now);
-    row.set_max_age(max_age);
     row.set_int8(Col::AbsoluteExpiresAt, absolute);
-    let deadline = deadlines::idle_deadline(now, max_age, absolute);
+    let deadline = idle_deadline(row, row.max_age().unwrap(), now, absolute);
     row.set_int8(Col::ExpiresAt, Some(deadline));
 }
 
-/// `max_age`, or the idle limit of the session's level when that is shorter (with
-/// `varel_session.aal_timeouts`): what a new idle lifetime of `row` may be.
-pub fn within_idle_limit<'a>(
+/// The idle deadline of `row` used at `now` with idle lifetime `max_age`: never past
+/// `absolute`, nor (with `varel_session.aal_timeouts`) past the level's inactivity limit.
+pub fn idle_deadline(
     row: &Row<'_>,
-    max_age: Interval<'a>,
+    max_age: Interval<'_>,
     now: TimestampTz,
-) -> Interval<'a> {
-    match limits_in_force(row) {
-        Some((_, Some(idle)))
-            if max_age.after(now) > now.saturating_add(i64::from(idle) * 1_000_000) =>
-        {
-            Interval::seconds(idle)
-        }
-        _ => max_age,
-    }
+    absolute: Option<TimestampTz>,
+) -> TimestampTz {
+    let deadline = deadlines::idle_deadline(now, max_age, absolute);
+    idle_cap(row, now).map_or(deadline, |cap| deadline.min(cap))
+}
+
+/// With `varel_session.aal_timeouts`, the latest idle deadline the level of `row` allows for a
+/// use at `now`; `None` when no level limits it (the setting is off, no level is recorded, or
+/// AAL1, which has no inactivity limit). One load of the setting when it is off: the slides
+/// of every `session_load` call this.
+pub fn idle_cap(row: &Row<'_>, now: TimestampTz) -> Option<TimestampTz> {
+    let (_, idle) = limits_in_force(row)?;
+    Some(now.saturating_add(i64::from(idle?) * 1_000_000))
 }
 
 /// Whether `row` (a live session) was authenticated within `within` of `now`, at level

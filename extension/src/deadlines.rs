@@ -121,8 +121,16 @@ pub fn idle_deadline(
 /// 24-hour default) however many requests it serves, and a burst of loads writes once. The cost
 /// is that a session may end up to a fifth of `max_age` earlier than "max_age after its last
 /// request"; `session_touch` slides unconditionally for apps that need the exact deadline.
-pub fn refresh_due(row: &Row<'_>, now: TimestampTz) -> Option<TimestampTz> {
+///
+/// `idle_cap` is the latest idle deadline the session's assurance level allows
+/// (`auth_context::idle_cap`): the slide and the fifth are of the lifetime it leaves.
+pub fn refresh_due(
+    row: &Row<'_>,
+    now: TimestampTz,
+    idle_cap: Option<TimestampTz>,
+) -> Option<TimestampTz> {
     let full_slide = row.max_age()?.after(now);
+    let full_slide = idle_cap.map_or(full_slide, |cap| full_slide.min(cap));
     let slid = cap(full_slide, row.absolute_expires_at());
     let full = (full_slide as i128) - (now as i128);
     let left = (row.expires_at() as i128) - (now as i128);
@@ -187,13 +195,13 @@ mod tests {
             (1, true),
         ] {
             row.set_int8(Col::ExpiresAt, Some(at + left * second));
-            assert_eq!(refresh_due(&row, at).is_some(), due, "{left}s left");
+            assert_eq!(refresh_due(&row, at, None).is_some(), due, "{left}s left");
         }
         // Never past the absolute deadline, and no write when the cap leaves nothing to slide.
         row.set_int8(Col::ExpiresAt, Some(at + second));
         row.set_int8(Col::AbsoluteExpiresAt, Some(at + 30 * second));
-        assert_eq!(refresh_due(&row, at), Some(at + 30 * second));
+        assert_eq!(refresh_due(&row, at, None), Some(at + 30 * second));
         row.set_int8(Col::ExpiresAt, Some(at + 30 * second));
-        assert_eq!(refresh_due(&row, at), None);
+        assert_eq!(refresh_due(&row, at, None), None);
     }
 }

@@ -103,7 +103,8 @@ sql_function!(
         if !found.is_live(now) {
             return return_session(call, None);
         }
-        if deadlines::refresh_due(&found, now).is_none() || !may_write {
+        let cap = auth_context::idle_cap(&found, now);
+        if deadlines::refresh_due(&found, now, cap).is_none() || !may_write {
             return return_session(call, Some(&found));
         }
         let slid = slide(&hash, now);
@@ -147,7 +148,7 @@ fn slide(hash: &TokenHash, now: i64) -> Option<Written> {
         if !current.is_live(now) {
             return Decision::NoSession;
         }
-        match deadlines::refresh_due(current, now) {
+        match deadlines::refresh_due(current, now, auth_context::idle_cap(current, now)) {
             None => Decision::Keep,
             Some(deadline) => {
                 let mut slid = *current;

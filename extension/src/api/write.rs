@@ -80,7 +80,8 @@ sql_function!(
                 return Decision::NoSession;
             }
             let max_age = current.max_age().unwrap();
-            let deadline = deadlines::idle_deadline(now, max_age, current.absolute_expires_at());
+            let absolute = current.absolute_expires_at();
+            let deadline = auth_context::idle_deadline(current, max_age, now, absolute);
             if deadline == current.expires_at() {
                 return Decision::Keep;
             }
@@ -113,10 +114,10 @@ sql_function!(
                 return Decision::NoSession;
             }
             let mut next = *current;
-            // Never longer than the session's assurance level allows (aal_timeouts).
-            let max_age = auth_context::within_idle_limit(current, max_age, now);
             next.set_max_age(max_age);
-            let deadline = deadlines::idle_deadline(now, max_age, current.absolute_expires_at());
+            // Never past what the session's assurance level allows (aal_timeouts).
+            let absolute = current.absolute_expires_at();
+            let deadline = auth_context::idle_deadline(current, max_age, now, absolute);
             next.set_int8(Col::ExpiresAt, Some(deadline));
             next.set_int8(Col::LastSeenAt, Some(now));
             Decision::Write(next)

@@ -99,12 +99,13 @@ UPDATE t SET token = varel_session.session_clear_user(token) WHERE name = 'a';
 SELECT authenticated_at, aal, amr FROM ctx WHERE name = 'a';
 
 -- varel_session.aal_timeouts: the level caps both deadlines, and the session's own stricter
--- lifetime is kept. Off (the default), nothing is capped.
+-- lifetime is kept. The session's max_age stays as given: the cap applies while the level
+-- stands. Off (the default), nothing is capped.
 INSERT INTO t VALUES ('aal1', varel_session.session_new()), ('aal2', varel_session.session_new()),
                      ('aal3', varel_session.session_new()), ('strict', varel_session.session_new()),
                      ('off', varel_session.session_new());
+SET varel_session.aal_timeouts = on;
 BEGIN;
-SET LOCAL varel_session.aal_timeouts = on;
 UPDATE t SET token = varel_session.session_set_user(token, 10, max_age => interval '30 days',
                                                     aal => 1::smallint) WHERE name = 'aal1';
 UPDATE t SET token = varel_session.session_set_user(token, 11, max_age => interval '30 days',
@@ -114,16 +115,30 @@ UPDATE t SET token = varel_session.session_set_user(token, 13, max_age => interv
                                                     aal => 2::smallint) WHERE name = 'strict';
 SELECT name, max_age, absolute_expires_at - now() AS overall, expires_at - now() AS idle
 FROM ctx WHERE name IN ('aal1', 'aal2', 'aal3', 'strict') ORDER BY name;
--- A longer lifetime later ("remember me") is capped too.
+COMMIT;
+-- A longer lifetime later ("remember me") is capped too, and so are touches and slides.
 SELECT varel_session.session_set_max_age(token, interval '1 day') - now() AS set_max_age_idle
 FROM t WHERE name = 'aal3';
-SELECT max_age FROM ctx WHERE name = 'aal3';
+SELECT varel_session.session_touch(token) - now() AS touch_idle FROM t WHERE name = 'aal3';
+UPDATE varel_session.sessions SET expires_at = now() + interval '1 minute'
+WHERE token_hash = (SELECT varel_session_internal.token_hash(token) FROM t WHERE name = 'aal3');
+SELECT expires_at - now() AS load_idle FROM t, varel_session.session_load(token) WHERE name = 'aal3';
 -- Re-authenticating at a higher level tightens them.
+BEGIN;
 UPDATE t SET token = varel_session.session_reauthenticate(token, aal => 3::smallint) WHERE name = 'aal2';
-SELECT max_age, absolute_expires_at - now() AS overall FROM ctx WHERE name = 'aal2';
+SELECT max_age, absolute_expires_at - now() AS overall, expires_at - now() AS idle FROM ctx WHERE name = 'aal2';
 COMMIT;
+-- A log-out gives the session its own lifetime back (within the absolute deadline of its
+-- last log-in, 12 hours at AAL3) at its next slide; so does turning the setting off.
+UPDATE t SET token = varel_session.session_clear_user(token) WHERE name = 'aal3';
+SELECT varel_session.session_touch(token) - now() > interval '15 minutes' AS longer_after_log_out
+FROM t WHERE name = 'aal3';
+SELECT varel_session.session_touch(token) - now() AS still_capped FROM t WHERE name = 'aal2';
+RESET varel_session.aal_timeouts;
+SELECT varel_session.session_touch(token) - now() > interval '15 minutes' AS longer_when_off
+FROM t WHERE name = 'aal2';
 BEGIN;
 UPDATE t SET token = varel_session.session_set_user(token, 14, max_age => interval '30 days',
                                                     aal => 3::smallint) WHERE name = 'off';
-SELECT max_age, absolute_expires_at - now() AS overall FROM ctx WHERE name = 'off';
+SELECT max_age, absolute_expires_at - now() AS overall, expires_at - now() AS idle FROM ctx WHERE name = 'off';
 COMMIT;
