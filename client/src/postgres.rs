@@ -271,9 +271,8 @@ impl<C: Connection> OnConnection<'_, C> {
     /// lists. Gives it its token. Both `save` of a new session and `set_user` of one not yet
     /// stored come here.
     async fn create(&self, session: &mut Session, user_id: Option<i64>) -> Result<(), Error> {
-        let lifetime = whole_seconds(session.max_age.unwrap_or(self.store.config.max_age));
+        let (lifetime, data) = self.new_session(session);
         let seconds = lifetime.as_secs_f64();
-        let data = Value::Object(session.data.clone());
         let params: [&(dyn ToSql + Sync); 5] = [
             &seconds,
             &user_id,
@@ -282,14 +281,7 @@ impl<C: Connection> OnConnection<'_, C> {
             &session.client_agent,
         ];
         let token: String = self.row(&sql::NEW, &params).await?.get(0);
-        let now = OffsetDateTime::now_utc();
-        session.id = Some(token);
-        session.user_id = user_id;
-        session.created_at = Some(now);
-        session.updated_at = Some(now);
-        session.expires_at = Some(now + lifetime);
-        session.ttl = Some(lifetime);
-        session.mark_saved();
+        created(session, token, user_id, lifetime);
         Ok(())
     }
 
@@ -301,9 +293,8 @@ impl<C: Connection> OnConnection<'_, C> {
         user_id: i64,
         auth: &AuthContext,
     ) -> Result<(), Error> {
-        let lifetime = whole_seconds(session.max_age.unwrap_or(self.store.config.max_age));
+        let (lifetime, data) = self.new_session(session);
         let seconds = lifetime.as_secs_f64();
-        let data = Value::Object(session.data.clone());
         let aal = auth.aal.map(i16::from);
         let params: [&(dyn ToSql + Sync); 7] = [
             &seconds,
@@ -315,16 +306,15 @@ impl<C: Connection> OnConnection<'_, C> {
             &auth.amr,
         ];
         let token = self.rotate(&sql::NEW_LOGGED_IN, &params).await?;
-        let now = OffsetDateTime::now_utc();
-        session.id = Some(token);
-        session.user_id = Some(user_id);
-        session.created_at = Some(now);
-        session.updated_at = Some(now);
-        session.expires_at = Some(now + lifetime);
-        session.ttl = Some(lifetime);
+        created(session, token, Some(user_id), lifetime);
         session.record_authentication(Some(auth.log_in_level()), auth.amr.clone());
-        session.mark_saved();
         Ok(())
+    }
+
+    /// What a new session is created with: its lifetime (whole seconds) and its data.
+    fn new_session(&self, session: &Session) -> (Duration, Value) {
+        let lifetime = whole_seconds(session.max_age.unwrap_or(self.store.config.max_age));
+        (lifetime, Value::Object(session.data.clone()))
     }
 
     fn session_from_row(&self, id: &str, row: &Row) -> Session {
@@ -580,6 +570,19 @@ fn slid_just_now(expires_at: OffsetDateTime, db_now: OffsetDateTime, max_age: Du
 }
 
 /// A lifetime as the client sends it: whole seconds, at least one (see [`slid_just_now`]).
+/// Records in `session` that the store just created it under `token`, for `user_id`, with
+/// `lifetime` ahead of it.
+fn created(session: &mut Session, token: String, user_id: Option<i64>, lifetime: Duration) {
+    let now = OffsetDateTime::now_utc();
+    session.id = Some(token);
+    session.user_id = user_id;
+    session.created_at = Some(now);
+    session.updated_at = Some(now);
+    session.expires_at = Some(now + lifetime);
+    session.ttl = Some(lifetime);
+    session.mark_saved();
+}
+
 fn whole_seconds(lifetime: Duration) -> Duration {
     Duration::from_secs(lifetime.as_secs().max(1))
 }
