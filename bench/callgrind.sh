@@ -72,6 +72,32 @@ per_call() {
     echo $(((with - without) / $5))
 }
 
+# per_read BUILD DATA LOOP: the instructions of one read, LOOP a PL/pgSQL block whose %s is
+# the number of times it reads.
+per_read() {
+    # shellcheck disable=SC2059 # the loop's count is its one format argument
+    per_call "$1" "$2" "$(printf "$3" "$CALLS")" "$(printf "$3" 0)" "$CALLS"
+}
+
+# per_write BUILD DATA TOKEN PREPARE: the instructions of one write, PREPARE the statement
+# w(token, value) that makes it, run WRITES times with the token and a new value, each its own
+# transaction, against the same executions of a statement that calls nothing.
+per_write() {
+    local writes=$4 baseline="PREPARE w(text, text) AS SELECT \$1 || \$2;" i
+    for i in $(seq "$WRITES"); do
+        writes+=$'\n'"EXECUTE w('$3', 'v$i');"
+        baseline+=$'\n'"EXECUTE w('$3', 'v$i');"
+    done
+    per_call "$1" "$2" "$writes" "$baseline" "$WRITES"
+}
+
+# token_of BUILD DATA KIND: the token of the KIND session of the cluster in DATA.
+token_of() {
+    as_postgres "$WORK/$1/pg/bin/postgres" --single -D "$2" "${SETTINGS[@]}" postgres \
+        <<<"SELECT token FROM tokens WHERE kind = '$3';" 2>/dev/null \
+        | sed -n 's/.*token = "\([0-9a-f]*\)".*/\1/p' | head -1
+}
+
 # measure LABEL BUILD [SETTING...]: the figures of BUILD's extension, with SETTINGS (postgres
 # -c options), recorded under LABEL.
 measure() {
@@ -91,38 +117,21 @@ measure() {
         for kind in anonymous logged_in; do
             for fn in session_get session_load; do
                 local loop="DO \$\$ DECLARE t text := (SELECT token FROM tokens WHERE kind = '$kind'); BEGIN FOR i IN 1..%s LOOP PERFORM * FROM varel_session.$fn(t); END LOOP; END \$\$;"
-                # shellcheck disable=SC2059 # the loop's count is its one format argument
-                echo "$label $fn $kind $(per_call "$build" "$data" "$(printf "$loop" "$CALLS")" "$(printf "$loop" 0)" "$CALLS")" >>"$WORK/rounds"
+                echo "$label $fn $kind $(per_read "$build" "$data" "$loop")" >>"$WORK/rounds"
             done
-            token=$(as_postgres "$WORK/$build/pg/bin/postgres" --single -D "$data" "${SETTINGS[@]}" postgres \
-                <<<"SELECT token FROM tokens WHERE kind = '$kind';" 2>/dev/null \
-                | sed -n 's/.*token = "\([0-9a-f]*\)".*/\1/p' | head -1)
-            local writes="PREPARE w(text, text) AS SELECT varel_session.session_set(\$1, 'k', \$2);"
-            local baseline="PREPARE w(text, text) AS SELECT \$1 || \$2;"
-            local i
-            for i in $(seq "$WRITES"); do
-                writes+=$'\n'"EXECUTE w('$token', 'v$i');"
-                baseline+=$'\n'"EXECUTE w('$token', 'v$i');"
-            done
-            echo "$label session_set $kind $(per_call "$build" "$data" "$writes" "$baseline" "$WRITES")" >>"$WORK/rounds"
+            token=$(token_of "$build" "$data" "$kind")
+            local set="PREPARE w(text, text) AS SELECT varel_session.session_set(\$1, 'k', \$2);"
+            echo "$label session_set $kind $(per_write "$build" "$data" "$token" "$set")" >>"$WORK/rounds"
         done
         # The hand-written table the benchmark compares with (connect-pg-simple's schema, get
         # and save), holding the same data: what the same server spends on plain SQL. It does
         # not depend on the build, so it also shows how far the rounds drift.
         single "$build" "$data" "DROP TABLE IF EXISTS cps; CREATE TABLE cps (sid varchar PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL); CREATE INDEX ON cps (expire); INSERT INTO cps SELECT token, '$doc', now() + interval '1 day' FROM tokens;"
         local read="DO \$\$ DECLARE t text := (SELECT token FROM tokens WHERE kind = 'anonymous'); BEGIN FOR i IN 1..%s LOOP PERFORM sess FROM cps WHERE sid = t AND expire >= to_timestamp(extract(epoch FROM now()))::timestamp; END LOOP; END \$\$;"
-        # shellcheck disable=SC2059 # the loop's count is its one format argument
-        echo "$label sql_get anonymous $(per_call "$build" "$data" "$(printf "$read" "$CALLS")" "$(printf "$read" 0)" "$CALLS")" >>"$WORK/rounds"
-        token=$(as_postgres "$WORK/$build/pg/bin/postgres" --single -D "$data" "${SETTINGS[@]}" postgres \
-            <<<"SELECT token FROM tokens WHERE kind = 'anonymous';" 2>/dev/null \
-            | sed -n 's/.*token = "\([0-9a-f]*\)".*/\1/p' | head -1)
+        echo "$label sql_get anonymous $(per_read "$build" "$data" "$read")" >>"$WORK/rounds"
+        token=$(token_of "$build" "$data" anonymous)
         local save="PREPARE w(text, text) AS INSERT INTO cps (sess, expire, sid) SELECT json_build_object('csrf', 'x', 'k', \$2), to_timestamp(extract(epoch FROM now()) + 86400), \$1 ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, expire = excluded.expire RETURNING sid;"
-        local baseline="PREPARE w(text, text) AS SELECT \$1 || \$2;"
-        for i in $(seq "$WRITES"); do
-            save+=$'\n'"EXECUTE w('$token', 'v$i');"
-            baseline+=$'\n'"EXECUTE w('$token', 'v$i');"
-        done
-        echo "$label sql_save anonymous $(per_call "$build" "$data" "$save" "$baseline" "$WRITES")" >>"$WORK/rounds"
+        echo "$label sql_save anonymous $(per_write "$build" "$data" "$token" "$save")" >>"$WORK/rounds"
     done
 }
 
